@@ -1,0 +1,31 @@
+# The two commands a newcomer needs: `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+PY := .venv/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# `make run` is the local demo: debug on (local secret key, static files, plain http).
+RUN_ENV ?= DEBUG=1
+
+.PHONY: setup setup-test run test lint bench demo
+
+setup:
+	@scripts/setup.sh
+
+setup-test:
+	@scripts/setup.sh --test
+
+demo: setup
+	@$(RUN_ENV) $(PY) manage.py load_demo
+
+run: demo
+	@$(RUN_ENV) scripts/serve.sh $(HOST) $(PORT)
+
+lint: setup
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+test: setup-test lint
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: setup
+	$(PY) -m bench $(if $(ONLY),--only $(ONLY))

@@ -1,0 +1,107 @@
+"""The JSON API root: `/api/v1/…`, documented at `/api/docs`.
+
+One error format for the whole API:
+
+    {"status": 422, "code": "validation_error", "message": "…",
+     "errors": [{"field": "quantity", "message": "…", "type": "greater_than"}]}
+
+`errors` appears for 422 only. Anything a service raises as a `DomainError` keeps its
+status and code; ninja's own errors are mapped here; nothing a client sends can make a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from disaster.errors import DomainError, error_response
+
+log = logging.getLogger(__name__)
+
+api = NinjaAPI(
+    title="Sonae API",
+    version="1",
+    description="備え: 避難所・備蓄・被害報告・避難情報の API。認証は Bearer トークンまたはログインセッション。",
+    docs_url="/docs",
+    urls_namespace="api",
+)
+
+HTTP_CODES = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+}
+
+
+def _field_name(loc: tuple) -> str:
+    # ("body", "payload", "quantity") → "quantity"; ("query", "after") → "after"
+    parts = [str(p) for p in loc]
+    if parts and parts[0] == "body":
+        parts = parts[2:] or parts[1:]
+    elif parts and parts[0] in {"query", "path", "header", "cookie", "form", "file"}:
+        parts = parts[1:]
+    return ".".join(parts)
+
+
+@api.exception_handler(DomainError)
+def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    errors = None
+    if exc.status == 422:
+        errors = [{"field": f, "message": str(m), "type": "invalid"} for f, m in exc.fields.items()]
+    return error_response(exc.status, exc.code, exc.message, errors, **exc.extra)
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    errors = [
+        {"field": _field_name(tuple(e.get("loc", ()))), "message": e.get("msg", ""), "type": e.get("type", "")}
+        for e in exc.errors
+    ]
+    return error_response(422, "validation_error", _("入力内容に誤りがあります。"), errors)
+
+
+@api.exception_handler(AuthenticationError)
+def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return error_response(401, "not_authenticated", _("ログインまたは API トークンが必要です。"))
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    status = exc.status_code
+    return error_response(status, HTTP_CODES.get(status, "error"), str(exc))
+
+
+@api.exception_handler(Http404)
+def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return error_response(404, "not_found", _("見つかりません。"))
+
+
+@api.exception_handler(Exception)
+def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    log.exception("unexpected error in %s %s", request.method, request.path)
+    return error_response(500, "server_error", _("サーバー内部でエラーが発生しました。"))
+
+
+def api_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Unknown paths under /api/ answer in the API's format, not with an HTML page."""
+    return error_response(404, "not_found", _("この API はありません。"))
+
+
+def _mount() -> None:
+    from disaster.routes import router as disaster_router
+
+    api.add_router("/v1/", disaster_router)
+
+
+_mount()

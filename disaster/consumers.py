@@ -1,0 +1,66 @@
+"""The operations room's live channel: `/ws/ops/`.
+
+Operations staff and administrators only. A client that reconnects may pass `?after=<id>`:
+it is first sent every event after that id from the log, then live events, with none
+twice.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from disaster.events import OPS_GROUP, events_after
+from disaster.roles import is_staff_role
+
+CATCH_UP_PAGE = 500
+
+
+class OpsConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self):
+        if not is_staff_role(self.scope.get("user")):
+            await self.close(code=4403)  # before accept: the handshake is refused with 403
+            return
+        # Join first, then read the log, so an event committed in between is not lost;
+        # anything the log already delivered is dropped when it also arrives live.
+        await self.channel_layer.group_add(OPS_GROUP, self.channel_name)
+        await self.accept()
+        self.caught_up_to = 0
+        after = _int_param(self.scope, "after")
+        if after is not None:
+            await self.send_backlog(after)
+
+    async def disconnect(self, code):
+        await self.channel_layer.group_discard(OPS_GROUP, self.channel_name)
+
+    async def send_backlog(self, after: int) -> None:
+        while True:
+            events = await database_sync_to_async(events_after)(after, CATCH_UP_PAGE)
+            for event in events:
+                await self.send_json(event.as_message())
+            if not events:
+                break
+            after = events[-1].id
+            self.caught_up_to = after
+            if len(events) < CATCH_UP_PAGE:
+                break
+
+    async def event_message(self, message):
+        event = message["event"]
+        if event["id"] > self.caught_up_to:
+            await self.send_json(event)
+
+    async def receive_json(self, content, **kwargs):
+        # The channel is one-way; a ping keeps proxies from closing an idle socket.
+        if content.get("type") == "ping":
+            await self.send_json({"type": "pong"})
+
+
+def _int_param(scope, name: str) -> int | None:
+    values = parse_qs(scope.get("query_string", b"").decode()).get(name)
+    try:
+        return int(values[0]) if values else None
+    except ValueError:
+        return None

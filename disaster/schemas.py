@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from ninja import Field, FilterSchema, Schema
+
+from disaster.models import Incident
+from disaster.roles import Role
+
+
+class EventOut(Schema):
+    id: int
+    kind: str
+    at: dt.datetime = Field(alias="created_at")
+    payload: dict[str, Any]
+
+
+class EventPage(Schema):
+    events: list[EventOut]
+    last_id: int = Field(description="次の問い合わせで after に渡す値")
+    more: bool = Field(description="まだ続きがある")
+
+
+class MeOut(Schema):
+    id: int
+    username: str
+    role: Role
+    shelter_ids: list[int]
+
+
+class TokenIn(Schema):
+    name: str = Field(min_length=1, max_length=100)
+
+
+class TokenOut(Schema):
+    id: int
+    name: str
+    hint: str
+    created_at: dt.datetime
+    last_used_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+
+
+class TokenCreated(TokenOut):
+    token: str = Field(description="この応答でのみ表示されます。安全に保管してください。")
+
+
+class AuditOut(Schema):
+    id: int
+    at: dt.datetime
+    actor_id: int | None
+    actor_name: str
+    via: str
+    action: str
+    target_type: str
+    target_id: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+class AuditFilter(FilterSchema):
+    actor: int | None = Field(None, q="actor_id")
+    action: str | None = Field(None, q="action")
+    target_type: str | None = Field(None, q="target_type")
+    target_id: str | None = Field(None, q="target_id")
+    via: str | None = Field(None, q="via")
+    since: dt.datetime | None = Field(None, q="at__gte")
+    until: dt.datetime | None = Field(None, q="at__lt")
+
+
+class IncidentIn(Schema):
+    name: str = Field(min_length=1, max_length=200)
+    kind: Incident.Kind
+    is_drill: bool = False
+
+
+class IncidentPatch(Schema):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    phase: Incident.Phase | None = None
+
+
+class IncidentOut(Schema):
+    id: int
+    name: str
+    kind: Incident.Kind
+    phase: Incident.Phase
+    is_drill: bool
+    started_at: dt.datetime
+    ended_at: dt.datetime | None

@@ -1,0 +1,109 @@
+"""Designated shelters (指定避難所) and emergency evacuation sites (指定緊急避難場所).
+
+The two are different in Japanese law and the words matter: a 避難場所 is a place to flee to
+from an immediate danger (a park, a school ground), a 避難所 is where people stay. A site may
+be either or both.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.gis.db import models
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Hazard(models.TextChoices):
+    """The eight hazards of the GSI / 推奨データセット data, in their official order."""
+
+    FLOOD = "flood", _("洪水")
+    LANDSLIDE = "landslide", _("崖崩れ、土石流及び地滑り")
+    STORM_SURGE = "storm_surge", _("高潮")
+    EARTHQUAKE = "earthquake", _("地震")
+    TSUNAMI = "tsunami", _("津波")
+    LARGE_FIRE = "large_fire", _("大規模な火事")
+    INLAND_FLOODING = "inland_flooding", _("内水氾濫")
+    VOLCANO = "volcano", _("火山現象")
+
+
+class ShelterQuerySet(models.QuerySet):
+    def accepting(self):
+        return self.filter(status=Shelter.Status.OPEN)
+
+    def serving(self, hazard: str):
+        return self.filter(hazards__contains=[hazard])
+
+
+class Shelter(models.Model):
+    class Status(models.TextChoices):
+        CLOSED = "closed", _("閉鎖")
+        PREPARING = "preparing", _("開設準備")
+        OPEN = "open", _("開設")
+        FULL = "full", _("満員・受入停止")
+        EVACUATING = "evacuating", _("他所へ避難中")
+
+    name = models.CharField(_("名称"), max_length=200)
+    kana = models.CharField(_("名称（カナ）"), max_length=200, blank=True)
+    name_en = models.CharField(_("名称（英字）"), max_length=200, blank=True)
+    address = models.CharField(_("所在地"), max_length=300)
+    point = models.PointField(_("位置"), srid=4326)
+    # GSI gives a site one 共通ID per dataset: as 指定避難所 and as 指定緊急避難場所.
+    gsi_shelter_id = models.CharField(
+        _("共通ID（指定避難所）"), max_length=40, unique=True, null=True, blank=True
+    )
+    gsi_site_id = models.CharField(
+        _("共通ID（指定緊急避難場所）"), max_length=40, unique=True, null=True, blank=True
+    )
+
+    is_shelter = models.BooleanField(_("指定避難所"), default=True)
+    is_evacuation_site = models.BooleanField(_("指定緊急避難場所"), default=False)
+    hazards = ArrayField(
+        models.CharField(max_length=20, choices=Hazard.choices),
+        verbose_name=_("対象とする災害"),
+        default=list,
+        blank=True,
+    )
+
+    accessible_toilet = models.BooleanField(_("多目的トイレ"), default=False)
+    generator = models.BooleanField(_("発電機"), default=False)
+    welfare_space = models.BooleanField(_("福祉スペース"), default=False)
+    pets_allowed = models.BooleanField(_("ペット同伴可"), default=False)
+
+    phone = models.CharField(_("電話番号"), max_length=30, blank=True)
+    email = models.EmailField(_("メールアドレス"), blank=True)
+    capacity = models.PositiveIntegerField(_("収容人数（宿泊）"), default=0)
+    capacity_day = models.PositiveIntegerField(_("収容人数（日中）"), default=0)
+    target_people = models.CharField(_("受入対象者"), max_length=200, blank=True)
+    notes = models.TextField(_("備考"), blank=True)
+
+    status = models.CharField(
+        _("開設状況"), max_length=20, choices=Status.choices, default=Status.CLOSED
+    )
+    status_changed_at = models.DateTimeField(_("状況の更新日時"), default=timezone.now)
+    status_changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("状況の更新者"),
+    )
+    managers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="managed_shelters",
+        verbose_name=_("運営担当者"),
+    )
+
+    objects = ShelterQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("避難所・避難場所")
+        verbose_name_plural = _("避難所・避難場所")
+        ordering = ["name"]
+        indexes = [GinIndex(fields=["hazards"])]
+
+    def __str__(self) -> str:
+        return self.name

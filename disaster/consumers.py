@@ -19,6 +19,8 @@ CATCH_UP_PAGE = 500
 
 
 class OpsConsumer(AsyncJsonWebsocketConsumer):
+    caught_up_to = 0
+
     async def connect(self):
         if not is_staff_role(self.scope.get("user")):
             await self.close(code=4403)  # before accept: the handshake is refused with 403
@@ -27,7 +29,6 @@ class OpsConsumer(AsyncJsonWebsocketConsumer):
         # anything the log already delivered is dropped when it also arrives live.
         await self.channel_layer.group_add(OPS_GROUP, self.channel_name)
         await self.accept()
-        self.caught_up_to = 0
         after = _int_param(self.scope, "after")
         if after is not None:
             await self.send_backlog(after)

@@ -38,7 +38,9 @@ class AuditedAdmin(admin.ModelAdmin):
         obj = form.instance
         before, after = getattr(request, "_audit_m2m_before", {}), _many_to_many(obj)
         if after and before != after:
-            audit.record(request.user, self._action(obj, "relations"), obj, before=before, after=after)
+            audit.record(
+                request.user, self._action(obj, "relations"), obj, before=before, after=after
+            )
 
     def delete_model(self, request, obj):
         before = audit.snapshot(obj)

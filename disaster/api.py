@@ -25,7 +25,10 @@ log = logging.getLogger(__name__)
 api = NinjaAPI(
     title="Sonae API",
     version="1",
-    description="備え: 避難所・備蓄・被害報告・避難情報の API。認証は Bearer トークンまたはログインセッション。",
+    description=(
+        "備え: 避難所・備蓄・被害報告・避難情報の API。"
+        "認証は Bearer トークンまたはログインセッション。"
+    ),
     docs_url="/docs",
     urls_namespace="api",
 )
@@ -65,7 +68,11 @@ def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
 @api.exception_handler(ValidationError)
 def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     errors = [
-        {"field": _field_name(tuple(e.get("loc", ()))), "message": e.get("msg", ""), "type": e.get("type", "")}
+        {
+            "field": _field_name(tuple(e.get("loc", ()))),
+            "message": e.get("msg", ""),
+            "type": e.get("type", ""),
+        }
         for e in exc.errors
     ]
     return error_response(422, "validation_error", _("入力内容に誤りがあります。"), errors)

@@ -19,7 +19,9 @@ application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(TokenAuthMiddleware(URLRouter([path("ws/ops/", OpsConsumer.as_asgi())])))
+            AuthMiddlewareStack(
+                TokenAuthMiddleware(URLRouter([path("ws/ops/", OpsConsumer.as_asgi())]))
+            )
         ),
     }
 )

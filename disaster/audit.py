@@ -18,7 +18,9 @@ from django.db import models
 
 from disaster.models import AuditEntry
 
-_via: contextvars.ContextVar[str] = contextvars.ContextVar("audit_via", default=AuditEntry.Via.SYSTEM)
+_via: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "audit_via", default=AuditEntry.Via.SYSTEM
+)
 
 
 def via_for_path(path: str) -> str:

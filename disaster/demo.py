@@ -33,6 +33,11 @@ from stockpile.services import receive_stock
 DATA = Path(settings.BASE_DIR).parent / "shared" / "data"
 DEMO_PASSWORD = "sonae-demo"  # noqa: S105 (printed by `make run`; demo data only)
 
+DERIVED_DISTRICT_SOURCE = (
+    "推定: 指定避難所のボロノイ領域を市境界で切り取り、所在地の町名ごとに結合"
+    "（公式の町丁目界ではない）"
+)
+
 DEMO_USERS = [
     ("admin", Role.ADMINISTRATOR, "管理", "太郎"),
     ("ops", Role.OPERATIONS, "本部", "花子"),
@@ -45,29 +50,137 @@ MANAGER_SHELTERS = 2  # the demo shelter manager runs the first two schools
 # water 3 L/person/day, three meals/person/day (here two of rice and one of biscuits),
 # portable toilet bags 5 uses/person/day (内閣府 避難所におけるトイレの確保・管理ガイドライン).
 CATALOGUE = [
-    ("water", "water", "飲料水（保存水）", "Drinking water (long-life)", "L", "L", "3", "内閣府: 1人1日3L", 1825),
-    ("alpha-rice", "food", "アルファ化米", "Instant rice (alpha rice)", "食", "meals", "2", "1日3食のうち2食", 1825),
-    ("biscuits", "food", "保存用クラッカー", "Emergency crackers", "食", "meals", "1", "1日3食のうち1食", 1825),
-    ("formula", "infant", "乳児用液体ミルク", "Liquid infant formula", "本", "bottles", None, "", 365),
-    ("diapers-child", "infant", "紙おむつ（子ども用）", "Diapers (children)", "枚", "pcs", None, "", None),
-    ("diapers-adult", "hygiene", "紙おむつ（大人用）", "Diapers (adults)", "枚", "pcs", None, "", None),
+    (
+        "water",
+        "water",
+        "飲料水（保存水）",
+        "Drinking water (long-life)",
+        "L",
+        "L",
+        "3",
+        "内閣府: 1人1日3L",
+        1825,
+    ),
+    (
+        "alpha-rice",
+        "food",
+        "アルファ化米",
+        "Instant rice (alpha rice)",
+        "食",
+        "meals",
+        "2",
+        "1日3食のうち2食",
+        1825,
+    ),
+    (
+        "biscuits",
+        "food",
+        "保存用クラッカー",
+        "Emergency crackers",
+        "食",
+        "meals",
+        "1",
+        "1日3食のうち1食",
+        1825,
+    ),
+    (
+        "formula",
+        "infant",
+        "乳児用液体ミルク",
+        "Liquid infant formula",
+        "本",
+        "bottles",
+        None,
+        "",
+        365,
+    ),
+    (
+        "diapers-child",
+        "infant",
+        "紙おむつ（子ども用）",
+        "Diapers (children)",
+        "枚",
+        "pcs",
+        None,
+        "",
+        None,
+    ),
+    (
+        "diapers-adult",
+        "hygiene",
+        "紙おむつ（大人用）",
+        "Diapers (adults)",
+        "枚",
+        "pcs",
+        None,
+        "",
+        None,
+    ),
     ("sanitary", "hygiene", "生理用品", "Sanitary pads", "枚", "pcs", None, "", None),
     ("masks", "hygiene", "マスク", "Face masks", "枚", "pcs", None, "", 1825),
-    ("toilet-bags", "toilet", "携帯トイレ（凝固剤・処理袋）", "Portable toilet bags", "回分", "uses", "5", "内閣府ガイドライン: 1人1日5回", 3650),
-    ("toilet-units", "toilet", "組立式仮設トイレ", "Assembly toilet units", "基", "units", None, "発災当初50人に1基、その後20人に1基", None),
+    (
+        "toilet-bags",
+        "toilet",
+        "携帯トイレ（凝固剤・処理袋）",
+        "Portable toilet bags",
+        "回分",
+        "uses",
+        "5",
+        "内閣府ガイドライン: 1人1日5回",
+        3650,
+    ),
+    (
+        "toilet-units",
+        "toilet",
+        "組立式仮設トイレ",
+        "Assembly toilet units",
+        "基",
+        "units",
+        None,
+        "発災当初50人に1基、その後20人に1基",
+        None,
+    ),
     ("blankets", "bedding", "毛布", "Blankets", "枚", "pcs", None, "", None),
     ("cardboard-beds", "bedding", "段ボールベッド", "Cardboard beds", "台", "beds", None, "", None),
-    ("partitions", "bedding", "間仕切り（パーティション）", "Partitions", "組", "sets", None, "", None),
+    (
+        "partitions",
+        "bedding",
+        "間仕切り（パーティション）",
+        "Partitions",
+        "組",
+        "sets",
+        None,
+        "",
+        None,
+    ),
     ("first-aid", "medical", "救急セット", "First-aid kits", "セット", "kits", None, "", 1095),
     ("batteries", "power", "乾電池（単3）", "AA batteries", "本", "pcs", None, "", 3650),
-    ("generator", "equipment", "発電機（カセットボンベ式）", "Generator (gas cartridge)", "台", "units", None, "", None),
+    (
+        "generator",
+        "equipment",
+        "発電機（カセットボンベ式）",
+        "Generator (gas cartridge)",
+        "台",
+        "units",
+        None,
+        "",
+        None,
+    ),
 ]
 
 # How many people-days of each consumable a shelter keeps, as a multiple of its capacity.
 DAYS_STOCKED = {"water": 1.0, "alpha-rice": 1.5, "biscuits": 1.5, "toilet-bags": 1.0}
 PER_CAPACITY = {
-    "formula": 0.05, "diapers-child": 0.3, "diapers-adult": 0.2, "sanitary": 0.3, "masks": 2,
-    "blankets": 1, "cardboard-beds": 0.1, "partitions": 0.05, "first-aid": 0.02, "batteries": 0.5,
+    "formula": 0.05,
+    "diapers-child": 0.3,
+    "diapers-adult": 0.2,
+    "sanitary": 0.3,
+    "masks": 2,
+    "blankets": 1,
+    "cardboard-beds": 0.1,
+    "partitions": 0.05,
+    "first-aid": 0.02,
+    "batteries": 0.5,
     "toilet-units": 1 / 50,
 }
 
@@ -103,7 +216,10 @@ class DemoCity:
         boundary = self.boundary()
         for name in ("gsi-evacuation-142166.geojson", "gsi-emergency-142166.geojson"):
             result = import_gsi_geojson(DATA / name)
-            self.out(f"  {name}: {len(result.created)} new, {len(result.updated)} updated, {result.unchanged} unchanged")
+            self.out(
+                f"  {name}: {len(result.created)} new, {len(result.updated)} updated, "
+                f"{result.unchanged} unchanged"
+            )
         self.describe_shelters()
         self.districts(boundary)
         users = self.users()
@@ -115,8 +231,11 @@ class DemoCity:
         area = geometry if geometry.geom_type == "MultiPolygon" else MultiPolygon(geometry)
         boundary, _ = CityBoundary.objects.update_or_create(
             code=settings.CITY_CODE,
-            defaults={"name": feature["properties"]["N03_004"], "area": area,
-                      "source": "国土数値情報（行政区域データ）国土交通省"},
+            defaults={
+                "name": feature["properties"]["N03_004"],
+                "area": area,
+                "source": "国土数値情報（行政区域データ）国土交通省",
+            },
         )
         return boundary
 
@@ -139,8 +258,11 @@ class DemoCity:
         with connection.cursor() as cursor:
             cursor.execute(
                 """
-                SELECT s.id, ST_AsEWKB(ST_Multi(ST_CollectionExtract(ST_Intersection(cell.geom, b.area), 3)))
-                FROM (SELECT (ST_Dump(ST_VoronoiPolygons(ST_Collect(point), 0.0, (SELECT area FROM maps_cityboundary WHERE id = %s)))).geom
+                SELECT s.id, ST_AsEWKB(ST_Multi(
+                    ST_CollectionExtract(ST_Intersection(cell.geom, b.area), 3)))
+                FROM (SELECT (ST_Dump(ST_VoronoiPolygons(
+                          ST_Collect(point), 0.0,
+                          (SELECT area FROM maps_cityboundary WHERE id = %s)))).geom
                       FROM shelters_shelter WHERE is_shelter) AS cell
                 JOIN shelters_shelter s ON s.is_shelter AND ST_Contains(cell.geom, s.point)
                 CROSS JOIN maps_cityboundary b WHERE b.id = %s
@@ -157,8 +279,10 @@ class DemoCity:
             area = area if area.geom_type == "MultiPolygon" else MultiPolygon(area)
             area.srid = 4326
             District.objects.create(
-                name=town, area=area, is_derived=True,
-                source="推定: 指定避難所のボロノイ領域を市境界で切り取り、所在地の町名ごとに結合（公式の町丁目界ではない）",
+                name=town,
+                area=area,
+                is_derived=True,
+                source=DERIVED_DISTRICT_SOURCE,
             )
         self.out(f"  {len(towns)} derived districts")
 
@@ -177,19 +301,40 @@ class DemoCity:
         return users
 
     def stock(self, by: User) -> None:
-        for code, category, name_ja, name_en, unit_ja, unit_en, norm, norm_source, shelf in CATALOGUE:
+        for (
+            code,
+            category,
+            name_ja,
+            name_en,
+            unit_ja,
+            unit_en,
+            norm,
+            norm_source,
+            shelf,
+        ) in CATALOGUE:
             Item.objects.get_or_create(
                 code=code,
-                defaults=dict(category=category, name_ja=name_ja, name_en=name_en, unit_ja=unit_ja,
-                              unit_en=unit_en, norm_per_person_day=Decimal(norm) if norm else None,
-                              norm_source=norm_source, shelf_life_days=shelf),
+                defaults=dict(
+                    category=category,
+                    name_ja=name_ja,
+                    name_en=name_en,
+                    unit_ja=unit_ja,
+                    unit_en=unit_en,
+                    norm_per_person_day=Decimal(norm) if norm else None,
+                    norm_source=norm_source,
+                    shelf_life_days=shelf,
+                ),
             )
         central, _ = Depot.objects.get_or_create(
-            name="座間市中央防災備蓄倉庫（デモ）", defaults={"point": Point(139.4074, 35.4887, srid=4326)}
+            name="座間市中央防災備蓄倉庫（デモ）",
+            defaults={"point": Point(139.4074, 35.4887, srid=4326)},
         )
         depots = [central]
         for shelter in Shelter.objects.filter(is_shelter=True).order_by("pk"):
-            depot, _ = Depot.objects.get_or_create(shelter=shelter, defaults={"name": f"{shelter.name} 備蓄倉庫", "point": shelter.point})
+            depot, _ = Depot.objects.get_or_create(
+                shelter=shelter,
+                defaults={"name": f"{shelter.name} 備蓄倉庫", "point": shelter.point},
+            )
             depots.append(depot)
         today = timezone.localdate()
         received = 0
@@ -197,16 +342,29 @@ class DemoCity:
             capacity = depot.shelter.capacity if depot.shelter else 3000
             for item in Item.objects.all():
                 share = DAYS_STOCKED.get(item.code)
-                amount = capacity * float(item.norm_per_person_day) * share if share else capacity * PER_CAPACITY.get(item.code, 0)
+                amount = (
+                    capacity * float(item.norm_per_person_day) * share
+                    if share
+                    else capacity * PER_CAPACITY.get(item.code, 0)
+                )
                 rng = _rng(depot.name, item.code)
                 # Two lots of different age where the item expires, so rotation has work to do.
                 for n in range(2 if item.shelf_life_days else 1):
                     quantity = max(1, round(amount * rng.uniform(0.3, 0.7)))
-                    expires = today + dt.timedelta(days=rng.randrange(20, item.shelf_life_days)) if item.shelf_life_days else None
+                    expires = (
+                        today + dt.timedelta(days=rng.randrange(20, item.shelf_life_days))
+                        if item.shelf_life_days
+                        else None
+                    )
                     before = Lot.objects.count()
                     receive_stock(
-                        depot=depot, item=item, quantity=quantity, expires_on=expires,
-                        source=Lot.Source.PROCURED, by=by, note="デモデータ",
+                        depot=depot,
+                        item=item,
+                        quantity=quantity,
+                        expires_on=expires,
+                        source=Lot.Source.PROCURED,
+                        by=by,
+                        note="デモデータ",
                         idempotency_key=f"demo:{depot.pk}:{item.code}:{n}",
                     )
                     received += Lot.objects.count() - before

@@ -83,7 +83,9 @@ class IdempotencyMiddleware:
             )
             claimed = cursor.fetchone()
         if claimed is None:
-            return self._replay(IdempotentRequest.objects.get(principal=principal, key=key), fingerprint)
+            return self._replay(
+                IdempotentRequest.objects.get(principal=principal, key=key), fingerprint
+            )
 
         response = self.get_response(request)
         if response.status_code >= 500 or response.status_code in NOT_KEPT or response.streaming:
@@ -102,7 +104,13 @@ class IdempotencyMiddleware:
                 422,
                 "idempotency_key_reused",
                 _("この Idempotency-Key は別の内容の要求に使われています。"),
-                [{"field": HEADER, "message": _("別の要求には新しいキーを使ってください。"), "type": "reused"}],
+                [
+                    {
+                        "field": HEADER,
+                        "message": _("別の要求には新しいキーを使ってください。"),
+                        "type": "reused",
+                    }
+                ],
             )
         response = HttpResponse(stored.body, status=stored.status, content_type=stored.content_type)
         response["Idempotent-Replayed"] = "true"

@@ -72,7 +72,9 @@ class ApiToken(models.Model):
     def issue(cls, user: User, name: str) -> tuple[ApiToken, str]:
         """Create a token; the plain secret is returned once and never stored."""
         secret = cls.PREFIX + secrets.token_urlsafe(32)
-        token = cls.objects.create(user=user, name=name, key_hash=cls.hash(secret), hint=secret[-4:])
+        token = cls.objects.create(
+            user=user, name=name, key_hash=cls.hash(secret), hint=secret[-4:]
+        )
         return token, secret
 
     @property
@@ -127,6 +129,9 @@ class Event(models.Model):
         verbose_name = _("イベント")
         verbose_name_plural = _("イベント")
         ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"#{self.id} {self.kind}"
 
     def as_message(self) -> dict:
         return {
@@ -187,3 +192,6 @@ class IdempotentRequest(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["principal", "key"], name="idempotency_key_once")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.principal} {self.key}"

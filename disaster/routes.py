@@ -98,6 +98,4 @@ def get_incident(request: HttpRequest, incident_id: int):
 
 @router.patch("/incidents/{incident_id}", response=IncidentOut, auth=STAFF, tags=["incidents"])
 def update_incident(request: HttpRequest, incident_id: int, payload: IncidentPatch):
-    return services.update_incident(
-        request.auth, incident_id, **payload.dict(exclude_unset=True)
-    )
+    return services.update_incident(request.auth, incident_id, **payload.dict(exclude_unset=True))

@@ -60,13 +60,13 @@ class AuditOut(Schema):
 
 
 class AuditFilter(FilterSchema):
-    actor: int | None = Field(None, q="actor_id")
-    action: str | None = Field(None, q="action")
-    target_type: str | None = Field(None, q="target_type")
-    target_id: str | None = Field(None, q="target_id")
-    via: str | None = Field(None, q="via")
-    since: dt.datetime | None = Field(None, q="at__gte")
-    until: dt.datetime | None = Field(None, q="at__lt")
+    actor: int | None = Field(None, json_schema_extra={"q": "actor_id"})
+    action: str | None = Field(None, json_schema_extra={"q": "action"})
+    target_type: str | None = Field(None, json_schema_extra={"q": "target_type"})
+    target_id: str | None = Field(None, json_schema_extra={"q": "target_id"})
+    via: str | None = Field(None, json_schema_extra={"q": "via"})
+    since: dt.datetime | None = Field(None, json_schema_extra={"q": "at__gte"})
+    until: dt.datetime | None = Field(None, json_schema_extra={"q": "at__lt"})
 
 
 class IncidentIn(Schema):

@@ -186,7 +186,9 @@ LEAFLET_CONFIG = {
     "TILES": [
         (
             "地理院タイル",
-            env("MAP_TILES_URL", default="https://cyberjapandata.gsi.go.jp/xyz/std/{z}/{x}/{y}.png"),
+            env(
+                "MAP_TILES_URL", default="https://cyberjapandata.gsi.go.jp/xyz/std/{z}/{x}/{y}.png"
+            ),
             {
                 "attribution": '<a href="https://maps.gsi.go.jp/development/ichiran.html">'
                 "地理院タイル</a>",

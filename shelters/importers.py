@@ -72,7 +72,9 @@ def import_gsi_geojson(path: Path | str, *, by=None) -> ImportResult:
         shelter.notes = shelter.notes or (props.get("備考") or "")
         if dataset == "site":
             shelter.is_evacuation_site = True
-            shelter.hazards = [h.value for col, h in GSI_HAZARD_COLUMNS.items() if _flag(props.get(col))]
+            shelter.hazards = [
+                h.value for col, h in GSI_HAZARD_COLUMNS.items() if _flag(props.get(col))
+            ]
         else:
             shelter.is_shelter = True
             shelter.target_people = props.get("受入対象者") or ""

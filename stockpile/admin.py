@@ -7,7 +7,14 @@ from stockpile.models import Depot, Item, Lot, Movement
 
 @admin.register(Item)
 class ItemAdmin(AuditedAdmin):
-    list_display = ["code", "name_ja", "category", "unit_ja", "norm_per_person_day", "shelf_life_days"]
+    list_display = [
+        "code",
+        "name_ja",
+        "category",
+        "unit_ja",
+        "norm_per_person_day",
+        "shelf_life_days",
+    ]
     list_filter = ["category"]
     search_fields = ["code", "name_ja", "name_en"]
 

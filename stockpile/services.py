@@ -28,7 +28,9 @@ def receive_stock(
     idempotency_key: str | None = None,
 ) -> Movement:
     """Receive `quantity` of `item` into `depot`, joining the lot with the same expiry."""
-    if idempotency_key and (done := Movement.objects.filter(idempotency_key=idempotency_key).first()):
+    if idempotency_key and (
+        done := Movement.objects.filter(idempotency_key=idempotency_key).first()
+    ):
         return done
     if quantity <= 0:
         raise Invalid(fields={"quantity": "1 以上を指定してください。"})

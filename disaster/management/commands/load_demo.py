@@ -9,6 +9,6 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         self.stdout.write("Loading the demo city (座間市)…")
         DemoCity(out=self.stdout.write).load()
-        self.stdout.write(self.style.SUCCESS("Demo logins (password: %s):" % DEMO_PASSWORD))
+        self.stdout.write(self.style.SUCCESS(f"Demo logins (password: {DEMO_PASSWORD}):"))
         for username, role, *_ in DEMO_USERS:
             self.stdout.write(f"  {username:8} {role.label}")

@@ -3,6 +3,9 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# One Redis channel layer for the web process and the worker, so jobs' events reach sockets.
+REDIS_URL ?= redis://127.0.0.1:6379/0
+export REDIS_URL
 # `make run` is the local demo: debug on (local secret key, static files, plain http).
 RUN_ENV ?= DEBUG=1
 

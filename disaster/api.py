@@ -16,13 +16,42 @@ import logging
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
+from ninja.parser import Parser
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from disaster.errors import DomainError, error_response
+from disaster.errors import DomainError, Invalid, error_response
 
 log = logging.getLogger(__name__)
 
+
+class StrictParser(Parser):
+    """JSON and query parsing that refuses NUL characters, which PostgreSQL text cannot hold."""
+
+    def parse_body(self, request: HttpRequest):
+        data = super().parse_body(request)
+        _refuse_nul(data, "body")
+        return data
+
+    def parse_querydict(self, data, list_fields, request: HttpRequest):
+        result = super().parse_querydict(data, list_fields, request)
+        _refuse_nul(result, "query")
+        return result
+
+
+def _refuse_nul(value, where: str) -> None:
+    if isinstance(value, str) and "\x00" in value:
+        raise Invalid(_("NUL 文字は使えません。"), fields={where: _("NUL 文字は使えません。")})
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_nul(key, where)
+            _refuse_nul(item, where)
+    elif isinstance(value, list):
+        for item in value:
+            _refuse_nul(item, where)
+
+
 api = NinjaAPI(
+    parser=StrictParser(),
     title="Sonae API",
     version="1",
     description=(
@@ -112,3 +141,22 @@ def _mount() -> None:
 
 
 _mount()
+
+
+class MethodNotAllowedMiddleware:
+    """ninja answers a wrong method with a bare text 405; give it the API's error format."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if response.status_code == 405 and request.path.startswith("/api/"):
+            allowed = response.get("Allow", "")
+            response = error_response(
+                405,
+                "method_not_allowed",
+                _("この API は %(method)s に対応していません。") % {"method": request.method},
+            )
+            response["Allow"] = allowed
+        return response

@@ -1,10 +1,8 @@
 """API routes of the disaster app: who am I, tokens, the event log, the audit log, incidents."""
 
-from __future__ import annotations
-
 from django.http import HttpRequest
 from ninja import Query, Router
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from disaster import services
 from disaster.auth import ADMINISTRATORS, SIGNED_IN, STAFF
@@ -13,12 +11,15 @@ from disaster.events import events_after
 from disaster.models import AuditEntry, Incident
 from disaster.schemas import (
     AuditFilter,
+    Cursor,
+    Id,
     AuditOut,
     EventPage,
     IncidentIn,
     IncidentOut,
     IncidentPatch,
     MeOut,
+    Paginated,
     TokenCreated,
     TokenIn,
     TokenOut,
@@ -53,12 +54,12 @@ def create_token(request: HttpRequest, payload: TokenIn):
 
 
 @router.delete("/tokens/{token_id}", response=TokenOut, auth=SIGNED_IN, tags=["account"])
-def revoke_token(request: HttpRequest, token_id: int):
+def revoke_token(request: HttpRequest, token_id: Id):
     return services.revoke_token(request.auth, token_id)
 
 
 @router.get("/events", response=EventPage, auth=STAFF, tags=["events"])
-def list_events(request: HttpRequest, after: int = Query(0, ge=0)):
+def list_events(request: HttpRequest, after: Cursor = 0):
     """Events after `after`, oldest first: what a client missed while disconnected."""
     events = events_after(after, EVENT_PAGE + 1)
     page = events[:EVENT_PAGE]
@@ -70,13 +71,13 @@ def list_events(request: HttpRequest, after: int = Query(0, ge=0)):
 
 
 @router.get("/audit", response=list[AuditOut], auth=ADMINISTRATORS, tags=["audit"])
-@paginate(LimitOffsetPagination)
+@paginate(Paginated)
 def list_audit(request: HttpRequest, filters: AuditFilter = Query(...)):
     return filters.filter(AuditEntry.objects.all())
 
 
 @router.get("/incidents", response=list[IncidentOut], auth=SIGNED_IN, tags=["incidents"])
-@paginate(LimitOffsetPagination)
+@paginate(Paginated)
 def list_incidents(request: HttpRequest):
     return Incident.objects.all()
 
@@ -89,7 +90,7 @@ def declare_incident(request: HttpRequest, payload: IncidentIn):
 
 
 @router.get("/incidents/{incident_id}", response=IncidentOut, auth=SIGNED_IN, tags=["incidents"])
-def get_incident(request: HttpRequest, incident_id: int):
+def get_incident(request: HttpRequest, incident_id: Id):
     incident = Incident.objects.filter(pk=incident_id).first()
     if incident is None:
         raise NotFound()
@@ -97,5 +98,5 @@ def get_incident(request: HttpRequest, incident_id: int):
 
 
 @router.patch("/incidents/{incident_id}", response=IncidentOut, auth=STAFF, tags=["incidents"])
-def update_incident(request: HttpRequest, incident_id: int, payload: IncidentPatch):
+def update_incident(request: HttpRequest, incident_id: Id, payload: IncidentPatch):
     return services.update_incident(request.auth, incident_id, **payload.dict(exclude_unset=True))

@@ -1,12 +1,30 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
+from django.utils import timezone
 from ninja import Field, FilterSchema, Schema
+from ninja.pagination import LimitOffsetPagination
+from pydantic import AfterValidator
 
 from disaster.models import Incident
 from disaster.roles import Role
+
+
+# A database id: anything outside PostgreSQL's bigint is a 422, not a database error.
+Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
+Cursor = Annotated[int, Field(ge=0, le=2**63 - 1)]
+
+
+def _to_utc(value: dt.datetime) -> dt.datetime:
+    # Naive times are Tokyo times; any offset is normalised (PostgreSQL refuses > ±15:59).
+    if value.tzinfo is None:
+        value = timezone.make_aware(value)
+    return value.astimezone(dt.UTC)
+
+
+Moment = Annotated[dt.datetime, AfterValidator(_to_utc)]
 
 
 class EventOut(Schema):
@@ -60,13 +78,13 @@ class AuditOut(Schema):
 
 
 class AuditFilter(FilterSchema):
-    actor: int | None = Field(None, json_schema_extra={"q": "actor_id"})
+    actor: Id | None = Field(None, json_schema_extra={"q": "actor_id"})
     action: str | None = Field(None, json_schema_extra={"q": "action"})
     target_type: str | None = Field(None, json_schema_extra={"q": "target_type"})
     target_id: str | None = Field(None, json_schema_extra={"q": "target_id"})
     via: str | None = Field(None, json_schema_extra={"q": "via"})
-    since: dt.datetime | None = Field(None, json_schema_extra={"q": "at__gte"})
-    until: dt.datetime | None = Field(None, json_schema_extra={"q": "at__lt"})
+    since: Moment | None = Field(None, json_schema_extra={"q": "at__gte"})
+    until: Moment | None = Field(None, json_schema_extra={"q": "at__lt"})
 
 
 class IncidentIn(Schema):
@@ -88,3 +106,11 @@ class IncidentOut(Schema):
     is_drill: bool
     started_at: dt.datetime
     ended_at: dt.datetime | None
+
+
+class Paginated(LimitOffsetPagination):
+    """limit/offset pagination with bounds, so a huge offset is a 422, not a database error."""
+
+    class Input(Schema):
+        limit: int = Field(100, ge=1, le=1000)
+        offset: int = Field(0, ge=0, le=2**31 - 1)

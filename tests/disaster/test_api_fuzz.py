@@ -1,0 +1,44 @@
+"""Property test of the whole API from its own OpenAPI description: whatever schemathesis
+sends, valid or not, no endpoint answers with a server error."""
+
+import pytest
+import schemathesis
+from django.core.signals import request_finished, request_started
+from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
+from hypothesis import HealthCheck, settings
+
+from disaster.models import ApiToken
+
+schema = schemathesis.openapi.from_wsgi("/api/openapi.json", get_wsgi_application())
+
+
+@pytest.fixture(autouse=True)
+def keep_the_test_connection_open():
+    # As Django's test client does: the WSGI app must not close the connection that holds
+    # the test's transaction at the end of each request.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def admin_token(admin_user) -> str:
+    return ApiToken.issue(admin_user, "fuzz")[1]
+
+
+@pytest.mark.django_db
+@schema.parametrize()
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+def test_no_request_makes_the_api_answer_with_a_server_error(case, admin_token):
+    response = case.call(headers={"Authorization": f"Bearer {admin_token}"})
+
+    assert response.status_code < 500, response.text
+    if case.method.upper() != "HEAD":
+        assert response.headers["content-type"][0].startswith("application/json")

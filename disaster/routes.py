@@ -11,10 +11,10 @@ from disaster.events import events_after
 from disaster.models import AuditEntry, Incident
 from disaster.schemas import (
     AuditFilter,
-    Cursor,
-    Id,
     AuditOut,
+    Cursor,
     EventPage,
+    Id,
     IncidentIn,
     IncidentOut,
     IncidentPatch,

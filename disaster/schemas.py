@@ -11,7 +11,6 @@ from pydantic import AfterValidator
 from disaster.models import Incident
 from disaster.roles import Role
 
-
 # A database id: anything outside PostgreSQL's bigint is a 422, not a database error.
 Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
 Cursor = Annotated[int, Field(ge=0, le=2**63 - 1)]

@@ -1,7 +1,7 @@
 """API routes of the disaster app: who am I, tokens, the event log, the audit log, incidents."""
 
 from django.http import HttpRequest
-from ninja import Query, Router
+from ninja import Query, Router, Status
 from ninja.pagination import paginate
 
 from disaster import services
@@ -50,7 +50,7 @@ def list_tokens(request: HttpRequest):
 def create_token(request: HttpRequest, payload: TokenIn):
     token, secret = services.create_token(request.auth, payload.name)
     token.token = secret
-    return 201, token
+    return Status(201, token)
 
 
 @router.delete("/tokens/{token_id}", response=TokenOut, auth=SIGNED_IN, tags=["account"])
@@ -84,9 +84,10 @@ def list_incidents(request: HttpRequest):
 
 @router.post("/incidents", response={201: IncidentOut}, auth=STAFF, tags=["incidents"])
 def declare_incident(request: HttpRequest, payload: IncidentIn):
-    return 201, services.declare_incident(
+    incident = services.declare_incident(
         request.auth, name=payload.name, kind=payload.kind, is_drill=payload.is_drill
     )
+    return Status(201, incident)
 
 
 @router.get("/incidents/{incident_id}", response=IncidentOut, auth=SIGNED_IN, tags=["incidents"])

@@ -4,7 +4,7 @@ import datetime as dt
 from typing import Annotated, Any
 
 from django.utils import timezone
-from ninja import Field, FilterSchema, Schema
+from ninja import Field, FilterLookup, FilterSchema, Schema
 from ninja.pagination import LimitOffsetPagination
 from pydantic import AfterValidator
 
@@ -77,13 +77,13 @@ class AuditOut(Schema):
 
 
 class AuditFilter(FilterSchema):
-    actor: Id | None = Field(None, json_schema_extra={"q": "actor_id"})
-    action: str | None = Field(None, json_schema_extra={"q": "action"})
-    target_type: str | None = Field(None, json_schema_extra={"q": "target_type"})
-    target_id: str | None = Field(None, json_schema_extra={"q": "target_id"})
-    via: str | None = Field(None, json_schema_extra={"q": "via"})
-    since: Moment | None = Field(None, json_schema_extra={"q": "at__gte"})
-    until: Moment | None = Field(None, json_schema_extra={"q": "at__lt"})
+    actor: Annotated[Id | None, FilterLookup("actor_id")] = None
+    action: Annotated[str | None, FilterLookup("action")] = None
+    target_type: Annotated[str | None, FilterLookup("target_type")] = None
+    target_id: Annotated[str | None, FilterLookup("target_id")] = None
+    via: Annotated[str | None, FilterLookup("via")] = None
+    since: Annotated[Moment | None, FilterLookup("at__gte")] = None
+    until: Annotated[Moment | None, FilterLookup("at__lt")] = None
 
 
 class IncidentIn(Schema):

@@ -30,6 +30,18 @@ class User(AbstractUser):
         self.is_staff = self.role == Role.ADMINISTRATOR
         super().save(*args, **kwargs)
 
+    # The role is the permission: administrators may use the whole admin site (models that
+    # only services may write still refuse through their ModelAdmin).
+    def has_perm(self, perm, obj=None) -> bool:
+        if self.is_active and self.role == Role.ADMINISTRATOR:
+            return True
+        return super().has_perm(perm, obj)
+
+    def has_module_perms(self, app_label) -> bool:
+        if self.is_active and self.role == Role.ADMINISTRATOR:
+            return True
+        return super().has_module_perms(app_label)
+
 
 class ApiTokenQuerySet(models.QuerySet):
     def active(self):

@@ -84,3 +84,19 @@ def token_client(user: User) -> Client:
 def api_as():
     """api_as(user) → a client authenticated by token; api_as(None) → anonymous."""
     return lambda user: Client() if user is None else token_client(user)
+
+
+@pytest.fixture
+def session_as():
+    """session_as(user) → a client logged in with a browser session, as the pages call the API.
+
+    `enforce_csrf_checks=True` makes the client behave like a browser that must send the
+    CSRF token on writes (Django's test client skips the check otherwise).
+    """
+
+    def login(user: User, *, enforce_csrf_checks: bool = False) -> Client:
+        client = Client(enforce_csrf_checks=enforce_csrf_checks)
+        client.force_login(user)
+        return client
+
+    return login

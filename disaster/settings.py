@@ -135,18 +135,20 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_MANIFEST = env_bool("STATIC_MANIFEST", default=False)
+# Without a manifest, WhiteNoise serves straight from the apps' static folders.
+STATIC_ROOT = BASE_DIR / "staticfiles" if STATIC_MANIFEST else None
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        if env_bool("STATIC_MANIFEST", default=False)
+        if STATIC_MANIFEST
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
-WHITENOISE_USE_FINDERS = not env_bool("STATIC_MANIFEST", default=False)
+WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
 
 # Security: strict unless debugging on a laptop.
 SECURE_CONTENT_TYPE_NOSNIFF = True

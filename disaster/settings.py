@@ -113,7 +113,12 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": env("CHANNEL_PREFIX", default="sonae")},
+            "CONFIG": {
+                # channels_redis waits for messages with a 5 s BZPOPMIN; redis-py 8 reads
+                # with a 5 s socket timeout by default, which would kill idle consumers.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+                "prefix": env("CHANNEL_PREFIX", default="sonae"),
+            },
         }
     }
 else:

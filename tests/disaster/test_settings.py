@@ -143,7 +143,9 @@ def test_with_redis_configured_the_channel_layer_is_shared_through_redis():
     assert os.environ["REDIS_URL"]
     layer = settings.CHANNEL_LAYERS["default"]
     assert layer["BACKEND"] == REDIS_LAYER
-    assert layer["CONFIG"]["hosts"] == [os.environ["REDIS_URL"]]
+    assert [host["address"] for host in layer["CONFIG"]["hosts"]] == [os.environ["REDIS_URL"]]
+    # Longer than channels_redis's 5 s blocking read, or idle consumers die.
+    assert layer["CONFIG"]["hosts"][0]["socket_timeout"] > 5
     assert f"{type(get_channel_layer()).__module__}.{type(get_channel_layer()).__name__}" == (
         REDIS_LAYER
     )

@@ -30,7 +30,7 @@ from shelters.models import Shelter
 from stockpile.models import Depot, Item, Lot
 from stockpile.services import receive_stock
 
-DATA = Path(settings.BASE_DIR).parent / "shared" / "data"
+DATA = Path(settings.SHARED_DATA_DIR)
 DEMO_PASSWORD = "sonae-demo"  # noqa: S105 (printed by `make run`; demo data only)
 
 DERIVED_DISTRICT_SOURCE = (

@@ -170,6 +170,17 @@ if not DEBUG:
     if env_bool("BEHIND_TLS_PROXY", default=False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+
+
+def _shared_data_dir() -> Path:
+    """The real open data written by others (../shared/data beside the checkout)."""
+    candidates = [parent / "shared" / "data" for parent in BASE_DIR.parents]
+    candidates.append(Path("/work/shared/data"))  # where CI's clean clone may live apart
+    return next((c for c in candidates if c.is_dir()), candidates[0])
+
+
+SHARED_DATA_DIR = Path(env("SHARED_DATA_DIR", default=str(_shared_data_dir())))
+
 # The municipality this instance serves (used to reject reports far outside it).
 CITY_NAME = env("CITY_NAME", default="座間市")
 CITY_CODE = env("CITY_CODE", default="142166")

@@ -171,7 +171,6 @@ if not DEBUG:
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 
-
 def _shared_data_dir() -> Path:
     """The real open data written by others (../shared/data beside the checkout)."""
     candidates = [parent / "shared" / "data" for parent in BASE_DIR.parents]

@@ -114,9 +114,17 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                # channels_redis waits for messages with a 5 s BZPOPMIN; redis-py 8 reads
-                # with a 5 s socket timeout by default, which would kill idle consumers.
-                "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+                # channels_redis waits with a 5 s BZPOPMIN, so redis-py 8's default 5 s read
+                # timeout kills idle consumers; and any read timeout routes commands through
+                # asyncio.wait_for, which on 3.11 can swallow a closing consumer's cancel.
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": None,
+                        "socket_connect_timeout": 5,
+                        "socket_keepalive": True,
+                    }
+                ],
                 "prefix": env("CHANNEL_PREFIX", default="sonae"),
             },
         }

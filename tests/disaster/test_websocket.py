@@ -70,7 +70,7 @@ class WebsocketCommunicator(ApplicationCommunicator):
 
 async def open_socket(
     user: User | None, query: str = ""
-) -> tuple[WebsocketCommunicator, bool, int]:
+) -> tuple[WebsocketCommunicator, bool, int | None]:
     """Open `/ws/ops/` as `user` (by bearer token, as integrations do), or anonymously."""
     headers = [ORIGIN]
     if user is not None:
@@ -149,6 +149,25 @@ async def test_a_page_on_another_site_cannot_open_the_channel_even_for_staff(ops
 
     assert connected is False
     await communicator.disconnect()
+
+
+async def test_a_consumer_stops_when_its_socket_closes_at_once():
+    # channels' origin denier closes during the consumer's first Redis command, which is
+    # where a lost cancellation shows every time.
+    communicator = WebsocketCommunicator(
+        application, "/ws/ops/", headers=[(b"origin", b"https://evil.example")]
+    )
+    connected, _ = await communicator.connect(timeout=TIMEOUT)
+    assert connected is False
+
+    await communicator.send_input({"type": "websocket.disconnect", "code": 1000})
+
+    # Longer than one blocking read on Redis: a consumer that heard the close is done by then.
+    stopped, _ = await asyncio.wait(
+        {communicator.future}, timeout=get_channel_layer().brpop_timeout + 1
+    )
+    communicator.stop(exceptions=False)
+    assert stopped, "the consumer is still running after its socket closed"
 
 
 @pytest.mark.parametrize("role", [Role.ADMINISTRATOR, Role.OPERATIONS])

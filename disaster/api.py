@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
@@ -119,7 +120,8 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 
 @api.exception_handler(Http404)
-def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+@api.exception_handler(ObjectDoesNotExist)
+def on_not_found(request: HttpRequest, exc: Exception) -> HttpResponse:
     return error_response(404, "not_found", _("見つかりません。"))
 
 
@@ -136,8 +138,12 @@ def api_not_found(request: HttpRequest, exception: Exception | None = None) -> H
 
 def _mount() -> None:
     from disaster.routes import router as disaster_router
+    from shelters.api import router as shelters_router
+    from stockpile.api import router as stockpile_router
 
     api.add_router("/v1/", disaster_router)
+    api.add_router("/v1/", shelters_router)
+    api.add_router("/v1/", stockpile_router)
 
 
 _mount()

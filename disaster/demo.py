@@ -168,6 +168,9 @@ CATALOGUE = [
     ),
 ]
 
+# Equipment needed per head rather than per day: (at first, once the stay grows long).
+PEOPLE_PER_UNIT = {"toilet-units": (50, 20)}
+
 # How many people-days of each consumable a shelter keeps, as a multiple of its capacity.
 DAYS_STOCKED = {"water": 1.0, "alpha-rice": 1.5, "biscuits": 1.5, "toilet-bags": 1.0}
 PER_CAPACITY = {
@@ -312,9 +315,11 @@ class DemoCity:
             norm_source,
             shelf,
         ) in CATALOGUE:
-            Item.objects.get_or_create(
+            Item.objects.update_or_create(
                 code=code,
                 defaults=dict(
+                    people_per_unit=PEOPLE_PER_UNIT.get(code, (None, None))[0],
+                    people_per_unit_long_term=PEOPLE_PER_UNIT.get(code, (None, None))[1],
                     category=category,
                     name_ja=name_ja,
                     name_en=name_en,

@@ -206,6 +206,15 @@ PROCRASTINATE_AUTODISCOVER_MODULE_NAME = "jobs"  # each app's jobs.py
 EVENT_LOG_RETENTION_DAYS = env("EVENT_LOG_RETENTION_DAYS", default=30, cast=int)
 IDEMPOTENCY_RETENTION_DAYS = env("IDEMPOTENCY_RETENTION_DAYS", default=7, cast=int)
 
+# Stockpile: a shortage is fewer days of supply than this (national guidance: stock for
+# three days); long-stay ratios (toilets 1 per 20 instead of 1 per 50) after this many days
+# of an incident; lots expiring within USE_FIRST days are handed out first, within
+# ROTATION days offered for drills and rolling stock (ローリングストック).
+STOCK_SHORTAGE_DAYS = env("STOCK_SHORTAGE_DAYS", default=3.0, cast=float)
+STOCK_LONG_TERM_AFTER_DAYS = env("STOCK_LONG_TERM_AFTER_DAYS", default=7, cast=int)
+STOCK_USE_FIRST_DAYS = env("STOCK_USE_FIRST_DAYS", default=30, cast=int)
+STOCK_ROTATION_DAYS = env("STOCK_ROTATION_DAYS", default=90, cast=int)
+
 LEAFLET_CONFIG = {
     "DEFAULT_CENTER": (35.4887, 139.4074),
     "DEFAULT_ZOOM": 13,

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -34,6 +35,14 @@ class ShelterQuerySet(models.QuerySet):
 
     def serving(self, hazard: str):
         return self.filter(hazards__contains=[hazard])
+
+    def with_occupancy(self):
+        """Annotate `occupancy` (the latest head-count, 0 if none) and `occupancy_at`."""
+        latest = HeadCount.objects.filter(shelter=models.OuterRef("pk")).order_by("-at", "-id")
+        return self.annotate(
+            occupancy=Coalesce(models.Subquery(latest.values("total")[:1]), 0),
+            occupancy_at=models.Subquery(latest.values("at")[:1]),
+        )
 
 
 class Shelter(models.Model):
@@ -107,3 +116,55 @@ class Shelter(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# People with needs, each counted within a head-count's total (pets are counted apart).
+NEEDS = ("elderly", "infants", "pregnant", "disabled", "medical_care", "language_support")
+
+
+class HeadCount(models.Model):
+    """One count of the people staying at a shelter. The latest is its current occupancy;
+    earlier ones are kept as history (never edited: a correction is a new count)."""
+
+    # A designated shelter in Japan holds hundreds, the largest a few thousand; anything past
+    # this is a typing slip (an extra zero), not a count.
+    MAX_PEOPLE = 20_000
+
+    shelter = models.ForeignKey(Shelter, on_delete=models.CASCADE, related_name="headcounts")
+    at = models.DateTimeField(_("日時"), default=timezone.now)
+    total = models.PositiveIntegerField(_("避難者数"))
+    elderly = models.PositiveIntegerField(_("高齢者"), default=0)
+    infants = models.PositiveIntegerField(_("乳幼児"), default=0)
+    pregnant = models.PositiveIntegerField(_("妊産婦"), default=0)
+    disabled = models.PositiveIntegerField(_("障害のある方"), default=0)
+    medical_care = models.PositiveIntegerField(_("医療的ケアが必要な方"), default=0)
+    language_support = models.PositiveIntegerField(_("外国語の支援が必要な方"), default=0)
+    pets = models.PositiveIntegerField(_("ペット（頭）"), default=0)
+    note = models.CharField(_("メモ"), max_length=500, blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    NEEDS = NEEDS
+
+    class Meta:
+        verbose_name = _("避難者数")
+        verbose_name_plural = _("避難者数")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["shelter", "-at", "-id"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(total__lte=20_000) & models.Q(pets__lte=20_000),
+                name="headcount_sane_bound",
+            ),
+            *(
+                models.CheckConstraint(
+                    condition=models.Q(**{f"{need}__lte": models.F("total")}),
+                    name=f"headcount_{need}_within_total",
+                )
+                for need in NEEDS
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.shelter} {self.total} @ {self.at:%Y-%m-%d %H:%M}"

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.gis.db import models
-from django.db.models import Q
+from django.db.models import Q, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -42,6 +43,20 @@ class Item(models.Model):
     )
     norm_source = models.CharField(_("必要量の根拠"), max_length=200, blank=True)
     shelf_life_days = models.PositiveIntegerField(_("保存期間（日）"), null=True, blank=True)
+    # Equipment is needed per head, not per day: 内閣府のトイレガイドライン asks for one
+    # toilet per 50 people at first and one per 20 once the stay grows long.
+    people_per_unit = models.PositiveIntegerField(
+        _("1台あたりの人数（発災当初）"),
+        null=True,
+        blank=True,
+        help_text=_("例: トイレ 50 人に 1 基"),
+    )
+    people_per_unit_long_term = models.PositiveIntegerField(
+        _("1台あたりの人数（長期化後）"),
+        null=True,
+        blank=True,
+        help_text=_("例: トイレ 20 人に 1 基"),
+    )
 
     class Meta:
         verbose_name = _("品目")
@@ -51,7 +66,11 @@ class Item(models.Model):
             models.CheckConstraint(
                 condition=Q(norm_per_person_day__isnull=True) | Q(norm_per_person_day__gt=0),
                 name="item_norm_positive",
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(norm_per_person_day__isnull=True) | Q(people_per_unit__isnull=True),
+                name="item_one_kind_of_norm",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -111,6 +130,147 @@ class Lot(models.Model):
         return f"{self.item} {self.expires_on or '-'} @ {self.depot}"
 
 
+class Transfer(models.Model):
+    """Stock sent from one depot to another: planned, dispatched (in transit), received.
+
+    Dispatching writes transfer-out movements at the sender and records which lots left in
+    `TransferLot`; receiving writes transfer-in movements that rebuild the same lots (expiry
+    and source) at the receiver. Between the two the stock is on no shelf: it is in transit.
+    """
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", _("予定")
+        DISPATCHED = "dispatched", _("輸送中")
+        RECEIVED = "received", _("受領済み")
+        CANCELLED = "cancelled", _("取消")
+
+    from_depot = models.ForeignKey(Depot, on_delete=models.PROTECT, related_name="transfers_out")
+    to_depot = models.ForeignKey(Depot, on_delete=models.PROTECT, related_name="transfers_in")
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="transfers")
+    quantity = models.PositiveIntegerField(_("数量"))
+    status = models.CharField(
+        _("状況"), max_length=20, choices=Status.choices, default=Status.PLANNED
+    )
+    request_line = models.ForeignKey(
+        "SupplyRequestLine",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="transfers",
+    )
+    note = models.CharField(_("メモ"), max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    dispatched_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    received_at = models.DateTimeField(null=True, blank=True)
+    received_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("移送")
+        verbose_name_plural = _("移送")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="transfer_quantity_positive"),
+            models.CheckConstraint(
+                condition=~Q(from_depot=models.F("to_depot")), name="transfer_between_two_depots"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "to_depot"])]
+
+    def __str__(self) -> str:
+        return f"{self.item} ×{self.quantity}: {self.from_depot} → {self.to_depot}"
+
+
+class TransferLot(models.Model):
+    """What one dispatched transfer took from one lot, so the receiver gets the same lot."""
+
+    transfer = models.ForeignKey(Transfer, on_delete=models.CASCADE, related_name="lots")
+    expires_on = models.DateField(null=True, blank=True)
+    source = models.CharField(max_length=20, choices=Lot.Source.choices)
+    quantity = models.PositiveIntegerField()
+
+
+class SupplyRequest(models.Model):
+    """A shelter asks for supplies; operations staff approve it and fulfil its lines."""
+
+    class Urgency(models.TextChoices):
+        ROUTINE = "routine", _("通常")
+        URGENT = "urgent", _("至急")
+        CRITICAL = "critical", _("緊急（命に関わる）")
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", _("要請中")
+        APPROVED = "approved", _("承認済み")
+        FULFILLED = "fulfilled", _("充足")
+        REJECTED = "rejected", _("却下")
+        CANCELLED = "cancelled", _("取下げ")
+
+    depot = models.ForeignKey(Depot, on_delete=models.PROTECT, related_name="supply_requests")
+    urgency = models.CharField(
+        _("緊急度"), max_length=20, choices=Urgency.choices, default=Urgency.ROUTINE
+    )
+    status = models.CharField(
+        _("状況"), max_length=20, choices=Status.choices, default=Status.REQUESTED
+    )
+    note = models.CharField(_("メモ"), max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decision_note = models.CharField(_("判断の理由"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("物資要請")
+        verbose_name_plural = _("物資要請")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "depot"])]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.depot}"
+
+
+class SupplyRequestLineQuerySet(models.QuerySet):
+    def with_progress(self):
+        """Annotate how much of each line is committed (in any live transfer), in transit
+        and received."""
+
+        def total(*statuses: str):
+            return Coalesce(Sum("transfers__quantity", filter=Q(transfers__status__in=statuses)), 0)
+
+        live = [Transfer.Status.PLANNED, Transfer.Status.DISPATCHED, Transfer.Status.RECEIVED]
+        return self.annotate(
+            committed=total(*live),
+            in_transit=total(Transfer.Status.DISPATCHED),
+            received=total(Transfer.Status.RECEIVED),
+        )
+
+
+class SupplyRequestLine(models.Model):
+    request = models.ForeignKey(SupplyRequest, on_delete=models.CASCADE, related_name="lines")
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField(_("数量"))
+
+    objects = SupplyRequestLineQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="request_quantity_positive"),
+            models.UniqueConstraint(fields=["request", "item"], name="one_line_per_item"),
+        ]
+
+
 class Movement(models.Model):
     """One line of the ledger. `quantity` is signed: what it added to its lot's on-hand."""
 
@@ -127,7 +287,22 @@ class Movement(models.Model):
     depot = models.ForeignKey(Depot, on_delete=models.PROTECT, related_name="movements")
     item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="movements")
     quantity = models.IntegerField(_("数量"))
-    reason = models.CharField(_("理由"), max_length=30, blank=True)
+
+    class Reason(models.TextChoices):
+        """Why a count differed from the books (棚卸差異の理由)."""
+
+        FOUND = "found", _("発見")
+        LOST = "lost", _("紛失")
+        DAMAGED = "damaged", _("破損")
+        EXPIRED = "expired", _("期限切れ")
+        UNRECORDED = "unrecorded", _("記録なしの配布")
+        DRILL = "drill", _("訓練で使用")
+        OTHER = "other", _("その他")
+
+    reason = models.CharField(_("理由"), max_length=30, choices=Reason.choices, blank=True)
+    transfer = models.ForeignKey(
+        Transfer, null=True, blank=True, on_delete=models.PROTECT, related_name="movements"
+    )
     note = models.CharField(_("メモ"), max_length=500, blank=True)
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"

@@ -1,18 +1,195 @@
-"""The stock ledger: every change of on-hand is a Movement written in the same transaction."""
+"""The stock ledger (DESIGN decision 2): one function per thing a user does with stock.
+
+On-hand changes only here, and only together with the Movement that explains it, in one
+transaction. Lots are locked (SELECT … FOR UPDATE, soonest expiry first, so every writer
+takes them in the same order and none deadlocks) before anything is taken out of them, and
+the lot table's CHECK (on_hand >= 0) refuses what a bug might still let through.
+
+The ledger itself is the audit trail of stock (append-only, with who, when and why), so
+movements are not copied into the audit log; requests and transfers are.
+
+Every function takes an optional `idempotency_key`: a second call with the same key changes
+nothing and returns what the first one wrote.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
+from django.db.models import F, Q, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from disaster import audit
-from disaster.errors import Invalid
+from disaster.errors import Conflict, Invalid
 from disaster.events import publish
 from disaster.models import User
-from stockpile.models import Depot, Item, Lot, Movement
+from stockpile.models import (
+    Depot,
+    Item,
+    Lot,
+    Movement,
+    SupplyRequest,
+    SupplyRequestLine,
+    Transfer,
+    TransferLot,
+)
+
+# A lot can hold at most this many units; a bigger number is a typing slip.
+MAX_QUANTITY = 10_000_000
+
+
+@dataclass(frozen=True)
+class Posting:
+    """What one ledger action wrote: its movements, and the new on-hand of the item."""
+
+    movements: list[Movement]
+    on_hand: int
+
+    @property
+    def quantity(self) -> int:
+        return sum(m.quantity for m in self.movements)
+
+
+def _check_quantity(quantity: int, field: str = "quantity") -> None:
+    if quantity <= 0:
+        raise Invalid(fields={field: _("1 以上の数を指定してください。")})
+    if quantity > MAX_QUANTITY:
+        raise Invalid(
+            fields={field: _("%(max)s 以下の数を指定してください。") % {"max": MAX_QUANTITY}}
+        )
+
+
+def _replayed(idempotency_key: str | None, depot: Depot, item: Item) -> Posting | None:
+    if not idempotency_key:
+        return None
+    first = Movement.objects.filter(idempotency_key=idempotency_key).first()
+    if first is None:
+        return None
+    if (first.depot_id, first.item_id) != (depot.pk, item.pk):
+        raise Invalid(
+            fields={"idempotency_key": _("このキーは別の品目・倉庫の記録に使われています。")}
+        )
+    siblings = Movement.objects.filter(
+        Q(idempotency_key=idempotency_key) | Q(idempotency_key__startswith=f"{idempotency_key}/"),
+        depot=depot,
+        item=item,
+        at=first.at,
+    ).order_by("id")
+    return Posting(list(siblings), on_hand_of(depot, item))
+
+
+def _line_key(idempotency_key: str | None, index: int) -> str | None:
+    """The first movement of a posting carries the key; the others `key/1`, `key/2`, …"""
+    if not idempotency_key:
+        return None
+    return idempotency_key if index == 0 else f"{idempotency_key}/{index}"
+
+
+def on_hand_of(depot: Depot, item: Item) -> int:
+    total = Lot.objects.filter(depot=depot, item=item).aggregate(total=Sum("on_hand"))["total"]
+    return total or 0
+
+
+def _usable_lots(depot: Depot, item: Item, today: dt.date) -> list[Lot]:
+    """The depot's lots of the item that may still be handed out, locked, soonest expiry first."""
+    return list(
+        Lot.objects.select_for_update()
+        .filter(depot=depot, item=item, on_hand__gt=0)
+        .filter(Q(expires_on__isnull=True) | Q(expires_on__gte=today))
+        .order_by(F("expires_on").asc(nulls_last=True), "id")
+    )
+
+
+def _take(depot: Depot, item: Item, quantity: int, today: dt.date) -> list[tuple[Lot, int]]:
+    """Which lots `quantity` comes out of, first-expiring first (FEFO); 409 if short."""
+    lots = _usable_lots(depot, item, today)
+    available = sum(lot.on_hand for lot in lots)
+    if quantity > available:
+        raise Conflict(
+            _("在庫が足りません（使用できる在庫: %(available)s %(unit)s）。")
+            % {"available": available, "unit": item.unit_ja},
+            fields={"quantity": _("%(available)s 以下にしてください。") % {"available": available}},
+            available=available,
+        )
+    taken = []
+    for lot in lots:
+        if quantity == 0:
+            break
+        part = min(lot.on_hand, quantity)
+        taken.append((lot, part))
+        quantity -= part
+    return taken
+
+
+def _add_to_lot(
+    depot: Depot, item: Item, expires_on: dt.date | None, source: str, quantity: int
+) -> int:
+    """Add to (or create) the lot with this expiry and source in one statement; its id."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {Lot._meta.db_table}
+                (depot_id, item_id, expires_on, source, on_hand, created_at)
+            VALUES (%s, %s, %s, %s, %s, now())
+            ON CONFLICT (depot_id, item_id, expires_on, source)
+            DO UPDATE SET on_hand = {Lot._meta.db_table}.on_hand + EXCLUDED.on_hand
+            RETURNING id
+            """,  # noqa: S608 (table name is ours)
+            [depot.pk, item.pk, expires_on, source, quantity],
+        )
+        return cursor.fetchone()[0]
+
+
+def _post(
+    kind: str,
+    depot: Depot,
+    item: Item,
+    lines: Sequence[tuple[int, int]],
+    *,
+    by: User | None,
+    note: str = "",
+    reason: str = "",
+    transfer: Transfer | None = None,
+    idempotency_key: str | None = None,
+) -> Posting:
+    """Write the movements of one action: `lines` are (lot id, signed quantity), already
+    applied to the lots. Publishes one `stock.moved` event for the whole action."""
+    at = timezone.now()
+    movements = Movement.objects.bulk_create(
+        Movement(
+            kind=kind,
+            lot_id=lot_id,
+            depot=depot,
+            item=item,
+            quantity=quantity,
+            reason=reason,
+            note=note,
+            by=by,
+            at=at,
+            transfer=transfer,
+            idempotency_key=_line_key(idempotency_key, index),
+        )
+        for index, (lot_id, quantity) in enumerate(lines)
+    )
+    on_hand = on_hand_of(depot, item)
+    publish(
+        "stock.moved",
+        {
+            "kind": kind,
+            "depot_id": depot.pk,
+            "shelter_id": depot.shelter_id,
+            "item_id": item.pk,
+            "quantity": sum(q for _, q in lines),
+            "on_hand": on_hand,
+            "movement_ids": [m.pk for m in movements],
+            "transfer_id": transfer.pk if transfer else None,
+        },
+    )
+    return Posting(movements, on_hand)
 
 
 @transaction.atomic
@@ -22,42 +199,393 @@ def receive_stock(
     item: Item,
     quantity: int,
     expires_on: dt.date | None,
-    source: str,
+    source: str = Lot.Source.PROCURED,
     by: User | None,
     note: str = "",
     idempotency_key: str | None = None,
-) -> Movement:
+) -> Posting:
     """Receive `quantity` of `item` into `depot`, joining the lot with the same expiry."""
-    if idempotency_key and (
-        done := Movement.objects.filter(idempotency_key=idempotency_key).first()
-    ):
+    if done := _replayed(idempotency_key, depot, item):
         return done
-    if quantity <= 0:
-        raise Invalid(fields={"quantity": "1 以上を指定してください。"})
+    _check_quantity(quantity)
     if expires_on is not None and expires_on < timezone.localdate():
-        raise Invalid(fields={"expires_on": "有効期限が過ぎています。"})
-    lot, _ = Lot.objects.get_or_create(depot=depot, item=item, expires_on=expires_on, source=source)
-    Lot.objects.filter(pk=lot.pk).update(on_hand=F("on_hand") + quantity)
-    movement = Movement.objects.create(
-        kind=Movement.Kind.RECEIVE,
-        lot=lot,
-        depot=depot,
-        item=item,
-        quantity=quantity,
-        note=note,
+        raise Invalid(fields={"expires_on": _("有効期限が過ぎています。")})
+    if source not in Lot.Source.values:
+        raise Invalid(fields={"source": _("調達区分が正しくありません。")})
+    lot_id = _add_to_lot(depot, item, expires_on, source, quantity)
+    return _post(
+        Movement.Kind.RECEIVE,
+        depot,
+        item,
+        [(lot_id, quantity)],
         by=by,
+        note=note,
         idempotency_key=idempotency_key,
     )
-    audit.record(by, "stock.receive", movement, after=audit.snapshot(movement))
+
+
+def _take_out(depot: Depot, item: Item, quantity: int) -> list[tuple[Lot, int]]:
+    taken = _take(depot, item, quantity, timezone.localdate())
+    for lot, part in taken:
+        Lot.objects.filter(pk=lot.pk).update(on_hand=F("on_hand") - part)
+    return taken
+
+
+@transaction.atomic
+def issue_stock(
+    *,
+    depot: Depot,
+    item: Item,
+    quantity: int,
+    by: User | None,
+    note: str = "",
+    idempotency_key: str | None = None,
+) -> Posting:
+    """Hand out `quantity` of `item`, soonest-expiring lots first; expired lots are never
+    handed out. Refused with 409 (and what is available) if there is not enough."""
+    if done := _replayed(idempotency_key, depot, item):
+        return done
+    _check_quantity(quantity)
+    taken = _take_out(depot, item, quantity)
+    return _post(
+        Movement.Kind.ISSUE,
+        depot,
+        item,
+        [(lot.pk, -part) for lot, part in taken],
+        by=by,
+        note=note,
+        idempotency_key=idempotency_key,
+    )
+
+
+@transaction.atomic
+def count_stock(
+    *,
+    depot: Depot,
+    item: Item,
+    expires_on: dt.date | None,
+    source: str = Lot.Source.PROCURED,
+    counted: int,
+    reason: str = "",
+    by: User | None,
+    note: str = "",
+    idempotency_key: str | None = None,
+) -> Posting:
+    """Record a count (棚卸) of one lot: the difference from the books becomes an adjust
+    movement with its reason. A count that matches the books writes nothing."""
+    if done := _replayed(idempotency_key, depot, item):
+        return done
+    if counted < 0 or counted > MAX_QUANTITY:
+        raise Invalid(
+            fields={
+                "counted": _("0 以上 %(max)s 以下の数を指定してください。") % {"max": MAX_QUANTITY}
+            }
+        )
+    if source not in Lot.Source.values:
+        raise Invalid(fields={"source": _("調達区分が正しくありません。")})
+    lot = (
+        Lot.objects.select_for_update()
+        .filter(depot=depot, item=item, expires_on=expires_on, source=source)
+        .first()
+    )
+    difference = counted - (lot.on_hand if lot else 0)
+    if difference == 0:
+        return Posting([], on_hand_of(depot, item))
+    if reason not in Movement.Reason.values:
+        raise Invalid(fields={"reason": _("帳簿と数が違うときは理由を選んでください。")})
+    if lot is None:
+        lot_id = _add_to_lot(depot, item, expires_on, source, difference)
+    else:
+        Lot.objects.filter(pk=lot.pk).update(on_hand=F("on_hand") + difference)
+        lot_id = lot.pk
+    return _post(
+        Movement.Kind.ADJUST,
+        depot,
+        item,
+        [(lot_id, difference)],
+        by=by,
+        note=note,
+        reason=reason,
+        idempotency_key=idempotency_key,
+    )
+
+
+@transaction.atomic
+def dispose_expired(
+    *,
+    depot: Depot,
+    item: Item,
+    by: User | None,
+    note: str = "",
+    idempotency_key: str | None = None,
+) -> Posting:
+    """Write off every lot of `item` in `depot` whose expiry date has passed."""
+    if done := _replayed(idempotency_key, depot, item):
+        return done
+    expired = list(
+        Lot.objects.select_for_update()
+        .filter(depot=depot, item=item, on_hand__gt=0, expires_on__lt=timezone.localdate())
+        .order_by("expires_on", "id")
+    )
+    if not expired:
+        raise Conflict(_("期限切れの在庫はありません。"))
+    for lot in expired:
+        Lot.objects.filter(pk=lot.pk).update(on_hand=F("on_hand") - lot.on_hand)
+    return _post(
+        Movement.Kind.DISPOSE,
+        depot,
+        item,
+        [(lot.pk, -lot.on_hand) for lot in expired],
+        by=by,
+        note=note,
+        reason=Movement.Reason.EXPIRED,
+        idempotency_key=idempotency_key,
+    )
+
+
+# Transfers -------------------------------------------------------------------------------
+
+
+def _transfer_event(kind: str, transfer: Transfer) -> None:
     publish(
-        "stock.moved",
+        kind,
         {
-            "movement_id": movement.pk,
-            "kind": movement.kind,
-            "depot_id": depot.pk,
-            "shelter_id": depot.shelter_id,
-            "item_id": item.pk,
-            "quantity": quantity,
+            "transfer_id": transfer.pk,
+            "status": transfer.status,
+            "from_depot_id": transfer.from_depot_id,
+            "to_depot_id": transfer.to_depot_id,
+            "item_id": transfer.item_id,
+            "quantity": transfer.quantity,
+            "request_id": transfer.request_line.request_id if transfer.request_line else None,
         },
     )
-    return movement
+
+
+def _locked_transfer(transfer_id: int, *expected: str) -> Transfer:
+    transfer = (
+        Transfer.objects.select_for_update()
+        .select_related("from_depot", "to_depot", "item", "request_line")
+        .get(pk=transfer_id)
+    )
+    if transfer.status not in expected:
+        raise Conflict(
+            _("この移送は「%(status)s」のため、この操作はできません。")
+            % {"status": transfer.get_status_display()},
+            status_now=transfer.status,
+        )
+    return transfer
+
+
+@transaction.atomic
+def plan_transfer(
+    *,
+    from_depot: Depot,
+    to_depot: Depot,
+    item: Item,
+    quantity: int,
+    by: User | None,
+    request_line: SupplyRequestLine | None = None,
+    note: str = "",
+    dispatch: bool = False,
+) -> Transfer:
+    """Plan sending stock between depots (to fulfil a request line, or on its own).
+    With `dispatch`, the stock leaves at once."""
+    _check_quantity(quantity)
+    if from_depot.pk == to_depot.pk:
+        raise Invalid(fields={"to_depot_id": _("送り元と送り先が同じです。")})
+    if request_line is not None:
+        if request_line.item_id != item.pk or request_line.request.depot_id != to_depot.pk:
+            raise Invalid(fields={"request_line_id": _("要請の品目・送り先と一致しません。")})
+        if request_line.request.status != SupplyRequest.Status.APPROVED:
+            raise Conflict(_("承認された要請にだけ移送を割り当てられます。"))
+    transfer = Transfer.objects.create(
+        from_depot=from_depot,
+        to_depot=to_depot,
+        item=item,
+        quantity=quantity,
+        request_line=request_line,
+        note=note,
+        created_by=by,
+    )
+    audit.record(by, "transfer.plan", transfer, after=audit.snapshot(transfer))
+    if dispatch:
+        return dispatch_transfer(transfer_id=transfer.pk, by=by)
+    _transfer_event("transfer.planned", transfer)
+    return transfer
+
+
+@transaction.atomic
+def dispatch_transfer(*, transfer_id: int, by: User | None) -> Transfer:
+    """The stock leaves the sender (soonest expiry first) and is in transit."""
+    transfer = _locked_transfer(transfer_id, Transfer.Status.PLANNED)
+    taken = _take_out(transfer.from_depot, transfer.item, transfer.quantity)
+    TransferLot.objects.bulk_create(
+        TransferLot(transfer=transfer, expires_on=lot.expires_on, source=lot.source, quantity=part)
+        for lot, part in taken
+    )
+    transfer.status = Transfer.Status.DISPATCHED
+    transfer.dispatched_at = timezone.now()
+    transfer.dispatched_by = by
+    transfer.save(update_fields=["status", "dispatched_at", "dispatched_by"])
+    _post(
+        Movement.Kind.TRANSFER_OUT,
+        transfer.from_depot,
+        transfer.item,
+        [(lot.pk, -part) for lot, part in taken],
+        by=by,
+        transfer=transfer,
+    )
+    _transfer_event("transfer.dispatched", transfer)
+    return transfer
+
+
+@transaction.atomic
+def receive_transfer(*, transfer_id: int, by: User | None) -> Transfer:
+    """The stock arrives: the same lots (expiry, source) are rebuilt at the receiver."""
+    transfer = _locked_transfer(transfer_id, Transfer.Status.DISPATCHED)
+    lines = [
+        (
+            _add_to_lot(
+                transfer.to_depot, transfer.item, part.expires_on, part.source, part.quantity
+            ),
+            part.quantity,
+        )
+        for part in transfer.lots.order_by("id")
+    ]
+    transfer.status = Transfer.Status.RECEIVED
+    transfer.received_at = timezone.now()
+    transfer.received_by = by
+    transfer.save(update_fields=["status", "received_at", "received_by"])
+    _post(
+        Movement.Kind.TRANSFER_IN,
+        transfer.to_depot,
+        transfer.item,
+        lines,
+        by=by,
+        transfer=transfer,
+    )
+    if transfer.request_line is not None:
+        _close_request_if_fulfilled(transfer.request_line.request_id, by)
+    _transfer_event("transfer.received", transfer)
+    return transfer
+
+
+@transaction.atomic
+def cancel_transfer(*, transfer_id: int, by: User | None) -> Transfer:
+    """Call off a transfer that has not left yet."""
+    transfer = _locked_transfer(transfer_id, Transfer.Status.PLANNED)
+    before = audit.snapshot(transfer)
+    transfer.status = Transfer.Status.CANCELLED
+    transfer.save(update_fields=["status"])
+    audit.record(by, "transfer.cancel", transfer, before=before, after=audit.snapshot(transfer))
+    _transfer_event("transfer.cancelled", transfer)
+    return transfer
+
+
+# Supply requests -------------------------------------------------------------------------
+
+
+def _request_event(kind: str, request: SupplyRequest) -> None:
+    publish(
+        kind,
+        {
+            "request_id": request.pk,
+            "depot_id": request.depot_id,
+            "shelter_id": request.depot.shelter_id,
+            "status": request.status,
+            "urgency": request.urgency,
+        },
+    )
+
+
+@transaction.atomic
+def request_supplies(
+    *,
+    depot: Depot,
+    lines: Iterable[tuple[Item, int]],
+    urgency: str,
+    by: User | None,
+    note: str = "",
+) -> SupplyRequest:
+    """A shelter asks for supplies: one line per item."""
+    lines = list(lines)
+    if not lines:
+        raise Invalid(fields={"lines": _("品目を 1 つ以上指定してください。")})
+    items = [item.pk for item, _ in lines]
+    if len(set(items)) != len(items):
+        raise Invalid(fields={"lines": _("同じ品目が 2 回あります。数量をまとめてください。")})
+    for index, (_item, quantity) in enumerate(lines):
+        _check_quantity(quantity, f"lines.{index}.quantity")
+    request = SupplyRequest.objects.create(depot=depot, urgency=urgency, note=note, created_by=by)
+    SupplyRequestLine.objects.bulk_create(
+        SupplyRequestLine(request=request, item=item, quantity=quantity) for item, quantity in lines
+    )
+    audit.record(by, "supply_request.create", request, after=audit.snapshot(request))
+    _request_event("supply_request.created", request)
+    return request
+
+
+def _decide(request_id: int, by: User | None, status: str, note: str, *expected: str):
+    request = SupplyRequest.objects.select_for_update().select_related("depot").get(pk=request_id)
+    if request.status not in expected:
+        raise Conflict(
+            _("この要請は「%(status)s」のため、この操作はできません。")
+            % {"status": request.get_status_display()},
+            status_now=request.status,
+        )
+    before = audit.snapshot(request)
+    request.status = status
+    request.decided_at = timezone.now()
+    request.decided_by = by
+    request.decision_note = note
+    request.save(update_fields=["status", "decided_at", "decided_by", "decision_note"])
+    audit.record(
+        by, f"supply_request.{status}", request, before=before, after=audit.snapshot(request)
+    )
+    _request_event(f"supply_request.{status}", request)
+    return request
+
+
+def approve_request(*, request_id: int, by: User | None, note: str = "") -> SupplyRequest:
+    with transaction.atomic():
+        return _decide(
+            request_id, by, SupplyRequest.Status.APPROVED, note, SupplyRequest.Status.REQUESTED
+        )
+
+
+def reject_request(*, request_id: int, by: User | None, note: str = "") -> SupplyRequest:
+    if not note.strip():
+        raise Invalid(fields={"note": _("却下の理由を書いてください。")})
+    with transaction.atomic():
+        return _decide(
+            request_id, by, SupplyRequest.Status.REJECTED, note, SupplyRequest.Status.REQUESTED
+        )
+
+
+def cancel_request(*, request_id: int, by: User | None, note: str = "") -> SupplyRequest:
+    """The shelter withdraws its request (before any stock was sent for it)."""
+    with transaction.atomic():
+        sent = Transfer.objects.filter(request_line__request_id=request_id).exclude(
+            status__in=[Transfer.Status.PLANNED, Transfer.Status.CANCELLED]
+        )
+        if sent.exists():
+            raise Conflict(_("すでに発送された物資があるため取り下げられません。"))
+        request = _decide(
+            request_id,
+            by,
+            SupplyRequest.Status.CANCELLED,
+            note,
+            SupplyRequest.Status.REQUESTED,
+            SupplyRequest.Status.APPROVED,
+        )
+        for transfer in Transfer.objects.filter(
+            request_line__request=request, status=Transfer.Status.PLANNED
+        ):
+            cancel_transfer(transfer_id=transfer.pk, by=by)
+        return request
+
+
+def _close_request_if_fulfilled(request_id: int, by: User | None) -> None:
+    lines = SupplyRequestLine.objects.filter(request_id=request_id).with_progress()
+    if all(line.received >= line.quantity for line in lines):
+        _decide(request_id, by, SupplyRequest.Status.FULFILLED, "", SupplyRequest.Status.APPROVED)

@@ -18,8 +18,11 @@ from disaster.api import api
 from disaster.errors import Forbidden, NotAuthenticated
 from disaster.roles import Role, can_write_shelter, check_shelter_write
 
-# Endpoints open to everyone, deliberately. None yet: residents use pages and webhooks.
-PUBLIC: set[tuple[str, str]] = set()
+# Endpoints open to everyone, deliberately: residents find an open shelter near them.
+PUBLIC: set[tuple[str, str]] = {
+    ("GET", "/api/v1/shelters"),
+    ("GET", "/api/v1/shelters/{shelter_id}"),
+}
 
 UNKNOWN_ID = "999999"
 

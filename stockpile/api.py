@@ -1,0 +1,419 @@
+"""The stockpile API: the catalogue, stock per depot, the ledger, transfers, supply requests
+and the derived figures (shortages, city-wide view, expiring lots, proposed transfers).
+
+A shelter manager reads and writes the depots of the shelters assigned to them; operations
+staff and administrators everything. Every write takes an `Idempotency-Key`.
+"""
+
+from django.conf import settings
+from django.db.models import Q
+from django.http import HttpRequest
+from ninja import Field, Query, Router, Schema, Status
+from ninja.pagination import paginate
+
+from disaster.auth import SIGNED_IN, STAFF
+from disaster.errors import Forbidden, Invalid, NotFound
+from disaster.roles import Role, can_write_shelter, role_of
+from disaster.schemas import Id, Paginated
+from stockpile import coverage, services
+from stockpile.models import Depot, Item, Movement, SupplyRequest, SupplyRequestLine, Transfer
+from stockpile.schemas import (
+    CityItemOut,
+    CountIn,
+    DecisionIn,
+    DepotOut,
+    DepotStock,
+    DisposalIn,
+    ExpiringOut,
+    IssueIn,
+    ItemOut,
+    MovementFilter,
+    MovementOut,
+    PostingOut,
+    ProposalIn,
+    ProposalOut,
+    ReceiptIn,
+    ShortageOut,
+    SupplyRequestFilter,
+    SupplyRequestIn,
+    SupplyRequestOut,
+    TransferFilter,
+    TransferIn,
+    TransferOut,
+)
+
+router = Router(tags=["stockpile"])
+
+
+# Who may touch which depot ----------------------------------------------------------------
+
+
+def may_use_depot(user, depot: Depot) -> bool:
+    """Staff use every depot; a shelter manager the depots of their own shelters."""
+    if role_of(user) == Role.SHELTER_MANAGER:
+        return depot.shelter_id is not None and can_write_shelter(user, depot.shelter_id)
+    return True
+
+
+def depot_for(user, depot_id: int) -> Depot:
+    depot = Depot.objects.filter(pk=depot_id).first()
+    if depot is None:
+        raise NotFound(f"備蓄倉庫 {depot_id} はありません。")
+    if not may_use_depot(user, depot):
+        raise Forbidden("この備蓄倉庫を扱う権限がありません。")
+    return depot
+
+
+def visible_depots(user):
+    """The depots a user's lists are limited to."""
+    if role_of(user) == Role.SHELTER_MANAGER:
+        return Depot.objects.filter(shelter__managers=user)
+    return Depot.objects.all()
+
+
+def item_for(item_id: int, field: str = "item_id") -> Item:
+    item = Item.objects.filter(pk=item_id).first()
+    if item is None:
+        raise Invalid(fields={field: f"品目 {item_id} はありません。"})
+    return item
+
+
+def depot_field(user, depot_id: int, field: str) -> Depot:
+    """A depot named in a request body: unknown is a field error, not a 404 of the URL."""
+    if not Depot.objects.filter(pk=depot_id).exists():
+        raise Invalid(fields={field: f"備蓄倉庫 {depot_id} はありません。"})
+    return depot_for(user, depot_id)
+
+
+# The catalogue and depots -----------------------------------------------------------------
+
+
+@router.get("/items", response=list[ItemOut], auth=SIGNED_IN)
+@paginate(Paginated)
+def list_items(request: HttpRequest):
+    return Item.objects.all()
+
+
+@router.get("/depots", response=list[DepotOut], auth=SIGNED_IN)
+@paginate(Paginated)
+def list_depots(request: HttpRequest):
+    """Every depot: shelters' warehouses and the central ones (transfers need them all)."""
+    return Depot.objects.order_by("name", "pk")
+
+
+class StockQuery(Schema):
+    threshold_days: float | None = Field(None, gt=0, le=365)
+
+
+@router.get("/depots/{depot_id}/stock", response=DepotStock, auth=SIGNED_IN)
+def depot_stock(request: HttpRequest, depot_id: Id, query: StockQuery = Query(...)):
+    """Stock per item with lots, days of supply at the current head-count, and what is coming."""
+    depot = depot_for(request.auth, depot_id)
+    threshold = query.threshold_days or coverage.shortage_days()
+    levels = coverage.levels(depots=[depot], threshold=threshold)
+    lots = {}
+    for lot in depot.lots.filter(on_hand__gt=0).order_by("expires_on", "id"):
+        lots.setdefault(lot.item_id, []).append(lot)
+    return {
+        "depot": depot,
+        "evacuees": levels[0].evacuees if levels else 0,
+        "threshold_days": threshold,
+        "lines": [dict(vars(level), lots=lots.get(level.item.pk, [])) for level in levels],
+    }
+
+
+# The ledger -------------------------------------------------------------------------------
+
+
+@router.post("/depots/{depot_id}/receipts", response={201: PostingOut}, auth=SIGNED_IN)
+def receive(request: HttpRequest, depot_id: Id, payload: ReceiptIn):
+    """Stock arrives (procured, donated or national push support). Joins the lot with the
+    same expiry date and source."""
+    depot = depot_for(request.auth, depot_id)
+    posting = services.receive_stock(
+        depot=depot,
+        item=item_for(payload.item_id),
+        quantity=payload.quantity,
+        expires_on=payload.expires_on,
+        source=payload.source,
+        note=payload.note,
+        by=request.auth,
+    )
+    return Status(201, posting)
+
+
+@router.post("/depots/{depot_id}/issues", response={201: PostingOut}, auth=SIGNED_IN)
+def issue(request: HttpRequest, depot_id: Id, payload: IssueIn):
+    """Hand stock out, soonest expiry first. 409 with `available` if there is not enough."""
+    depot = depot_for(request.auth, depot_id)
+    posting = services.issue_stock(
+        depot=depot,
+        item=item_for(payload.item_id),
+        quantity=payload.quantity,
+        note=payload.note,
+        by=request.auth,
+    )
+    return Status(201, posting)
+
+
+@router.post("/depots/{depot_id}/counts", response={201: PostingOut}, auth=SIGNED_IN)
+def count(request: HttpRequest, depot_id: Id, payload: CountIn):
+    """A count of one lot (棚卸). A difference from the books is adjusted, with its reason."""
+    depot = depot_for(request.auth, depot_id)
+    posting = services.count_stock(
+        depot=depot,
+        item=item_for(payload.item_id),
+        expires_on=payload.expires_on,
+        source=payload.source,
+        counted=payload.counted,
+        reason=payload.reason or "",
+        note=payload.note,
+        by=request.auth,
+    )
+    return Status(201, posting)
+
+
+@router.post("/depots/{depot_id}/disposals", response={201: PostingOut}, auth=SIGNED_IN)
+def dispose(request: HttpRequest, depot_id: Id, payload: DisposalIn):
+    """Write off every expired lot of an item."""
+    depot = depot_for(request.auth, depot_id)
+    posting = services.dispose_expired(
+        depot=depot, item=item_for(payload.item_id), note=payload.note, by=request.auth
+    )
+    return Status(201, posting)
+
+
+@router.get("/movements", response=list[MovementOut], auth=SIGNED_IN)
+@paginate(Paginated)
+def list_movements(request: HttpRequest, filters: MovementFilter = Query(...)):
+    """The ledger, newest first."""
+    movements = Movement.objects.filter(depot__in=visible_depots(request.auth))
+    return filters.filter(movements).select_related("lot", "by")
+
+
+# Transfers --------------------------------------------------------------------------------
+
+
+def _transfers():
+    return Transfer.objects.select_related("from_depot", "to_depot", "item", "request_line")
+
+
+def _transfer_for(user, transfer_id: int, *, side: str | None = None) -> Transfer:
+    """The transfer, if the user may see it (staff; a manager at either end, or at `side`)."""
+    transfer = _transfers().filter(pk=transfer_id).first()
+    if transfer is None:
+        raise NotFound(f"移送 {transfer_id} はありません。")
+    ends = [transfer.from_depot, transfer.to_depot]
+    if side is not None:
+        ends = [getattr(transfer, side)]
+    if not any(may_use_depot(user, depot) for depot in ends):
+        raise Forbidden("この移送を扱う権限がありません。")
+    return transfer
+
+
+@router.get("/transfers", response=list[TransferOut], auth=SIGNED_IN)
+@paginate(Paginated)
+def list_transfers(request: HttpRequest, filters: TransferFilter = Query(...)):
+    mine = visible_depots(request.auth)
+    transfers = _transfers().filter(Q(from_depot__in=mine) | Q(to_depot__in=mine))
+    return filters.filter(transfers).prefetch_related("lots")
+
+
+@router.post("/transfers", response={201: TransferOut}, auth=STAFF)
+def plan_transfer(request: HttpRequest, payload: TransferIn):
+    """Plan a transfer between two depots (optionally for a request line, optionally
+    dispatching it at once)."""
+    line = None
+    if payload.request_line_id is not None:
+        line = (
+            SupplyRequestLine.objects.select_related("request")
+            .filter(pk=payload.request_line_id)
+            .first()
+        )
+        if line is None:
+            raise Invalid(fields={"request_line_id": "要請の明細がありません。"})
+    transfer = services.plan_transfer(
+        from_depot=depot_field(request.auth, payload.from_depot_id, "from_depot_id"),
+        to_depot=depot_field(request.auth, payload.to_depot_id, "to_depot_id"),
+        item=item_for(payload.item_id),
+        quantity=payload.quantity,
+        request_line=line,
+        note=payload.note,
+        dispatch=payload.dispatch,
+        by=request.auth,
+    )
+    return Status(201, _transfers().get(pk=transfer.pk))
+
+
+@router.get("/transfers/{transfer_id}", response=TransferOut, auth=SIGNED_IN)
+def get_transfer(request: HttpRequest, transfer_id: Id):
+    return _transfer_for(request.auth, transfer_id)
+
+
+@router.post("/transfers/{transfer_id}/dispatch", response=TransferOut, auth=SIGNED_IN)
+def dispatch_transfer(request: HttpRequest, transfer_id: Id):
+    """The sender loads the stock: it leaves their shelves and is in transit."""
+    _transfer_for(request.auth, transfer_id, side="from_depot")
+    services.dispatch_transfer(transfer_id=transfer_id, by=request.auth)
+    return _transfers().get(pk=transfer_id)
+
+
+@router.post("/transfers/{transfer_id}/receive", response=TransferOut, auth=SIGNED_IN)
+def receive_transfer(request: HttpRequest, transfer_id: Id):
+    """The receiver confirms arrival: the stock joins their shelves."""
+    _transfer_for(request.auth, transfer_id, side="to_depot")
+    services.receive_transfer(transfer_id=transfer_id, by=request.auth)
+    return _transfers().get(pk=transfer_id)
+
+
+@router.post("/transfers/{transfer_id}/cancel", response=TransferOut, auth=STAFF)
+def cancel_transfer(request: HttpRequest, transfer_id: Id):
+    _transfer_for(request.auth, transfer_id)
+    services.cancel_transfer(transfer_id=transfer_id, by=request.auth)
+    return _transfers().get(pk=transfer_id)
+
+
+# Supply requests --------------------------------------------------------------------------
+
+
+def _requests():
+    return SupplyRequest.objects.select_related("depot", "created_by")
+
+
+def _request_for(user, request_id: int) -> SupplyRequest:
+    supply_request = _requests().filter(pk=request_id).first()
+    if supply_request is None:
+        raise NotFound(f"物資要請 {request_id} はありません。")
+    if not may_use_depot(user, supply_request.depot):
+        raise Forbidden("この要請を扱う権限がありません。")
+    return supply_request
+
+
+@router.get("/supply-requests", response=list[SupplyRequestOut], auth=SIGNED_IN)
+@paginate(Paginated)
+def list_supply_requests(request: HttpRequest, filters: SupplyRequestFilter = Query(...)):
+    """Requests, newest first, each line with what is committed, in transit and received."""
+    return filters.filter(_requests().filter(depot__in=visible_depots(request.auth)))
+
+
+@router.post("/supply-requests", response={201: SupplyRequestOut}, auth=SIGNED_IN)
+def request_supplies(request: HttpRequest, payload: SupplyRequestIn):
+    depot = depot_field(request.auth, payload.depot_id, "depot_id")
+    lines = [
+        (item_for(line.item_id, f"lines.{n}.item_id"), line.quantity)
+        for n, line in enumerate(payload.lines)
+    ]
+    supply_request = services.request_supplies(
+        depot=depot, lines=lines, urgency=payload.urgency, note=payload.note, by=request.auth
+    )
+    return Status(201, _requests().get(pk=supply_request.pk))
+
+
+@router.get("/supply-requests/{request_id}", response=SupplyRequestOut, auth=SIGNED_IN)
+def get_supply_request(request: HttpRequest, request_id: Id):
+    return _request_for(request.auth, request_id)
+
+
+@router.post("/supply-requests/{request_id}/approve", response=SupplyRequestOut, auth=STAFF)
+def approve_supply_request(request: HttpRequest, request_id: Id, payload: DecisionIn):
+    _request_for(request.auth, request_id)
+    services.approve_request(request_id=request_id, by=request.auth, note=payload.note)
+    return _requests().get(pk=request_id)
+
+
+@router.post("/supply-requests/{request_id}/reject", response=SupplyRequestOut, auth=STAFF)
+def reject_supply_request(request: HttpRequest, request_id: Id, payload: DecisionIn):
+    _request_for(request.auth, request_id)
+    services.reject_request(request_id=request_id, by=request.auth, note=payload.note)
+    return _requests().get(pk=request_id)
+
+
+@router.post("/supply-requests/{request_id}/cancel", response=SupplyRequestOut, auth=SIGNED_IN)
+def cancel_supply_request(request: HttpRequest, request_id: Id, payload: DecisionIn):
+    """The shelter withdraws its request (possible until stock has been sent for it)."""
+    _request_for(request.auth, request_id)
+    services.cancel_request(request_id=request_id, by=request.auth, note=payload.note)
+    return _requests().get(pk=request_id)
+
+
+# Derived figures --------------------------------------------------------------------------
+
+
+class ThresholdQuery(Schema):
+    threshold_days: float | None = Field(
+        None, gt=0, le=365, description="既定は STOCK_SHORTAGE_DAYS"
+    )
+
+
+@router.get("/stock/shortages", response=list[ShortageOut], auth=STAFF)
+def list_shortages(request: HttpRequest, query: ThresholdQuery = Query(...)):
+    """Every depot and item that runs out within the threshold, soonest first."""
+    return [vars(level) for level in coverage.shortages(query.threshold_days)]
+
+
+@router.get("/stock/city", response=list[CityItemOut], auth=STAFF)
+def city_stock(request: HttpRequest, query: ThresholdQuery = Query(...)):
+    """One line per item for the whole city."""
+    return [vars(line) for line in coverage.city(query.threshold_days)]
+
+
+class ExpiringQuery(Schema):
+    within_days: int = Field(default_factory=lambda: settings.STOCK_ROTATION_DAYS, ge=0, le=3650)
+    depot: Id | None = None
+
+
+@router.get("/stock/expiring", response=list[ExpiringOut], auth=SIGNED_IN)
+def list_expiring(request: HttpRequest, query: ExpiringQuery = Query(...)):
+    """Lots expired or expiring within `within_days`, with what to do with each: dispose,
+    hand out first, or use in a drill / rotate (ローリングストック) while still good."""
+    depots = visible_depots(request.auth)
+    if query.depot is not None:
+        depots = [depot_for(request.auth, query.depot)]
+    return [
+        {
+            "lot": e.lot,
+            "depot": e.lot.depot,
+            "item": e.lot.item,
+            "days_left": e.days_left,
+            "suggestion": e.suggestion,
+        }
+        for e in coverage.expiring(query.within_days, depots)
+    ]
+
+
+class ProposalQuery(Schema):
+    depot_id: Id
+    item_id: Id
+
+
+def _proposal(depot_id: int, item_id: int) -> coverage.Proposal:
+    depot = Depot.objects.filter(pk=depot_id).first()
+    if depot is None:
+        raise Invalid(fields={"depot_id": f"備蓄倉庫 {depot_id} はありません。"})
+    proposal = coverage.propose_transfer(depot, item_for(item_id))
+    if proposal is None:
+        raise NotFound("送れる余剰のある倉庫がないか、不足していません。")
+    return proposal
+
+
+@router.get("/stock/proposal", response=ProposalOut, auth=STAFF)
+def propose_transfer(request: HttpRequest, query: ProposalQuery = Query(...)):
+    """The nearest depot with surplus, and how much to send to lift this one back to twice
+    the shortage threshold."""
+    return vars(_proposal(query.depot_id, query.item_id))
+
+
+@router.post("/stock/proposal", response={201: TransferOut}, auth=STAFF)
+def accept_proposal(request: HttpRequest, payload: ProposalIn):
+    """Create the proposed transfer in one action (and dispatch it, if asked)."""
+    proposal = _proposal(payload.depot_id, payload.item_id)
+    transfer = services.plan_transfer(
+        from_depot=proposal.from_depot,
+        to_depot=proposal.to_depot,
+        item=proposal.item,
+        quantity=proposal.quantity,
+        note="不足への移送提案から作成",
+        dispatch=payload.dispatch,
+        by=request.auth,
+    )
+    return Status(201, _transfers().get(pk=transfer.pk))

@@ -5,21 +5,26 @@ A shelter manager reads and writes the depots of the shelters assigned to them; 
 staff and administrators everything. Every write takes an `Idempotency-Key`.
 """
 
+from typing import Literal
+
 from django.conf import settings
 from django.db.models import Q
-from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema, Status
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from ninja import Field, File, Query, Router, Schema, Status
+from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
 from disaster.auth import SIGNED_IN, STAFF
 from disaster.errors import Forbidden, Invalid, NotFound
 from disaster.roles import Role, can_write_shelter, role_of
 from disaster.schemas import Id, Paginated
-from stockpile import coverage, services
+from stockpile import coverage, services, sheets
 from stockpile.models import Depot, Item, Movement, SupplyRequest, SupplyRequestLine, Transfer
 from stockpile.schemas import (
     CityItemOut,
     CountIn,
+    CountSheetOut,
     DecisionIn,
     DepotOut,
     DepotStock,
@@ -189,6 +194,46 @@ def list_movements(request: HttpRequest, filters: MovementFilter = Query(...)):
     """The ledger, newest first."""
     movements = Movement.objects.filter(depot__in=visible_depots(request.auth))
     return filters.filter(movements).select_related("lot", "by")
+
+
+class SheetQuery(Schema):
+    format: Literal["xlsx", "csv"] = "xlsx"
+
+
+SHEET_TYPES = {
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "csv": "text/csv; charset=utf-8",
+}
+MAX_SHEET_BYTES = 5 * 1024 * 1024
+
+
+@router.get("/depots/{depot_id}/stock-sheet", auth=SIGNED_IN)
+def stock_sheet(request: HttpRequest, depot_id: Id, query: SheetQuery = Query(...)):
+    """The depot's lots with book quantities and an empty 実数 column to count into."""
+    depot = depot_for(request.auth, depot_id)
+    build = sheets.stock_sheet_xlsx if query.format == "xlsx" else sheets.stock_sheet_csv
+    response = HttpResponse(build(depot), content_type=SHEET_TYPES[query.format])
+    filename = f"stock-{depot.pk}-{timezone.localdate():%Y%m%d}.{query.format}"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@router.post("/depots/{depot_id}/count-sheet", response={201: CountSheetOut}, auth=SIGNED_IN)
+def upload_count_sheet(request: HttpRequest, depot_id: Id, file: UploadedFile = File(...)):
+    """A filled-in stock sheet (.xlsx or .csv) as a count: all rows or none."""
+    depot = depot_for(request.auth, depot_id)
+    if file.size > MAX_SHEET_BYTES:
+        raise Invalid(fields={"file": "5 MB までのファイルにしてください。"})
+    rows = sheets.parse_count_sheet(file.read(), file.name or "")
+    postings = sheets.apply_count_sheet(depot, rows, request.auth)
+    return Status(
+        201,
+        {
+            "rows_counted": len(rows),
+            "rows_adjusted": sum(1 for p in postings if p.movements),
+            "movements": [m for p in postings for m in p.movements],
+        },
+    )
 
 
 # Transfers --------------------------------------------------------------------------------

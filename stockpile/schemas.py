@@ -135,6 +135,12 @@ class PostingOut(Schema):
     on_hand: int = Field(description="操作後の在庫（この倉庫・この品目の合計）")
 
 
+class CountSheetOut(Schema):
+    rows_counted: int
+    rows_adjusted: int = Field(description="帳簿と違っていて調整した行")
+    movements: list[MovementOut]
+
+
 class MovementFilter(FilterSchema):
     depot: Annotated[Id | None, FilterLookup("depot_id")] = None
     item: Annotated[Id | None, FilterLookup("item_id")] = None

@@ -1,0 +1,43 @@
+// Uploading a filled-in stock sheet as a count. Needs a connection (a file is not queued):
+// every bad row comes back with its line number and nothing is written.
+const form = document.querySelector("#count-sheet");
+const result = document.querySelector("#result");
+const list = document.querySelector("#sheet-errors");
+
+form?.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  list.replaceChildren();
+  const key = "sheet-" + Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+  let response;
+  try {
+    response = await fetch(form.action, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: {
+        "Idempotency-Key": key,
+        "X-CSRFToken": document.querySelector('meta[name="csrf-token"]').content,
+      },
+      body: new FormData(form),
+    });
+  } catch {
+    result.textContent = document.querySelector("#tablet-messages").dataset.offline;
+    result.className = "result error";
+    return;
+  }
+  const data = await response.json().catch(() => null);
+  if (response.ok) {
+    result.className = "result ok";
+    result.textContent = form.dataset.done
+      .replace("{counted}", data.rows_counted).replace("{adjusted}", data.rows_adjusted);
+    form.reset();
+    return;
+  }
+  result.textContent = data?.message || `HTTP ${response.status}`;
+  result.className = "result error";
+  const rows = data?.rows || (data?.errors || []).map((e) => ({ line: "", field: e.field, message: e.message }));
+  list.replaceChildren(...rows.map((row) => {
+    const item = document.createElement("li");
+    item.textContent = row.line ? `${row.line} 行目 ${row.field}: ${row.message}` : `${row.field}: ${row.message}`;
+    return item;
+  }));
+});

@@ -1,0 +1,168 @@
+// Wiring of the tablet pages: forms and buttons write through the offline queue, the queue
+// panel shows what is still waiting, pickers and steppers make one-handed entry quick.
+import { dismiss, enqueue, failed, flush, pending, state } from "./queue.js";
+
+const $ = (selector, root = document) => root.querySelector(selector);
+const $$ = (selector, root = document) => Array.from(root.querySelectorAll(selector));
+const messages = $("#tablet-messages")?.dataset ?? {};
+
+function element(tag, props = {}, ...children) {
+  const node = Object.assign(document.createElement(tag), props);
+  node.append(...children);
+  return node;
+}
+
+function renderQueue() {
+  const panel = $("#queue-panel");
+  if (!panel) return;
+  const waiting = pending();
+  const refused = failed();
+  const { sending, paused } = state();
+  $("#queue-count").textContent = String(waiting.length);
+  panel.dataset.pending = String(waiting.length);
+  let status = messages.allSent;
+  if (waiting.length) {
+    status = sending ? messages.sending
+      : paused === "offline" || !navigator.onLine ? messages.offline
+      : paused === "login" ? messages.login
+      : paused === "server" ? messages.server : messages.waiting;
+  }
+  $("#queue-status").textContent = status;
+  $("#queue-list").replaceChildren(
+    ...waiting.map((e) => element("li", {}, `${e.label}（${new Date(e.queuedAt).toLocaleTimeString("ja-JP")}）`)),
+  );
+  $("#queue-failed").replaceChildren(
+    ...refused.map((e) => {
+      const button = element("button", { type: "button", className: "small" }, messages.dismiss);
+      button.addEventListener("click", () => dismiss(e.key));
+      return element("li", { className: "error" }, `${e.label}: ${e.error} `, button);
+    }),
+  );
+  $("#queue-send").hidden = !waiting.length;
+}
+
+function announce(message, kind = "ok") {
+  const box = $("#result");
+  if (!box) return;
+  box.textContent = message;
+  box.className = `result ${kind}`;
+}
+
+function valueOf(input) {
+  if (input.value === "") return undefined;
+  return input.type === "number" ? Number(input.value) : input.value;
+}
+
+function bodyOf(form) {
+  if (form.dataset.kind === "request") {
+    const lines = $$("input[data-line-item]", form)
+      .filter((input) => Number(input.value) > 0)
+      .map((input) => ({ item_id: Number(input.dataset.lineItem), quantity: Number(input.value) }));
+    return { depot_id: Number(form.dataset.depot), urgency: form.urgency.value, note: form.note.value, lines };
+  }
+  const body = {};
+  for (const input of $$("input[name], select[name], textarea[name]", form)) {
+    if ((input.type === "radio" || input.type === "checkbox") && !input.checked) continue;
+    if (input.dataset.skip !== undefined) continue;
+    const value = valueOf(input);
+    if (value !== undefined) body[input.name] = input.name === "item_id" ? Number(value) : value;
+  }
+  return body;
+}
+
+function labelOf(form, body) {
+  const item = $("input[name=item_id]:checked", form);
+  const parts = [form.dataset.label];
+  if (item) parts.push(item.dataset.name);
+  const amount = body.quantity ?? body.counted ?? body.total;
+  if (amount !== undefined) parts.push(String(amount) + (item ? item.dataset.unit : ""));
+  if (body.lines) parts.push(`${body.lines.length}${messages.lines}`);
+  if (body.status) parts.push($("input[name=status]:checked", form).dataset.name);
+  return parts.join(" ");
+}
+
+function wireForms() {
+  for (const form of $$("form[data-api]")) {
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const body = bodyOf(form);
+      if (form.dataset.kind === "request" && !body.lines.length) {
+        announce(messages.noLines, "error");
+        return;
+      }
+      const entry = enqueue({ url: form.dataset.api, body, label: labelOf(form, body) });
+      form.dataset.lastKey = entry.key;
+      announce(navigator.onLine ? messages.sendingOne : messages.queuedOne, "pending");
+      form.reset();
+      form.dispatchEvent(new Event("change"));
+    });
+  }
+  for (const button of $$("button[data-api]")) {
+    button.addEventListener("click", () => {
+      enqueue({ url: button.dataset.api, body: {}, label: button.dataset.label });
+      button.disabled = true;
+      announce(navigator.onLine ? messages.sendingOne : messages.queuedOne, "pending");
+    });
+  }
+  document.addEventListener("sonae:settled", ({ detail }) => {
+    if (detail.error) announce(`${detail.entry.label}: ${detail.error}`, "error");
+    else {
+      const onHand = detail.data?.on_hand;
+      announce(`${detail.entry.label} — ${messages.recorded}${onHand !== undefined ? `（${messages.onHand} ${onHand}）` : ""}`);
+    }
+  });
+}
+
+function wirePickers() {
+  for (const form of $$("form[data-api]")) {
+    const update = () => {
+      const item = $("input[name=item_id]:checked", form);
+      const info = $("[data-picked]", form);
+      if (info) info.textContent = item ? `${item.dataset.name}: ${messages.onHand} ${item.dataset.onHand} ${item.dataset.unit}` : "";
+      const lots = $("select[data-lots]", form);
+      if (lots) {
+        const options = item ? JSON.parse(item.dataset.lots || "[]") : [];
+        lots.replaceChildren(
+          element("option", { value: "" }, messages.newLot),
+          ...options.map((lot) => element("option", { value: JSON.stringify(lot) }, lot.label)),
+        );
+        lots.dispatchEvent(new Event("change"));
+      }
+    };
+    form.addEventListener("change", (event) => {
+      if (!event.target || event.target.name === "item_id" || event.target === form) update();
+    });
+    update();
+    const lots = $("select[data-lots]", form);
+    if (lots) {
+      lots.addEventListener("change", () => {
+        const lot = lots.value ? JSON.parse(lots.value) : null;
+        form.expires_on.value = lot ? lot.expires_on || "" : "";
+        form.source.value = lot ? lot.source : "procured";
+        const counted = form.counted;
+        if (lot && counted.value === "") counted.placeholder = String(lot.on_hand);
+      });
+    }
+  }
+  for (const button of $$("button[data-add]")) {
+    button.addEventListener("click", () => {
+      const input = $(`#${button.dataset.for}`);
+      const next = Math.max(0, (Number(input.value) || 0) + Number(button.dataset.add));
+      input.value = String(next);
+      input.dispatchEvent(new Event("input", { bubbles: true }));
+    });
+  }
+}
+
+function wireQueuePanel() {
+  document.addEventListener("sonae:queue", renderQueue);
+  window.addEventListener("online", renderQueue);
+  window.addEventListener("offline", renderQueue);
+  $("#queue-send")?.addEventListener("click", () => flush());
+  renderQueue();
+  flush();
+}
+
+wireForms();
+wirePickers();
+wireQueuePanel();

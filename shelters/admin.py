@@ -1,8 +1,8 @@
 from django.contrib import admin
 from leaflet.admin import LeafletGeoAdminMixin
 
-from disaster.admin_audit import AuditedAdmin
-from shelters.models import Shelter
+from disaster.admin_audit import AuditedAdmin, ReadOnlyAdmin
+from shelters.models import HeadCount, Shelter
 
 
 @admin.register(Shelter)
@@ -12,3 +12,10 @@ class ShelterAdmin(LeafletGeoAdminMixin, AuditedAdmin):
     search_fields = ["name", "kana", "address"]
     filter_horizontal = ["managers"]
     readonly_fields = ["status", "status_changed_at", "status_changed_by"]
+
+
+# Head-counts are history: a correction is a new count, never an edit.
+@admin.register(HeadCount)
+class HeadCountAdmin(ReadOnlyAdmin):
+    list_display = ["at", "shelter", "total", "elderly", "infants", "disabled", "pets", "by"]
+    list_filter = ["shelter"]

@@ -2,7 +2,16 @@ from django.contrib import admin
 from leaflet.admin import LeafletGeoAdminMixin
 
 from disaster.admin_audit import AuditedAdmin, ReadOnlyAdmin
-from stockpile.models import Depot, Item, Lot, Movement
+from stockpile.models import (
+    Depot,
+    Item,
+    Lot,
+    Movement,
+    SupplyRequest,
+    SupplyRequestLine,
+    Transfer,
+    TransferLot,
+)
 
 
 @admin.register(Item)
@@ -35,3 +44,38 @@ class LotAdmin(ReadOnlyAdmin):
 class MovementAdmin(ReadOnlyAdmin):
     list_display = ["at", "kind", "item", "depot", "quantity", "reason", "by"]
     list_filter = ["kind", "reason"]
+
+
+class TransferLotInline(admin.TabularInline):
+    model = TransferLot
+    extra = 0
+    can_delete = False
+    readonly_fields = ["expires_on", "source", "quantity"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+# Transfers and requests move through their states by the API and the tablet pages only.
+@admin.register(Transfer)
+class TransferAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "item", "quantity", "from_depot", "to_depot", "status"]
+    list_filter = ["status"]
+    inlines = [TransferLotInline]
+
+
+class SupplyRequestLineInline(admin.TabularInline):
+    model = SupplyRequestLine
+    extra = 0
+    can_delete = False
+    readonly_fields = ["item", "quantity"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(SupplyRequest)
+class SupplyRequestAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "depot", "urgency", "status"]
+    list_filter = ["status", "urgency"]
+    inlines = [SupplyRequestLineInline]

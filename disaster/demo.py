@@ -26,7 +26,8 @@ from disaster.models import User
 from disaster.roles import Role
 from maps.models import CityBoundary, District
 from shelters.importers import import_gsi_geojson
-from shelters.models import Shelter
+from shelters.models import HeadCount, Shelter
+from shelters.services import change_status, record_headcount
 from stockpile.models import Depot, Item, Lot
 from stockpile.services import receive_stock
 
@@ -168,6 +169,9 @@ CATALOGUE = [
     ),
 ]
 
+# How many shelters the demo opens, with evacuees, so that shortages show.
+OPEN_SHELTERS = 6
+
 # Equipment needed per head rather than per day: (at first, once the stay grows long).
 PEOPLE_PER_UNIT = {"toilet-units": (50, 20)}
 
@@ -227,6 +231,7 @@ class DemoCity:
         self.districts(boundary)
         users = self.users()
         self.stock(users["admin"])
+        self.evacuation(users["manager"])
 
     def boundary(self) -> CityBoundary:
         feature = json.loads((DATA / "mlit-n03-boundary-14216.geojson").read_text())["features"][0]
@@ -374,3 +379,32 @@ class DemoCity:
                     )
                     received += Lot.objects.count() - before
         self.out(f"  stock: {Lot.objects.count()} lots in {len(depots)} depots ({received} new)")
+
+    def evacuation(self, by: User) -> None:
+        """A few shelters open with people in them, so the stock figures have work to do.
+
+        Only on the first load: a demo someone has been clicking through keeps its state.
+        """
+        if HeadCount.objects.exists():
+            self.out("  evacuation: already under way")
+            return
+        opened = list(by.managed_shelters.order_by("pk")[:OPEN_SHELTERS])
+        opened += list(
+            Shelter.objects.filter(is_shelter=True, capacity__gt=0)
+            .exclude(pk__in=[s.pk for s in opened])
+            .order_by("pk")[: OPEN_SHELTERS - len(opened)]
+        )
+        for shelter in opened:
+            rng = _rng("evacuation", shelter.name)
+            total = round(shelter.capacity * rng.uniform(0.4, 1.4))
+            change_status(shelter.pk, status=Shelter.Status.OPEN, by=by)
+            record_headcount(
+                shelter.pk,
+                total=total,
+                by=by,
+                elderly=round(total * 0.3),
+                infants=round(total * 0.05),
+                disabled=round(total * 0.04),
+                pets=rng.randrange(0, 8),
+            )
+        self.out(f"  evacuation: {len(opened)} shelters open with head-counts")

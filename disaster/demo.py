@@ -25,8 +25,8 @@ from django.utils import timezone
 from disaster.models import User
 from disaster.roles import Role
 from maps.models import CityBoundary, District
-from shelters.importers import import_gsi_geojson
 from shelters.models import HeadCount, Shelter
+from shelters.opendata import import_gsi_geojson
 from shelters.services import change_status, record_headcount
 from stockpile.models import Depot, Item, Lot
 from stockpile.services import receive_stock

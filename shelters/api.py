@@ -1,17 +1,21 @@
 """The shelters API: the public list and map data, status, head-counts, master data."""
 
+import json
+from dataclasses import asdict
+
 from django.contrib.gis.db.models.functions import Distance
 from django.contrib.gis.geos import Point
 from django.db.models import F
-from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
 from ninja.pagination import paginate
 
-from disaster.auth import SIGNED_IN, STAFF
+from disaster.auth import ADMINISTRATORS, SIGNED_IN, STAFF
 from disaster.errors import Invalid
 from disaster.roles import check_shelter_write
 from disaster.schemas import Id, Paginated
-from shelters import services
+from shelters import opendata, services
 from shelters.models import HeadCount, Shelter
 from shelters.schemas import (
     HeadCountIn,
@@ -63,6 +67,79 @@ def list_shelters(
     return shelters_for(filters, near)
 
 
+# Open data: the official shelter lists in and out. Declared before "/shelters/{shelter_id}",
+# which would otherwise take "export.csv" or "import" for a shelter id.
+
+
+class ImportChangeOut(Schema):
+    line: int = Field(description="ファイルの行（GeoJSON では何番目の地物か）")
+    action: str = Field(description="created / updated")
+    shelter_id: int | None = Field(description="試行（dry_run）で新規になるものは null")
+    name: str
+    fields: list[str] = Field(description="変わる項目（updated のとき）")
+
+
+class ImportOut(Schema):
+    format: str
+    format_label: str
+    dry_run: bool
+    created: int
+    updated: int
+    unchanged: int
+    changes: list[ImportChangeOut]
+
+
+def _download(body: bytes, content_type: str, filename: str) -> HttpResponse:
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@router.get("/shelters/export.csv", auth=None)
+def export_shelters_csv(request: HttpRequest, filters: ShelterFilter = Query(...)):
+    """The shelters the filter selects, as デジタル庁 推奨データセット 指定緊急避難場所一覧 CSV
+    (UTF-8 with BOM, CRLF). Public: this is the city's open data."""
+    body = opendata.export_csv(shelters_for(filters))
+    return _download(body, "text/csv; charset=utf-8", opendata.export_filename("csv"))
+
+
+@router.get("/shelters/export.geojson", auth=None)
+def export_shelters_geojson(request: HttpRequest, filters: ShelterFilter = Query(...)):
+    """The same rows as a GeoJSON FeatureCollection, properties named as in the CSV."""
+    collection = opendata.export_geojson(shelters_for(filters))
+    body = json.dumps(collection, ensure_ascii=False).encode()
+    return _download(body, "application/geo+json", opendata.export_filename("geojson"))
+
+
+@router.post("/shelters/import", response=ImportOut, auth=ADMINISTRATORS)
+def import_shelters(
+    request: HttpRequest, file: UploadedFile = File(...), dry_run: bool = Form(False)
+):
+    """Import GSI (国土地理院) or 推奨データセット shelter data: CSV (UTF-8 or Shift_JIS) or
+    GeoJSON, the format found from the header. All or nothing: a bad row anywhere answers 422
+    with every bad row in `rows` ({line, field, message}) and imports nothing. `dry_run` says
+    what would change and writes nothing (a form field, or `?dry_run=true`). Never changes a
+    shelter's status."""
+    if file.size > opendata.MAX_UPLOAD_BYTES:
+        raise opendata.FileTooLarge(
+            _("ファイルが大きすぎます（%(mb)d MB まで）。")
+            % {"mb": opendata.MAX_UPLOAD_BYTES // (1024 * 1024)}
+        )
+    # Sent in the query instead of the form, the flag must still hold: a "trial" that imports
+    # for real would be the worst way to misread it.
+    dry_run = dry_run or request.GET.get("dry_run", "").lower() in {"1", "true", "on", "yes"}
+    result = opendata.import_file(file, by=request.auth, dry_run=dry_run)
+    return {
+        "format": result.format,
+        "format_label": result.format_label,
+        "dry_run": result.dry_run,
+        "created": len(result.created),
+        "updated": len(result.updated),
+        "unchanged": result.unchanged,
+        "changes": [asdict(change) for change in result.changes],
+    }
+
+
 @router.get("/shelters/{shelter_id}", response=ShelterOut, auth=None)
 def get_shelter(request: HttpRequest, shelter_id: Id):
     return _shelter(shelter_id)
@@ -104,4 +181,4 @@ def list_headcounts(request: HttpRequest, shelter_id: Id):
 def record_headcount(request: HttpRequest, shelter_id: Id, payload: HeadCountIn):
     check_shelter_write(request.auth, Shelter.objects.get(pk=shelter_id).pk)
     count = services.record_headcount(shelter_id, by=request.auth, **payload.model_dump())
-    return 201, count
+    return Status(201, count)

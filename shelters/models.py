@@ -65,6 +65,13 @@ class Shelter(models.Model):
     gsi_site_id = models.CharField(
         _("共通ID（指定緊急避難場所）"), max_length=40, unique=True, null=True, blank=True
     )
+    # The row of a デジタル庁 推奨データセット list this shelter came from, as
+    # "<全国地方公共団体コード>-<ID>". Not GSI's 共通ID (a list's ID is whatever the municipality
+    # numbers its rows with, "1", "2"…), and only unique within that municipality's list, hence
+    # the code in front. See shelters/opendata.py.
+    opendata_id = models.CharField(
+        _("オープンデータID"), max_length=80, unique=True, null=True, blank=True
+    )
 
     is_shelter = models.BooleanField(_("指定避難所"), default=True)
     is_evacuation_site = models.BooleanField(_("指定緊急避難場所"), default=False)

@@ -9,11 +9,23 @@ import pytest
 from django.contrib.gis.geos import Point
 from django.test import Client
 
-from disaster.models import ApiToken, User
+from disaster.events import EVENT_KINDS
+from disaster.models import ApiToken, Event, User
 from disaster.roles import Role
 from shelters.models import Shelter
 
 PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # Hashing a password the production way takes a noticeable fraction of a second by design;
+    # tests create users by the hundred, and what they test is not the hash's strength.
+    # The production hasher stays listed, so passwords hashed outside a test still verify.
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    ]
 
 
 @pytest.fixture
@@ -100,3 +112,19 @@ def session_as():
         return client
 
     return login
+
+
+@pytest.fixture
+def published(db):
+    """published(kind) → the payloads of the stored events of that kind, oldest first, each
+    checked against the schema the kind declares (as a client would read it)."""
+
+    def of(kind: str) -> list[dict]:
+        payloads = list(
+            Event.objects.filter(kind=kind).order_by("id").values_list("payload", flat=True)
+        )
+        for payload in payloads:
+            EVENT_KINDS[kind].model_validate(payload)
+        return payloads
+
+    return of

@@ -22,6 +22,14 @@ from disaster.roles import Role, can_write_shelter, check_shelter_write
 PUBLIC: set[tuple[str, str]] = {
     ("GET", "/api/v1/shelters"),
     ("GET", "/api/v1/shelters/{shelter_id}"),
+    # The city's open data (推奨データセット CSV and GeoJSON).
+    ("GET", "/api/v1/shelters/export.csv"),
+    ("GET", "/api/v1/shelters/export.geojson"),
+}
+# Endpoints whose successful answer is a file, not JSON (their errors are still JSON).
+NOT_JSON: dict[tuple[str, str], str] = {
+    ("GET", "/api/v1/shelters/export.csv"): "text/csv",
+    ("GET", "/api/v1/shelters/export.geojson"): "application/geo+json",
 }
 
 UNKNOWN_ID = "999999"
@@ -107,7 +115,10 @@ def test_each_role_gets_exactly_the_access_its_endpoint_declares(
     response = call(client, endpoint)
 
     assert response.status_code < 500, response.content
-    assert response["Content-Type"].startswith("application/json")
+    expected = "application/json"
+    if response.status_code < 300:
+        expected = NOT_JSON.get((endpoint.method, endpoint.path), expected)
+    assert response["Content-Type"].startswith(expected)
     if public:
         assert response.status_code not in {401, 403}, response.content
     elif role is None:

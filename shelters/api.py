@@ -43,7 +43,7 @@ def shelters_for(filters: ShelterFilter, near: Near | None = None):
     if near is None or (near.near_lat is None and near.near_lon is None):
         return shelters.order_by("name", "pk")
     if near.near_lat is None or near.near_lon is None:
-        raise Invalid(fields={"near_lat": "near_lat と near_lon は両方指定してください。"})
+        raise Invalid(fields={"near_lat": _("near_lat と near_lon は両方指定してください。")})
     here = Point(near.near_lon, near.near_lat, srid=4326)
     return shelters.annotate(distance=Distance("point", here)).order_by("distance", "pk")
 

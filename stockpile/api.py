@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import Field, File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
@@ -63,9 +64,9 @@ def may_use_depot(user, depot: Depot) -> bool:
 def depot_for(user, depot_id: int) -> Depot:
     depot = Depot.objects.filter(pk=depot_id).first()
     if depot is None:
-        raise NotFound(f"備蓄倉庫 {depot_id} はありません。")
+        raise NotFound(_("備蓄倉庫 %(id)s はありません。") % {"id": depot_id})
     if not may_use_depot(user, depot):
-        raise Forbidden("この備蓄倉庫を扱う権限がありません。")
+        raise Forbidden(_("この備蓄倉庫を扱う権限がありません。"))
     return depot
 
 
@@ -79,14 +80,14 @@ def visible_depots(user):
 def item_for(item_id: int, field: str = "item_id") -> Item:
     item = Item.objects.filter(pk=item_id).first()
     if item is None:
-        raise Invalid(fields={field: f"品目 {item_id} はありません。"})
+        raise Invalid(fields={field: _("品目 %(id)s はありません。") % {"id": item_id}})
     return item
 
 
 def depot_field(user, depot_id: int, field: str) -> Depot:
     """A depot named in a request body: unknown is a field error, not a 404 of the URL."""
     if not Depot.objects.filter(pk=depot_id).exists():
-        raise Invalid(fields={field: f"備蓄倉庫 {depot_id} はありません。"})
+        raise Invalid(fields={field: _("備蓄倉庫 %(id)s はありません。") % {"id": depot_id}})
     return depot_for(user, depot_id)
 
 
@@ -223,7 +224,7 @@ def upload_count_sheet(request: HttpRequest, depot_id: Id, file: UploadedFile = 
     """A filled-in stock sheet (.xlsx or .csv) as a count: all rows or none."""
     depot = depot_for(request.auth, depot_id)
     if file.size > MAX_SHEET_BYTES:
-        raise Invalid(fields={"file": "5 MB までのファイルにしてください。"})
+        raise Invalid(fields={"file": _("5 MB までのファイルにしてください。")})
     rows = sheets.parse_count_sheet(file.read(), file.name or "")
     postings = sheets.apply_count_sheet(depot, rows, request.auth)
     return Status(
@@ -247,12 +248,12 @@ def _transfer_for(user, transfer_id: int, *, side: str | None = None) -> Transfe
     """The transfer, if the user may see it (staff; a manager at either end, or at `side`)."""
     transfer = _transfers().filter(pk=transfer_id).first()
     if transfer is None:
-        raise NotFound(f"移送 {transfer_id} はありません。")
+        raise NotFound(_("移送 %(id)s はありません。") % {"id": transfer_id})
     ends = [transfer.from_depot, transfer.to_depot]
     if side is not None:
         ends = [getattr(transfer, side)]
     if not any(may_use_depot(user, depot) for depot in ends):
-        raise Forbidden("この移送を扱う権限がありません。")
+        raise Forbidden(_("この移送を扱う権限がありません。"))
     return transfer
 
 
@@ -276,7 +277,7 @@ def plan_transfer(request: HttpRequest, payload: TransferIn):
             .first()
         )
         if line is None:
-            raise Invalid(fields={"request_line_id": "要請の明細がありません。"})
+            raise Invalid(fields={"request_line_id": _("要請の明細がありません。")})
     transfer = services.plan_transfer(
         from_depot=depot_field(request.auth, payload.from_depot_id, "from_depot_id"),
         to_depot=depot_field(request.auth, payload.to_depot_id, "to_depot_id"),
@@ -328,9 +329,9 @@ def _requests():
 def _request_for(user, request_id: int) -> SupplyRequest:
     supply_request = _requests().filter(pk=request_id).first()
     if supply_request is None:
-        raise NotFound(f"物資要請 {request_id} はありません。")
+        raise NotFound(_("物資要請 %(id)s はありません。") % {"id": request_id})
     if not may_use_depot(user, supply_request.depot):
-        raise Forbidden("この要請を扱う権限がありません。")
+        raise Forbidden(_("この要請を扱う権限がありません。"))
     return supply_request
 
 
@@ -434,10 +435,10 @@ class ProposalQuery(Schema):
 def _proposal(depot_id: int, item_id: int) -> coverage.Proposal:
     depot = Depot.objects.filter(pk=depot_id).first()
     if depot is None:
-        raise Invalid(fields={"depot_id": f"備蓄倉庫 {depot_id} はありません。"})
+        raise Invalid(fields={"depot_id": _("備蓄倉庫 %(id)s はありません。") % {"id": depot_id}})
     proposal = coverage.propose_transfer(depot, item_for(item_id))
     if proposal is None:
-        raise NotFound("送れる余剰のある倉庫がないか、不足していません。")
+        raise NotFound(_("送れる余剰のある倉庫がないか、不足していません。"))
     return proposal
 
 
@@ -457,7 +458,7 @@ def accept_proposal(request: HttpRequest, payload: ProposalIn):
         to_depot=proposal.to_depot,
         item=proposal.item,
         quantity=proposal.quantity,
-        note="不足への移送提案から作成",
+        note=_("不足への移送提案から作成"),
         dispatch=payload.dispatch,
         by=request.auth,
     )

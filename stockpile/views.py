@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
 from shelters.views import tablet_shelter
 from stockpile import coverage
@@ -46,8 +47,12 @@ def _catalogue(depot: Depot | None) -> list[dict]:
                             "expires_on": lot.expires_on.isoformat() if lot.expires_on else None,
                             "source": lot.source,
                             "on_hand": lot.on_hand,
-                            "label": f"{lot.expires_on or '期限なし'}・{lot.get_source_display()}"
-                            f"（帳簿 {lot.on_hand}）",
+                            "label": _("%(expiry)s・%(source)s（帳簿 %(on_hand)s）")
+                            % {
+                                "expiry": lot.expires_on or _("期限なし"),
+                                "source": lot.get_source_display(),
+                                "on_hand": lot.on_hand,
+                            },
                         }
                         for lot in item_lots
                     ],

@@ -37,7 +37,7 @@ form?.addEventListener("submit", async (event) => {
   const rows = data?.rows || (data?.errors || []).map((e) => ({ line: "", field: e.field, message: e.message }));
   list.replaceChildren(...rows.map((row) => {
     const item = document.createElement("li");
-    item.textContent = row.line ? `${row.line} 行目 ${row.field}: ${row.message}` : `${row.field}: ${row.message}`;
+    item.textContent = row.line ? `${form.dataset.line.replace("{line}", row.line)} ${row.field}: ${row.message}` : `${row.field}: ${row.message}`;
     return item;
   }));
 });

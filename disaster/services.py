@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from disaster import audit
 from disaster.errors import Conflict, NotFound
@@ -63,7 +64,7 @@ def update_incident(
     if incident is None:
         raise NotFound()
     if incident.phase == Incident.Phase.CLOSED:
-        raise Conflict("終了した災害は変更できません。")
+        raise Conflict(_("終了した災害は変更できません。"))
     before = audit.snapshot(incident)
     if name is not None:
         incident.name = name

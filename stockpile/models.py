@@ -12,6 +12,7 @@ from django.contrib.gis.db import models
 from django.db.models import Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 
@@ -75,6 +76,15 @@ class Item(models.Model):
 
     def __str__(self) -> str:
         return self.name_ja
+
+    @property
+    def name(self) -> str:
+        """The name in the language of the page (Japanese unless English is chosen)."""
+        return self.name_en if get_language() == "en" and self.name_en else self.name_ja
+
+    @property
+    def unit(self) -> str:
+        return self.unit_en if get_language() == "en" and self.unit_en else self.unit_ja
 
 
 class Depot(models.Model):

@@ -29,7 +29,7 @@ function renderQueue() {
   }
   $("#queue-status").textContent = status;
   $("#queue-list").replaceChildren(
-    ...waiting.map((e) => element("li", {}, `${e.label}（${new Date(e.queuedAt).toLocaleTimeString("ja-JP")}）`)),
+    ...waiting.map((e) => element("li", {}, `${e.label}（${new Date(e.queuedAt).toLocaleTimeString(document.documentElement.lang)}）`)),
   );
   $("#queue-failed").replaceChildren(
     ...refused.map((e) => {
@@ -76,7 +76,7 @@ function labelOf(form, body) {
   if (item) parts.push(item.dataset.name);
   const amount = body.quantity ?? body.counted ?? body.total;
   if (amount !== undefined) parts.push(String(amount) + (item ? item.dataset.unit : ""));
-  if (body.lines) parts.push(`${body.lines.length}${messages.lines}`);
+  if (body.lines) parts.push(`${messages.lines} ${body.lines.length}`);
   if (body.status) parts.push($("input[name=status]:checked", form).dataset.name);
   return parts.join(" ");
 }

@@ -6,6 +6,7 @@ from typing import Annotated
 from django.contrib.gis.geos import Point
 from django.db.models import Q
 from ninja import Field, FilterLookup, FilterSchema, Schema
+from pydantic import ConfigDict
 
 from shelters.models import Hazard, HeadCount, Shelter
 from shelters.services import percent_of_capacity
@@ -105,7 +106,10 @@ class ShelterDetail(ShelterOut):
 
 
 class ShelterCorrection(Schema):
-    """Master data. Every field is optional; what is sent is corrected."""
+    """Master data. Every field is optional; what is sent is corrected. Anything else (such
+    as `status`, which has its own endpoint) is refused rather than silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(None, min_length=1, max_length=200)
     kana: str | None = Field(None, max_length=200)

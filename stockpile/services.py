@@ -63,9 +63,19 @@ def _check_quantity(quantity: int, field: str = "quantity") -> None:
         )
 
 
+# Keeps the per-key advisory locks below apart from the project's other advisory locks.
+_IDEMPOTENCY_LOCKS = 0x4C_45_44  # "LED"(ger)
+
+
 def _replayed(idempotency_key: str | None, depot: Depot, item: Item) -> Posting | None:
     if not idempotency_key:
         return None
+    # A concurrent call with the same key waits here until the first one commits, then
+    # finds its movements and replays them (instead of failing on the unique index).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [_IDEMPOTENCY_LOCKS, idempotency_key]
+        )
     first = Movement.objects.filter(idempotency_key=idempotency_key).first()
     if first is None:
         return None
@@ -362,8 +372,10 @@ def _transfer_event(kind: str, transfer: Transfer) -> None:
 
 
 def _locked_transfer(transfer_id: int, *expected: str) -> Transfer:
+    # Only the transfer row is locked: request_line is a nullable (outer) join, which
+    # PostgreSQL refuses to lock, and the depots and item need no lock.
     transfer = (
-        Transfer.objects.select_for_update()
+        Transfer.objects.select_for_update(of=("self",))
         .select_related("from_depot", "to_depot", "item", "request_line")
         .get(pk=transfer_id)
     )
@@ -526,7 +538,11 @@ def request_supplies(
 
 
 def _decide(request_id: int, by: User | None, status: str, note: str, *expected: str):
-    request = SupplyRequest.objects.select_for_update().select_related("depot").get(pk=request_id)
+    request = (
+        SupplyRequest.objects.select_for_update(of=("self",))
+        .select_related("depot")
+        .get(pk=request_id)
+    )
     if request.status not in expected:
         raise Conflict(
             _("この要請は「%(status)s」のため、この操作はできません。")

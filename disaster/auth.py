@@ -41,6 +41,17 @@ def user_for_token(secret: str) -> User | None:
     return token.user
 
 
+def user_for_request_token(request: HttpRequest, secret: str) -> User | None:
+    """`user_for_token`, looked up once per request: a keyed write needs the bearer's user
+    twice (the idempotency middleware, then the endpoint's auth), one query is enough."""
+    known = getattr(request, "_bearer_user", None)
+    if known is not None and known[0] == secret:
+        return known[1]
+    user = user_for_token(secret)
+    request._bearer_user = (secret, user)
+    return user
+
+
 class _RoleCheck:
     roles: frozenset[Role]
 
@@ -57,7 +68,7 @@ class TokenAccess(_RoleCheck, HttpBearer):
         super().__init__()
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        return self.admit(user_for_token(token))
+        return self.admit(user_for_request_token(request, token))
 
 
 class SessionAccess(_RoleCheck, SessionAuth):

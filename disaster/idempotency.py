@@ -15,7 +15,7 @@ from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
-from disaster.auth import user_for_token
+from disaster.auth import user_for_request_token
 from disaster.errors import error_response
 from disaster.models import ApiToken, IdempotentRequest
 
@@ -35,8 +35,9 @@ def principal_of(request: HttpRequest) -> str | None:
     header = request.headers.get("Authorization", "")
     # Only a token that still authenticates owns keys: a revoked one must get its 401, not
     # a replay of what it was answered before.
-    if header.lower().startswith("bearer ") and user_for_token(header[7:].strip()):
-        return "token:" + ApiToken.hash(header[7:].strip())[:32]
+    secret = header[7:].strip()
+    if header.lower().startswith("bearer ") and user_for_request_token(request, secret):
+        return "token:" + ApiToken.hash(secret)[:32]
     if request.user.is_authenticated:
         return f"user:{request.user.pk}"
     return None

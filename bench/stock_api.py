@@ -45,6 +45,8 @@ DURATION_S = 15.0
 # machine 2, 3 and 4 measured the same with the default DB_CONN_MAX_AGE=0 (PostgreSQL's
 # per-connection start-up is the limit) and 4 clearly best with a connection pool.
 WORKERS = int(os.environ.get("BENCH_WORKERS", "4"))
+# Connections per uvicorn process, as the README recommends for serving (DB_POOL_SIZE).
+POOL_SIZE = 4
 DEPOTS = 20
 LOTS_PER_PAIR = 2  # demo-like: an older and a newer lot of each item in each depot
 LOT_SIZE = 1_000_000  # enough that no issue is ever short
@@ -239,9 +241,8 @@ def _capture(stock: Stock, pair: int, quantity: int, key: str) -> tuple[Capture,
         return rollback(self)
 
     depot, item, _lot = stock.pair(pair)
-    if connection.settings_dict["CONN_MAX_AGE"] == 0:
-        # The server, unlike the test client, connects afresh for each request then.
-        connection.close()
+    # The server keeps its connections in a pool, so this process's open one stands for it.
+    connection.ensure_connection()
     wrapper.connect = traced_django_connect
     psycopg.Cursor.execute = traced_execute
     psycopg.Connection.commit = traced_commit
@@ -430,13 +431,14 @@ class Server:
         self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed by stop())
             "w+", prefix="stock_api_uvicorn_", suffix=".log"
         )
-        env = {
+        self.env = env = {
             **os.environ,
             "DEBUG": "0",
             "SECRET_KEY": os.environ.get("SECRET_KEY") or "bench-only-not-a-secret",
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "DATABASE_URL": os.environ["DATABASE_URL"],  # the bench database (setup_django)
             "REDIS_URL": os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0",
+            "DB_POOL_SIZE": os.environ.get("DB_POOL_SIZE") or str(POOL_SIZE),
             "PYTHONUNBUFFERED": "1",
         }
         self.process = subprocess.Popen(
@@ -634,7 +636,6 @@ def run() -> dict:
     cpu_ms = [None] * 3
     if cpu_before and cpu_after:
         cpu_ms = [1000 * (a - b) / load.total for a, b in zip(cpu_after, cpu_before, strict=True)]
-    database = connection.settings_dict
     rps = load.measured / load.window_s
     p99 = percentile(load.latencies_ms, 99)
     ratio = rps / reference["tps"]
@@ -660,8 +661,7 @@ def run() -> dict:
         "round_trips_per_request": round_trips,
         "connects_per_request": capture.count("connect"),
         "setup_statements_per_connect": capture.count("setup"),
-        "db_conn_max_age": database["CONN_MAX_AGE"],
-        "db_pool": bool(database.get("OPTIONS", {}).get("pool")),
+        "server_db_pool_size": int(server.env["DB_POOL_SIZE"]),
         "server_ready_s": round(ready_s, 2),
         # CPU per request during the load (warm-up included): the uvicorn processes, this
         # process (the load generator), and the whole machine (PostgreSQL, Redis, the kernel,

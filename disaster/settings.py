@@ -106,6 +106,15 @@ DATABASES = {
         env("DATABASE_URL", default="postgres://sonae:sonae@127.0.0.1:5432/sonae")
     )
 }
+# A pool of connections per process (psycopg_pool), for serving: a new PostgreSQL connection
+# costs a process fork and a cold catalogue cache, several times the work of a stock
+# movement. Django pools only with CONN_MAX_AGE = 0.
+DB_POOL_SIZE = env("DB_POOL_SIZE", default=0, cast=int)
+if DB_POOL_SIZE:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        "pool": {"min_size": 1, "max_size": DB_POOL_SIZE, "timeout": 10}
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="")

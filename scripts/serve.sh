@@ -13,5 +13,6 @@ trap 'kill $worker 2>/dev/null; wait $worker 2>/dev/null' EXIT INT TERM
 echo
 echo "Sonae is at http://$host:$port/  (API docs: http://$host:$port/api/docs, admin: http://$host:$port/admin/)"
 echo
-.venv/bin/uvicorn disaster.asgi:application --host "$host" --port "$port" \
+# Each web process keeps a few database connections open (see DB_POOL_SIZE in README.md).
+DB_POOL_SIZE=${DB_POOL_SIZE:-4} .venv/bin/uvicorn disaster.asgi:application --host "$host" --port "$port" \
   --workers "${WEB_CONCURRENCY:-1}" --no-access-log --lifespan off

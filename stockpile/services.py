@@ -185,7 +185,12 @@ def _post(
         )
         for index, (lot_id, quantity) in enumerate(lines)
     )
-    on_hand = on_hand_of(depot, item)
+    # One read gives both the new on-hand and each movement's lot (its expiry is part of
+    # the answer), instead of a SUM and then a query per movement.
+    lots = Lot.objects.filter(depot=depot, item=item).in_bulk()
+    for movement in movements:
+        movement.lot = lots[movement.lot_id]
+    on_hand = sum(lot.on_hand for lot in lots.values())
     publish(
         "stock.moved",
         {

@@ -1,0 +1,107 @@
+"""What the operations map shows when it opens: one consistent snapshot for `/ops/`.
+
+The page then applies every event after `last_event_id` (the WebSocket's `?after=`), so the
+id is read *before* anything else: an event committed while the snapshot is being read is
+replayed, never missed, and replaying it is harmless because every event sets a value
+(a status, a head-count, the shortage list) rather than adding to one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from django.db.models import Max
+from django.utils import timezone
+
+from disaster.models import Event
+from maps.models import District
+from shelters.models import NEEDS, HeadCount, Shelter
+from stockpile import coverage
+from stockpile.event_kinds import Shortage
+from stockpile.models import Depot, Item
+
+FEED_LENGTH = 30
+SERIES_HOURS = 48
+
+
+def _shortage(level: coverage.Level) -> dict[str, Any]:
+    """A shortage as the `stock.shortages` event carries it, so the page reads both alike."""
+    ids = {"depot_id": level.depot.pk, "shelter_id": level.depot.shelter_id}
+    ids["item_id"] = level.item.pk
+    figures = {name: getattr(level, name) for name in Shortage.model_fields if name not in ids}
+    return Shortage(**ids, **figures).model_dump()
+
+
+def _shelters() -> list[dict[str, Any]]:
+    latest = {
+        count.shelter_id: count
+        for count in HeadCount.objects.order_by("shelter_id", "-at", "-id").distinct("shelter_id")
+    }
+    rows = []
+    for shelter in Shelter.objects.filter(is_shelter=True).order_by("name", "pk"):
+        count = latest.get(shelter.pk)
+        rows.append(
+            {
+                "id": shelter.pk,
+                "name": shelter.name,
+                "lat": shelter.point.y,
+                "lon": shelter.point.x,
+                "status": shelter.status,
+                "capacity": shelter.capacity,
+                "occupancy": count.total if count else 0,
+                "care_needs": sum(getattr(count, need) for need in NEEDS) if count else 0,
+            }
+        )
+    return rows
+
+
+def evacuee_series(hours: int = SERIES_HOURS) -> list[list[Any]]:
+    """[time, evacuees in all shelters] after each head-count of the last `hours` hours."""
+    since = timezone.now() - dt.timedelta(hours=hours)
+    current = {
+        count.shelter_id: count.total
+        for count in HeadCount.objects.filter(at__lt=since)
+        .order_by("shelter_id", "-at", "-id")
+        .distinct("shelter_id")
+    }
+    series = [[since.isoformat(), sum(current.values())]]
+    for shelter_id, at, total in (
+        HeadCount.objects.filter(at__gte=since)
+        .order_by("at", "id")
+        .values_list("shelter_id", "at", "total")
+    ):
+        current[shelter_id] = total
+        series.append([at.isoformat(), sum(current.values())])
+    return series
+
+
+def _districts() -> dict[str, Any]:
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"id": d.pk, "name": d.name, "derived": d.is_derived},
+            "geometry": json.loads(d.area.json),
+        }
+        for d in District.objects.all()
+    ]
+    return {"type": "FeatureCollection", "features": features}
+
+
+def snapshot() -> dict[str, Any]:
+    """The operations map's opening state; see the module docstring for why the event id
+    comes first."""
+    last_event_id = Event.objects.aggregate(last=Max("id"))["last"] or 0
+    feed = list(Event.objects.order_by("-id")[:FEED_LENGTH])
+    return {
+        "last_event_id": last_event_id,
+        "shelters": _shelters(),
+        "statuses": dict(Shelter.Status.choices),
+        "depots": {d.pk: {"name": d.name, "shelter_id": d.shelter_id} for d in Depot.objects.all()},
+        "items": {item.pk: item.name for item in Item.objects.all()},
+        "shortages": [_shortage(level) for level in coverage.shortages()],
+        "districts": _districts(),
+        "evacuees": evacuee_series(),
+        "events": [event.as_message() for event in reversed(feed)],
+    }

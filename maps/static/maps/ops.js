@@ -1,0 +1,419 @@
+// The operations map (/ops/): shelters, damage reports, districts and alert areas on one
+// Leaflet map, a side panel of figures, and every event applied live from /ws/ops/.
+//
+// The page starts from the snapshot the server rendered (#ops-state) and applies each event
+// after its `last_event_id`. Events set values (a status, a head-count, the shortage list,
+// a report's state), so one applied twice changes nothing. After a dropped connection the
+// socket reconnects with `?after=<last id seen>` and the server replays what was missed.
+import { api, el, lineChart, messages } from "./dom.js";
+
+const state = JSON.parse(document.getElementById("ops-state").textContent);
+const t = messages("ops-messages");
+const REPORTS_URL = document.getElementById("ops-map-panel").dataset.reportsUrl || "";
+const FEED_MAX = 50;
+
+let map = null;
+const layers = {};
+const shelters = new Map(state.shelters.map((s) => [s.id, s]));
+const shelterMarkers = new Map();
+const reports = new Map();
+const reportMarkers = new Map();
+let shortages = state.shortages;
+let evacueeSeries = state.evacuees.map(([at, n]) => [new Date(at), n]);
+let lastEventId = state.last_event_id;
+
+// Shelters --------------------------------------------------------------------------------
+
+function percent(shelter) {
+  return shelter.capacity ? Math.round((100 * shelter.occupancy) / shelter.capacity) : null;
+}
+
+function worstShortage(shelterId) {
+  // `shortages` is sorted soonest-empty first, so the first one of a shelter is its worst.
+  return shortages.find((s) => s.shelter_id === shelterId) ?? null;
+}
+
+function shortageText(s) {
+  const item = state.items[s.item_id] ?? `#${s.item_id}`;
+  const days = s.days_of_supply === null ? "—" : s.days_of_supply.toFixed(1);
+  return `${item} ${days}${t.days}`;
+}
+
+function shelterIcon(shelter) {
+  const p = percent(shelter);
+  const short = worstShortage(shelter.id);
+  const badge = el(
+    "span",
+    { class: `shelter-pin status-${shelter.status}${short ? " short" : ""}` },
+    p === null ? "—" : `${p}%`,
+  );
+  return L.divIcon({ html: badge, className: "shelter-icon", iconSize: [44, 24] });
+}
+
+function shelterPopup(shelter) {
+  const short = worstShortage(shelter.id);
+  return el(
+    "div",
+    { class: "popup" },
+    el("strong", {}, shelter.name),
+    el("p", {}, `${t.status}: ${state.statuses[shelter.status] ?? shelter.status}`),
+    el("p", {}, `${t.evacuees}: ${shelter.occupancy} / ${shelter.capacity} (${percent(shelter) ?? "—"}%)`),
+    el("p", {}, `${t.careNeeds}: ${shelter.care_needs}`),
+    short ? el("p", { class: "warn" }, `${t.worstShortage}: ${shortageText(short)}`) : null,
+  );
+}
+
+function drawShelter(shelter) {
+  let marker = shelterMarkers.get(shelter.id);
+  if (!marker) {
+    marker = L.marker([shelter.lat, shelter.lon], { title: shelter.name, keyboard: true });
+    marker.addTo(layers.shelters);
+    shelterMarkers.set(shelter.id, marker);
+  }
+  marker.setIcon(shelterIcon(shelter));
+  marker.bindPopup(() => shelterPopup(shelter));
+  marker.getElement()?.setAttribute("data-shelter", shelter.id);
+}
+
+// Reports ---------------------------------------------------------------------------------
+
+const SEVERITY_COLOURS = ["#1a7f37", "#7a8b00", "#b26b00", "#c4461b", "#a0001c"];
+
+function reportFilters() {
+  const form = document.getElementById("report-filters");
+  const data = new FormData(form);
+  return {
+    category: data.get("category") || "",
+    severity: Number(data.get("severity") || 1),
+    status: data.get("status") || "",
+    hours: Number(data.get("hours") || 0),
+  };
+}
+
+function reportVisible(report) {
+  const f = reportFilters();
+  if (f.category && report.category !== f.category) return false;
+  if (report.severity < f.severity) return false;
+  if (f.status === "open" && !isUnresolved(report)) return false;
+  if (f.status && f.status !== "open" && report.status !== f.status) return false;
+  if (f.hours && new Date(report.created_at) < new Date(Date.now() - f.hours * 3600e3)) return false;
+  return true;
+}
+
+function isUnresolved(report) {
+  return ["new", "verified", "assigned"].includes(report.status);
+}
+
+async function triage(report, action, body) {
+  const out = document.getElementById("triage-result");
+  try {
+    const updated = await api("POST", `${REPORTS_URL}/${report.id}/${action}`, body);
+    out.textContent = `${t.triageDone} #${report.id}`;
+    if (updated?.id) upsertReport(updated);
+  } catch (error) {
+    out.textContent = `${t.triageFailed} #${report.id}: ${error.message}`;
+  }
+}
+
+function reportPopup(report) {
+  const team = el("input", { type: "text", id: `team-${report.id}`, maxlength: 100 });
+  const into = el("input", { type: "number", id: `into-${report.id}`, min: 1 });
+  const button = (label, action, body) => {
+    const b = el("button", { type: "button", "data-action": action }, label);
+    b.addEventListener("click", () => triage(report, action, body?.()));
+    return b;
+  };
+  return el(
+    "div",
+    { class: "popup", "data-report": report.id },
+    el("strong", {}, `#${report.id} ${report.category_label ?? report.category}`),
+    el("p", {}, `${t.severity} ${report.severity} · ${report.status_label ?? report.status}`),
+    report.reporters > 1 ? el("p", {}, `${t.reportedBy} ${report.reporters}`) : null,
+    el("p", { class: "description" }, report.description ?? ""),
+    report.address ? el("p", {}, report.address) : null,
+    el(
+      "div",
+      { class: "triage" },
+      button(t.verify, "verify"),
+      el("label", { for: `team-${report.id}` }, t.team),
+      team,
+      button(t.assign, "assign", () => ({ team: team.value })),
+      el("label", { for: `into-${report.id}` }, t.mergeInto),
+      into,
+      button(t.merge, "merge", () => ({ into: Number(into.value) })),
+      button(t.resolve, "resolve"),
+    ),
+  );
+}
+
+function upsertReport(report) {
+  reports.set(report.id, report);
+  let marker = reportMarkers.get(report.id);
+  if (marker) layers.reports.removeLayer(marker);
+  marker = L.circleMarker([report.latitude, report.longitude], {
+    radius: 6 + report.severity * 2,
+    color: "#222",
+    weight: 1,
+    fillColor: SEVERITY_COLOURS[report.severity - 1] ?? "#555",
+    fillOpacity: isUnresolved(report) ? 0.9 : 0.3,
+  });
+  marker.bindPopup(() => reportPopup(report));
+  marker.bindTooltip(`#${report.id} ${report.category_label ?? report.category}`);
+  reportMarkers.set(report.id, marker);
+  if (reportVisible(report)) layers.reports.addLayer(marker);
+  renderPanel();
+}
+
+function refilterReports() {
+  layers.reports.clearLayers();
+  for (const [id, report] of reports) {
+    if (reportVisible(report)) layers.reports.addLayer(reportMarkers.get(id));
+  }
+}
+
+async function loadReports() {
+  if (!REPORTS_URL) return;
+  try {
+    const page = await api("GET", `${REPORTS_URL}?limit=1000`);
+    for (const report of page.items ?? page) upsertReport(report);
+  } catch (error) {
+    document.getElementById("triage-result").textContent = `${t.loadFailed}: ${error.message}`;
+  }
+}
+
+async function refreshReport(id) {
+  if (!REPORTS_URL || !id) return;
+  try {
+    upsertReport(await api("GET", `${REPORTS_URL}/${id}`));
+  } catch {
+    // A report the page may not read any more (deleted) simply stays as it was.
+  }
+}
+
+// The side panel --------------------------------------------------------------------------
+
+function renderPanel() {
+  const all = [...shelters.values()];
+  const open = all.filter((s) => s.status === "open" || s.status === "full");
+  const figures = {
+    "open-shelters": open.length,
+    evacuees: all.reduce((n, s) => n + s.occupancy, 0),
+    "care-needs": all.reduce((n, s) => n + s.care_needs, 0),
+    shortages: shortages.length,
+  };
+  for (const [id, value] of Object.entries(figures)) {
+    document.getElementById(`figure-${id}`).textContent = String(value);
+  }
+  const bySeverity = [0, 0, 0, 0, 0];
+  for (const report of reports.values()) {
+    if (isUnresolved(report)) bySeverity[report.severity - 1] += 1;
+  }
+  bySeverity.forEach((n, i) => {
+    document.getElementById(`figure-severity-${i + 1}`).textContent = String(n);
+  });
+
+  const list = document.getElementById("shortage-list");
+  list.replaceChildren(
+    ...shortages.slice(0, 10).map((s) => {
+      const shelter = shelters.get(s.shelter_id);
+      const where = shelter?.name ?? state.depots[s.depot_id]?.name ?? `#${s.depot_id}`;
+      return el("li", {}, `${where}: ${shortageText(s)}`);
+    }),
+  );
+  if (!shortages.length) list.append(el("li", {}, t.none));
+
+  lineChart(document.getElementById("chart-evacuees"), evacueeSeries, t.evacuees);
+  const times = [...reports.values()].map((r) => new Date(r.created_at)).sort((a, b) => a - b);
+  lineChart(
+    document.getElementById("chart-reports"),
+    times.map((at, i) => [at, i + 1]),
+    t.reports,
+  );
+}
+
+// The feed --------------------------------------------------------------------------------
+
+function describe(event) {
+  const p = event.payload;
+  const shelterName = (id) => shelters.get(id)?.name ?? `#${id}`;
+  switch (event.kind) {
+    case "shelter.headcount":
+      return `${shelterName(p.shelter_id)}: ${t.evacuees} ${p.total}`;
+    case "shelter.status_changed":
+      return `${p.name}: ${state.statuses[p.status] ?? p.status}`;
+    case "stock.shortages":
+      return `${t.shortages}: ${p.shortages.length}`;
+    case "stock.moved":
+      return `${state.depots[p.depot_id]?.name ?? p.depot_id}: ${state.items[p.item_id] ?? p.item_id} ${p.quantity > 0 ? "+" : ""}${p.quantity}`;
+    default:
+      if (event.kind.startsWith("report.")) {
+        const id = p.report_id ?? p.id;
+        return `#${id} ${p.category_label ?? p.category ?? ""} ${p.status ?? ""}`.trim();
+      }
+      return p.name ?? p.title ?? "";
+  }
+}
+
+function addToFeed(event) {
+  const feed = document.getElementById("feed");
+  const at = new Date(event.at).toLocaleTimeString(document.documentElement.lang, {
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+    timeZone: "Asia/Tokyo",
+  });
+  feed.prepend(
+    el(
+      "li",
+      { "data-event": event.id, "data-kind": event.kind },
+      el("time", { datetime: event.at }, at),
+      " ",
+      el("span", { class: "kind" }, t[`kind_${event.kind.replace(".", "_")}`] ?? event.kind),
+      " ",
+      describe(event),
+    ),
+  );
+  while (feed.children.length > FEED_MAX) feed.lastElementChild.remove();
+}
+
+// Applying events -------------------------------------------------------------------------
+
+async function refreshCareNeeds(shelterId) {
+  try {
+    const page = await api("GET", `/api/v1/shelters/${shelterId}/headcounts?limit=1`);
+    const latest = (page.items ?? page)[0];
+    const shelter = shelters.get(shelterId);
+    if (latest && shelter) {
+      shelter.care_needs = ["elderly", "infants", "pregnant", "disabled", "medical_care", "language_support"]
+        .reduce((n, need) => n + (latest[need] ?? 0), 0);
+      renderPanel();
+    }
+  } catch {
+    // The figure stays as it was; the next head-count refreshes it.
+  }
+}
+
+function apply(event) {
+  if (event.id <= lastEventId) return; // replayed by a catch-up after we had it live
+  lastEventId = event.id;
+  const p = event.payload;
+  const shelter = shelters.get(p.shelter_id);
+  switch (event.kind) {
+    case "shelter.headcount":
+      if (shelter) {
+        shelter.occupancy = p.total;
+        shelter.capacity = p.capacity;
+        drawShelter(shelter);
+        refreshCareNeeds(shelter.id);
+      }
+      evacueeSeries.push([new Date(p.at), [...shelters.values()].reduce((n, s) => n + s.occupancy, 0)]);
+      break;
+    case "shelter.status_changed":
+      if (shelter) {
+        shelter.status = p.status;
+        shelter.name = p.name;
+        drawShelter(shelter);
+      }
+      break;
+    case "stock.shortages":
+      shortages = p.shortages;
+      for (const s of shelters.values()) drawShelter(s);
+      break;
+    default:
+      if (event.kind.startsWith("report.")) refreshReport(p.report_id ?? p.id);
+  }
+  addToFeed(event);
+  renderPanel();
+  document.getElementById("ops-map-panel").dataset.lastEvent = String(lastEventId);
+}
+
+// The live channel ------------------------------------------------------------------------
+
+const live = {
+  socket: null,
+  delay: 500,
+  held: false,
+  timer: null,
+
+  connect() {
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    const socket = new WebSocket(`${scheme}://${location.host}/ws/ops/?after=${lastEventId}`);
+    this.socket = socket;
+    socket.addEventListener("open", () => {
+      this.delay = 500;
+      show("connected");
+    });
+    socket.addEventListener("message", (message) => {
+      const data = JSON.parse(message.data);
+      if (data.type === "pong") return;
+      apply(data);
+    });
+    socket.addEventListener("close", () => {
+      if (this.socket !== socket) return;
+      this.socket = null;
+      show("disconnected");
+      if (!this.held) this.retry();
+    });
+  },
+
+  retry() {
+    clearTimeout(this.timer);
+    // Back off up to 15 s so a server that is restarting is not hammered by every screen.
+    this.timer = setTimeout(() => this.connect(), this.delay);
+    this.delay = Math.min(this.delay * 2, 15000);
+  },
+
+  // For tests and for staff who want to check the catch-up: drop the socket and stay
+  // disconnected until resume().
+  drop() {
+    this.held = true;
+    clearTimeout(this.timer);
+    this.socket?.close();
+  },
+
+  resume() {
+    this.held = false;
+    if (!this.socket) this.connect();
+  },
+};
+
+function show(status) {
+  const indicator = document.getElementById("live");
+  indicator.dataset.state = status;
+  indicator.textContent = status === "connected" ? t.connected : t.disconnected;
+}
+
+setInterval(() => {
+  if (live.socket?.readyState === WebSocket.OPEN) live.socket.send(JSON.stringify({ type: "ping" }));
+}, 25000);
+
+// Start -----------------------------------------------------------------------------------
+
+function districtsLayer() {
+  return L.geoJSON(state.districts, {
+    style: { color: "#0b3d6e", weight: 1, fillOpacity: 0.04 },
+    onEachFeature: (feature, layer) => layer.bindTooltip(el("span", {}, feature.properties.name)),
+  });
+}
+
+window.addEventListener("map:init", (e) => {
+  map = e.detail.map;
+  // Clustering needs a maximum zoom; the GSI standard tiles go to 18.
+  if (map.getMaxZoom() === Infinity) map.setMaxZoom(18);
+  layers.shelters = L.layerGroup().addTo(map);
+  layers.reports = L.markerClusterGroup({ disableClusteringAtZoom: 17 }).addTo(map);
+  layers.districts = districtsLayer().addTo(map);
+  L.control
+    .layers(null, { [t.layerShelters]: layers.shelters, [t.layerReports]: layers.reports, [t.layerDistricts]: layers.districts })
+    .addTo(map);
+  for (const shelter of shelters.values()) drawShelter(shelter);
+  const bounds = L.latLngBounds([...shelters.values()].map((s) => [s.lat, s.lon]));
+  if (bounds.isValid()) map.fitBounds(bounds.pad(0.1));
+  document.getElementById("report-filters").addEventListener("change", refilterReports);
+  for (const event of state.events) addToFeed(event);
+  renderPanel();
+  loadReports();
+  live.connect();
+  window.sonaeOps = { live, map, shelterMarkers, reportMarkers };
+  document.getElementById("ops-map-panel").dataset.ready = "true";
+});

@@ -1,0 +1,38 @@
+"""The map pages: the operations map (`/ops/`, staff only) and the public shelter map and
+damage-report form (`/map/`, anyone, phone-first).
+
+Pages are rendered here with what they need to start; their small scripts read the JSON API
+and, on `/ops/`, the live channel `/ws/ops/`.
+"""
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.csrf import ensure_csrf_cookie
+
+from disaster.roles import is_staff_role
+from maps import ops as ops_state
+from shelters.models import Hazard, Shelter
+
+
+@login_required
+@ensure_csrf_cookie
+def ops(request: HttpRequest) -> HttpResponse:
+    if not is_staff_role(request.user):
+        raise PermissionDenied
+    return render(request, "maps/ops.html", {"state": ops_state.snapshot()})
+
+
+@ensure_csrf_cookie
+def public_map(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "maps/public_map.html",
+        {"hazards": Hazard.choices, "statuses": dict(Shelter.Status.choices)},
+    )
+
+
+@ensure_csrf_cookie
+def report_form(request: HttpRequest) -> HttpResponse:
+    return render(request, "maps/report.html", {})

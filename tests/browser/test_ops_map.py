@@ -1,0 +1,170 @@
+"""The operations map in a real browser, served by the real ASGI application (uvicorn in a
+thread of the test process: HTTP and the `/ws/ops/` WebSocket through the Redis channel
+layer), so events published by API writes reach the page as they do in production."""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+
+import pytest
+import uvicorn
+from django.conf import settings
+from django.test import Client
+from playwright.sync_api import expect
+
+from shelters.models import Shelter
+from tests.browser.conftest import screenshot, serious_accessibility_violations
+from tests.conftest import token_client
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SCREEN = {"width": 1600, "height": 1000}  # the operations room's big screen
+PAYLOAD = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
+
+
+@pytest.fixture
+def asgi_url(monkeypatch, transactional_db):
+    """The ASGI application behind uvicorn on a free loopback port; its URL."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from disaster.asgi import application
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(
+        uvicorn.Config(application, lifespan="off", log_level="warning", ws="websockets-sansio")
+    )
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:  # uvicorn sets it once it listens; nothing to wait on instead
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    server.should_exit = True
+    thread.join(timeout=20)
+    sock.close()
+
+
+@pytest.fixture
+def ops_page(browser, asgi_url, ops_user):
+    """A big-screen page signed in as operations staff (the session cookie of a real login)."""
+    client = Client()
+    client.force_login(ops_user)
+    context = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo", viewport=SCREEN)
+    context.add_cookies(
+        [
+            {
+                "name": settings.SESSION_COOKIE_NAME,
+                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                "url": asgi_url,
+            }
+        ]
+    )
+    # No internet in the operations room (nor in tests): base tiles fail, the rest must work.
+    context.route(re.compile(r"^https?://(?!127\.0\.0\.1)"), lambda route: route.abort())
+    page = context.new_page()
+    page.on("dialog", lambda dialog: pytest.fail(f"a dialog opened: {dialog.message}"))
+    yield page
+    context.close()
+
+
+def open_ops(page, asgi_url):
+    page.goto(asgi_url + "/ops/")
+    expect(page.locator("#ops-map-panel")).to_have_attribute("data-ready", "true")
+    expect(page.locator("#live")).to_have_attribute("data-state", "connected")
+
+
+@pytest.fixture
+def open_shelter(shelter) -> Shelter:
+    shelter.status = Shelter.Status.OPEN
+    shelter.save()
+    return shelter
+
+
+def record_headcount(user, shelter: Shelter, total: int, **needs: int) -> None:
+    response = token_client(user).post(
+        f"/api/v1/shelters/{shelter.pk}/headcounts",
+        {"total": total, **needs},
+        content_type="application/json",
+    )
+    assert response.status_code == 201, response.content
+
+
+def shelter_pin(page, shelter: Shelter):
+    return page.locator(f".leaflet-marker-icon[title='{shelter.name}'] .shelter-pin")
+
+
+def test_a_head_count_recorded_through_the_api_appears_on_the_map_without_reload(
+    ops_page, asgi_url, ops_user, open_shelter
+):
+    page = ops_page
+    open_ops(page, asgi_url)
+    expect(shelter_pin(page, open_shelter)).to_have_text("0%")
+    page.evaluate("window.__notReloaded = true")
+
+    record_headcount(ops_user, open_shelter, 300, elderly=12, infants=4)
+
+    expect(shelter_pin(page, open_shelter)).to_have_text("50%")
+    expect(page.locator("#figure-evacuees")).to_have_text("300")
+    expect(page.locator("#figure-care-needs")).to_have_text("16")
+    expect(page.locator("#feed li").first).to_contain_text(f"{open_shelter.name}: 避難者 300")
+    assert page.evaluate("window.__notReloaded") is True
+    screenshot(page, "ops-map-live-headcount")
+
+
+def test_markup_in_a_shelter_name_is_shown_as_text_and_never_runs(
+    ops_page, asgi_url, ops_user, open_shelter
+):
+    open_shelter.name = PAYLOAD
+    open_shelter.save()
+    page = ops_page
+    open_ops(page, asgi_url)
+
+    record_headcount(ops_user, open_shelter, 60)  # the name now reaches the feed and popup
+    expect(page.locator("#feed li").first).to_contain_text(f"{PAYLOAD}: 避難者 60")
+    page.locator(".shelter-pin").first.click()
+    expect(page.locator(".leaflet-popup-content strong")).to_have_text(PAYLOAD)
+
+    assert page.evaluate("window.__pwned") is None
+    injected = page.evaluate(
+        """() => [...document.querySelectorAll("img, script")].filter(
+            (e) => e.getAttribute("src") === "x"
+                || (e.type !== "application/json" && e.textContent.includes("__pwned")))
+            .map((e) => e.outerHTML)"""
+    )
+    assert injected == []
+
+
+def test_a_dropped_connection_is_shown_and_the_missed_events_arrive_after_reconnecting(
+    ops_page, asgi_url, ops_user, open_shelter
+):
+    page = ops_page
+    open_ops(page, asgi_url)
+
+    page.evaluate("window.sonaeOps.live.drop()")
+    expect(page.locator("#live")).to_have_attribute("data-state", "disconnected")
+    expect(page.locator("#live")).to_contain_text("切断中")
+    record_headcount(ops_user, open_shelter, 150)  # published while the page is away
+    record_headcount(ops_user, open_shelter, 180)
+    expect(shelter_pin(page, open_shelter)).to_have_text("0%")  # nothing arrived meanwhile
+
+    page.evaluate("window.sonaeOps.live.resume()")
+
+    expect(page.locator("#live")).to_have_attribute("data-state", "connected")
+    expect(shelter_pin(page, open_shelter)).to_have_text("30%")
+    feed = page.locator("#feed li[data-kind='shelter.headcount']")
+    expect(feed).to_have_count(2)
+    expect(feed.first).to_contain_text("避難者 180")
+
+
+def test_the_operations_map_has_no_serious_accessibility_violation(
+    ops_page, asgi_url, ops_user, open_shelter
+):
+    record_headcount(ops_user, open_shelter, 90, elderly=3)
+    open_ops(ops_page, asgi_url)
+
+    assert serious_accessibility_violations(ops_page) == []

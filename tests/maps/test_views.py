@@ -1,0 +1,84 @@
+"""The map pages as a browser asks for them: who may open them, what they carry, languages."""
+
+import json
+
+import pytest
+from django.test import Client
+
+from disaster.models import Event
+from shelters.models import Shelter
+from shelters.services import record_headcount
+
+pytestmark = pytest.mark.django_db
+
+
+def ops_state(response) -> dict:
+    html = response.content.decode()
+    start = html.index('<script id="ops-state" type="application/json">') + len(
+        '<script id="ops-state" type="application/json">'
+    )
+    return json.loads(html[start : html.index("</script>", start)])
+
+
+def test_the_operations_map_sends_anonymous_visitors_to_log_in():
+    response = Client().get("/ops/")
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/?next=/ops/")
+
+
+def test_the_operations_map_is_refused_to_shelter_managers(session_as, manager_user):
+    assert session_as(manager_user).get("/ops/").status_code == 403
+
+
+@pytest.mark.parametrize("role", ["ops_user", "admin_user"])
+def test_operations_staff_and_administrators_open_the_operations_map(
+    request, session_as, role, shelter
+):
+    response = session_as(request.getfixturevalue(role)).get("/ops/")
+
+    assert response.status_code == 200
+    assert b'id="opsmap"' in response.content
+    assert [s["name"] for s in ops_state(response)["shelters"]] == [shelter.name]
+
+
+def test_the_operations_map_starts_from_the_latest_event_and_the_latest_head_count(
+    session_as, ops_user, shelter
+):
+    shelter.status = Shelter.Status.OPEN
+    shelter.save()
+    record_headcount(shelter.pk, by=ops_user, total=120, elderly=7, infants=3)
+
+    state = ops_state(session_as(ops_user).get("/ops/"))
+
+    assert state["last_event_id"] == Event.objects.latest("id").id
+    [row] = state["shelters"]
+    assert (row["occupancy"], row["care_needs"], row["status"]) == (120, 10, "open")
+    assert state["evacuees"][-1][1] == 120
+    assert state["events"][-1]["kind"] == "shelter.headcount"
+
+
+def test_markup_in_a_shelter_name_stays_inert_in_the_page(session_as, ops_user, shelter):
+    shelter.name = "</script><script>alert(1)</script>"
+    shelter.save()
+
+    html = session_as(ops_user).get("/ops/").content.decode()
+
+    assert "<script>alert(1)</script>" not in html
+    assert ops_state(session_as(ops_user).get("/ops/"))["shelters"][0]["name"] == shelter.name
+
+
+@pytest.mark.parametrize("path", ["/map/", "/map/report/"])
+def test_the_public_pages_open_without_logging_in_in_japanese(path):
+    response = Client().get(path)
+
+    assert response.status_code == 200
+    assert b'<html lang="ja">' in response.content
+
+
+@pytest.mark.parametrize("path", ["/map/", "/map/report/"])
+def test_the_public_pages_speak_english_when_asked(path):
+    response = Client(headers={"Accept-Language": "en"}).get(path)
+
+    assert b'<html lang="en">' in response.content
+    assert "避難所".encode() not in response.content.split(b"<footer")[0].split(b"<main")[1]

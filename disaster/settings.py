@@ -132,6 +132,10 @@ if REDIS_URL:
                         "socket_timeout": None,
                         "socket_connect_timeout": 5,
                         "socket_keepalive": True,
+                        # redis-py 8 caps a pool at 100 connections and then fails; a burst
+                        # of WebSocket handshakes each takes one for group_add (200 at once
+                        # answered 500 in bench/push_latency.py).
+                        "max_connections": env("REDIS_MAX_CONNECTIONS", default=1000, cast=int),
                     }
                 ],
                 "prefix": env("CHANNEL_PREFIX", default="sonae"),

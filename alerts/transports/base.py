@@ -1,0 +1,122 @@
+"""The transport contract and the one retry policy every provider shares.
+
+Like healthchecks' `hc/api/transports.py`: a provider raises `TransportError(message,
+permanent=..., retry_after=...)` and knows nothing about retrying; `send_with_retries`
+decides, in one place, whether and when to try again:
+
+- a permanent error (invalid number, blocked user, any final 4xx) is never retried;
+- 429 waits at least the provider's Retry-After;
+- 5xx, timeouts and dropped connections back off exponentially with jitter;
+- attempts are bounded (ALERTS_SEND_ATTEMPTS), so a dead provider cannot hold a worker.
+
+An error is *ambiguous* when the request may have reached the provider (the answer was
+lost: read timeout, connection dropped after sending). Before sending again after such an
+error we ask the transport whether the provider already accepted it (`find_accepted`):
+LINE needs no look-up (the same X-Line-Retry-Key makes LINE answer 409 "already
+accepted"), Twilio has no idempotency key, so its transport searches its message list.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+
+
+class TransportError(Exception):
+    """A send failed. `permanent`: retrying cannot help. `retry_after`: seconds the provider
+    asked us to wait. `ambiguous`: the provider may have accepted the request anyway."""
+
+    def __init__(
+        self,
+        message: str,
+        permanent: bool = False,
+        retry_after: float | None = None,
+        ambiguous: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.permanent = permanent
+        self.retry_after = retry_after
+        self.ambiguous = ambiguous
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """The provider accepted the message: its id (Twilio SID, LINE request id)."""
+
+    provider_id: str
+    attempts: int
+
+
+class Transport:
+    """One provider. `send` delivers one text to up to `max_recipients` addresses in one
+    request and returns the provider's id for it, or raises TransportError."""
+
+    channel: str = ""
+    max_recipients: int = 1
+
+    def send(self, to: Sequence[str], text: str, *, idempotency_key: str) -> str:
+        raise NotImplementedError
+
+    def find_accepted(self, to: Sequence[str], text: str, since: datetime) -> str | None:
+        """The provider id of a message with this text to these addresses accepted since
+        `since`, if the provider can tell us; None when it was not (or cannot say)."""
+        return None
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Parse a Retry-After header given in seconds (both providers use seconds)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def backoff(attempt: int) -> float:
+    """Exponential backoff with full jitter: attempt 1 waits up to base, then 2×, 4×…"""
+    base = getattr(settings, "ALERTS_RETRY_BASE_S", 0.5)
+    cap = getattr(settings, "ALERTS_RETRY_MAX_S", 30.0)
+    return random.uniform(base / 2, min(cap, base * 2 ** (attempt - 1)))
+
+
+def send_with_retries(
+    transport: Transport,
+    to: Sequence[str],
+    text: str,
+    *,
+    idempotency_key: str,
+    since: datetime,
+    resumed: bool = False,
+    attempts: int | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Accepted:
+    """Send with the shared retry policy; raise the last TransportError when out of tries.
+
+    `resumed`: an earlier run may already have sent this (it was marked "sending" when the
+    worker died), so look it up before sending, exactly as after an ambiguous error."""
+    tries_left = attempts or getattr(settings, "ALERTS_SEND_ATTEMPTS", 6)
+    attempt = 0
+    check_first = resumed
+    while True:
+        attempt += 1
+        try:
+            if check_first:
+                found = transport.find_accepted(to, text, since)
+                if found:
+                    return Accepted(found, attempt - 1)
+            return Accepted(transport.send(to, text, idempotency_key=idempotency_key), attempt)
+        except TransportError as error:
+            tries_left = 0 if error.permanent else tries_left - 1
+            if tries_left <= 0:
+                raise
+            check_first = error.ambiguous
+            cap = getattr(settings, "ALERTS_RETRY_AFTER_MAX_S", 120.0)
+            wait = error.retry_after if error.retry_after is not None else backoff(attempt)
+            sleep(min(wait, cap))

@@ -1,0 +1,94 @@
+"""LINE Messaging API with the real `line-bot-sdk` v3.
+
+Multicast sends one text to up to 500 user ids per request (MulticastRequest.to maxItems
+in the Messaging API spec). Every request carries an `X-Line-Retry-Key` (a UUID chosen per
+batch and stored before the first attempt): LINE accepts a key once and answers 409 with
+the accepted request's id to any retry, so resending after a lost answer or a killed
+worker never delivers twice. That is why `find_accepted` is not needed here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import urllib3
+from django.conf import settings
+from linebot.v3.messaging import (
+    ApiClient,
+    ApiException,
+    Configuration,
+    MessagingApi,
+    MulticastRequest,
+    PushMessageRequest,
+    QuickReply,
+    ReplyMessageRequest,
+    TextMessage,
+)
+
+from alerts.transports.base import Transport, TransportError, retry_after_seconds
+
+MULTICAST_MAX = 500
+
+
+def api() -> MessagingApi:
+    """A Messaging API client for our channel, at LINE_API_BASE_URL when set (tests)."""
+    configuration = Configuration(
+        host=settings.LINE_API_BASE_URL or None, access_token=settings.LINE_CHANNEL_ACCESS_TOKEN
+    )
+    # Our retry policy is the only one: urllib3 retrying on its own would hide 429s.
+    configuration.retries = False
+    return MessagingApi(ApiClient(configuration))
+
+
+class Line(Transport):
+    channel = "line"
+    max_recipients = MULTICAST_MAX
+
+    def __init__(self) -> None:
+        self.api = api()
+        self.timeout = getattr(settings, "ALERTS_HTTP_TIMEOUT_S", 10.0)
+
+    def send(self, to: Sequence[str], text: str, *, idempotency_key: str) -> str:
+        messages = [TextMessage(text=text)]
+        try:
+            if len(to) == 1:
+                response = self.api.push_message_with_http_info(
+                    PushMessageRequest(to=to[0], messages=messages),
+                    x_line_retry_key=idempotency_key,
+                    _request_timeout=self.timeout,
+                )
+            else:
+                response = self.api.multicast_with_http_info(
+                    MulticastRequest(to=list(to), messages=messages),
+                    x_line_retry_key=idempotency_key,
+                    _request_timeout=self.timeout,
+                )
+        except ApiException as error:
+            return _accepted_or_raise(error)
+        except urllib3.exceptions.HTTPError as error:
+            # Timeouts and dropped connections: resending with the same key is safe.
+            raise TransportError(f"LINE unreachable: {type(error).__name__}") from error
+        return (response.headers or {}).get("x-line-request-id", idempotency_key)
+
+    def reply(self, reply_token: str, text: str, quick_reply: QuickReply | None = None) -> None:
+        """Answer a webhook event through the reply API (free, valid for the token's window)."""
+        self.api.reply_message(
+            ReplyMessageRequest(
+                reply_token=reply_token, messages=[TextMessage(text=text, quick_reply=quick_reply)]
+            ),
+            _request_timeout=self.timeout,
+        )
+
+
+def _accepted_or_raise(error: ApiException) -> str:
+    headers = error.headers or {}
+    if error.status == 409 and headers.get("x-line-accepted-request-id"):
+        # The retry key was accepted before: the batch went out once already.
+        return headers["x-line-accepted-request-id"]
+    if error.status == 429:
+        raise TransportError(
+            "LINE rate limit (429)", retry_after=retry_after_seconds(headers.get("Retry-After"))
+        ) from error
+    if error.status >= 500:
+        raise TransportError(f"LINE error {error.status}") from error
+    raise TransportError(f"LINE refused ({error.status})", permanent=True) from error

@@ -1,0 +1,123 @@
+"""The transports: real twilio and line-bot-sdk code against the loopback fakes."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from alerts.transports import TransportError, send_with_retries, transport_for
+from alerts.transports.console import ConsoleTransport
+from alerts.transports.line import Line
+from alerts.transports.twilio_sms import TwilioSms
+
+NOW = datetime.now(UTC) - timedelta(minutes=1)
+
+
+def key() -> str:
+    return str(uuid.uuid4())
+
+
+def test_console_is_the_transport_when_no_credentials_are_set(settings):
+    settings.TWILIO_ACCOUNT_SID = settings.LINE_CHANNEL_ACCESS_TOKEN = ""
+    assert isinstance(transport_for("sms"), ConsoleTransport)
+    assert isinstance(transport_for("line"), ConsoleTransport)
+
+
+def test_console_logs_no_address(caplog):
+    console = ConsoleTransport("sms")
+    with caplog.at_level("INFO"):
+        console.send(["+819012345678"], "避難指示", idempotency_key=key())
+    assert "避難指示" in caplog.text
+    assert "+819012345678" not in caplog.text
+    assert console.outbox == [(("+819012345678",), "避難指示")]
+
+
+def test_configured_credentials_pick_the_providers(fake_twilio, fake_line):
+    assert isinstance(transport_for("sms"), TwilioSms)
+    assert isinstance(transport_for("line"), Line)
+
+
+def test_twilio_sends_with_a_status_callback_and_returns_the_sid(fake_twilio):
+    sid = TwilioSms().send(["+819012345678"], "避難指示", idempotency_key=key())
+    (message,) = fake_twilio.messages
+    assert sid == message["sid"] and sid.startswith("SM")
+    assert message["to"] == "+819012345678" and message["body"] == "避難指示"
+    assert message["status_callback"].endswith("/hooks/twilio/status")
+    assert message["validity_period"]
+
+
+def test_twilio_invalid_number_is_permanent_and_not_retried(fake_twilio):
+    fake_twilio.invalid_numbers.add("+819000000000")
+    with pytest.raises(TransportError) as raised:
+        send_with_retries(TwilioSms(), ["+819000000000"], "x", idempotency_key=key(), since=NOW)
+    assert raised.value.permanent and "21211" in raised.value.message
+    assert fake_twilio.requests == 1
+
+
+def test_twilio_429_waits_at_least_retry_after(fake_twilio):
+    fake_twilio.faults.retry_after = "1"
+    fake_twilio.faults.plan("429")
+    started = time.monotonic()
+    accepted = send_with_retries(
+        TwilioSms(), ["+819012345678"], "x", idempotency_key=key(), since=NOW
+    )
+    assert time.monotonic() - started >= 1.0
+    assert accepted.attempts == 2 and len(fake_twilio.messages) == 1
+
+
+def test_twilio_500_and_a_dropped_connection_are_retried(fake_twilio):
+    fake_twilio.faults.plan("500", "drop")
+    accepted = send_with_retries(
+        TwilioSms(), ["+819012345678"], "x", idempotency_key=key(), since=NOW
+    )
+    assert accepted.attempts == 3
+    assert fake_twilio.accepted() == {("+819012345678", "x"): 1}
+
+
+def test_twilio_answer_lost_after_acceptance_is_found_not_resent(fake_twilio):
+    fake_twilio.faults.plan("lost")
+    accepted = send_with_retries(
+        TwilioSms(), ["+819012345678"], "安否確認", idempotency_key=key(), since=NOW
+    )
+    (message,) = fake_twilio.messages
+    assert accepted.provider_id == message["sid"]
+
+
+def test_attempts_are_bounded(fake_twilio):
+    fake_twilio.faults.plan(*["500"] * 10)
+    with pytest.raises(TransportError) as raised:
+        send_with_retries(
+            TwilioSms(), ["+819012345678"], "x", idempotency_key=key(), since=NOW, attempts=3
+        )
+    assert not raised.value.permanent
+    assert fake_twilio.requests == 3 and not fake_twilio.messages
+
+
+def test_line_multicasts_with_the_retry_key(fake_line):
+    users = [f"U{i:032x}" for i in range(500)]
+    Line().send(users, "避難指示", idempotency_key=key())
+    assert fake_line.batches == [500]
+    assert set(fake_line.accepted()) == {(u, "避難指示") for u in users}
+
+
+def test_line_retry_after_a_lost_answer_is_not_delivered_twice(fake_line):
+    fake_line.faults.plan("lost", "slow")
+    users = ["U" + "a" * 32, "U" + "b" * 32]
+    accepted = send_with_retries(Line(), users, "x", idempotency_key=key(), since=NOW)
+    assert accepted.attempts == 2
+    assert fake_line.accepted() == {(users[0], "x"): 1, (users[1], "x"): 1}
+
+
+def test_line_429_honours_retry_after_and_4xx_is_final(fake_line):
+    fake_line.faults.retry_after = "1"
+    fake_line.faults.plan("429")
+    started = time.monotonic()
+    send_with_retries(Line(), ["U" + "c" * 32], "x", idempotency_key=key(), since=NOW)
+    assert time.monotonic() - started >= 1.0
+    fake_line.refused.add("U" + "d" * 32)
+    with pytest.raises(TransportError) as raised:
+        send_with_retries(Line(), ["U" + "d" * 32], "x", idempotency_key=key(), since=NOW)
+    assert raised.value.permanent and fake_line.requests == 3

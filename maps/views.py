@@ -13,7 +13,7 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 
 from disaster.roles import is_staff_role
 from maps import ops as ops_state
-from shelters.models import Hazard, Shelter
+from shelters.models import Hazard
 
 
 @login_required
@@ -29,10 +29,11 @@ def public_map(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "maps/public_map.html",
-        {"hazards": Hazard.choices, "statuses": dict(Shelter.Status.choices)},
+        {"hazards": Hazard.choices, "hazard_labels": dict(Hazard.choices)},
     )
 
 
 @ensure_csrf_cookie
 def report_form(request: HttpRequest) -> HttpResponse:
-    return render(request, "maps/report.html", {})
+    # The public report endpoint and the categories come with the damage reports API.
+    return render(request, "maps/report.html", {"submit_url": "", "categories": []})

@@ -1,0 +1,145 @@
+"""The public map pages on a phone, in a real browser: open shelters by band, the nearest
+ones to a chosen point by hazard, the report form, English, accessibility."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.contrib.gis.geos import Point
+from playwright.sync_api import expect
+
+from shelters.models import HeadCount, Shelter
+from tests.browser.conftest import screenshot, serious_accessibility_violations
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PHONE = {"width": 390, "height": 844}
+HERE = (35.5121, 139.4161)  # beside the first shelter
+
+
+def open_with(name: str, lon: float, lat: float, capacity: int, people: int, **extra) -> Shelter:
+    shelter = Shelter.objects.create(
+        name=name,
+        address=f"神奈川県座間市 {name}",
+        point=Point(lon, lat, srid=4326),
+        capacity=capacity,
+        status=extra.pop("status", Shelter.Status.OPEN),
+        **extra,
+    )
+    if people:
+        HeadCount.objects.create(shelter=shelter, total=people)
+    return shelter
+
+
+@pytest.fixture
+def city(db) -> dict[str, Shelter]:
+    return {
+        "near_quake": open_with(
+            "相模が丘小学校", 139.4160, 35.5120, 600, 100, hazards=["earthquake"]
+        ),
+        "crowded_flood": open_with("栗原小学校", 139.4000, 35.4900, 500, 450, hazards=["flood"]),
+        "full": open_with(
+            "座間中学校", 139.4100, 35.5000, 300, 300, hazards=["earthquake", "flood"]
+        ),
+        "closed": open_with(
+            "閉鎖中の公民館",
+            139.4150,
+            35.5110,
+            200,
+            0,
+            status=Shelter.Status.CLOSED,
+            hazards=["earthquake"],
+        ),
+    }
+
+
+def phone_page(browser, locale: str):
+    context = browser.new_context(
+        locale=locale,
+        timezone_id="Asia/Tokyo",
+        viewport=PHONE,
+        is_mobile=True,
+        has_touch=True,
+        geolocation={"latitude": HERE[0], "longitude": HERE[1]},
+        permissions=["geolocation"],
+    )
+    # Base tiles come from the internet; the pages must work without them.
+    context.route(re.compile(r"^https?://(?!localhost|127\.0\.0\.1)"), lambda r: r.abort())
+    page = context.new_page()
+    page.on("dialog", lambda dialog: pytest.fail(f"a dialog opened: {dialog.message}"))
+    return page
+
+
+@pytest.fixture
+def phone(browser, live_server):
+    page = phone_page(browser, "ja-JP")
+    yield page
+    page.context.close()
+
+
+def open_map(page, live_server):
+    page.goto(live_server.url + "/map/")
+    expect(page.locator("#public-map-page")).to_have_attribute("data-ready", "true")
+
+
+def test_open_shelters_are_listed_with_a_band_and_never_a_head_count(phone, live_server, city):
+    open_map(phone, live_server)
+
+    items = phone.locator("#open-list li")
+    expect(items).to_have_count(3)  # the closed one is not offered
+    bands = {
+        items.nth(i).locator("strong").inner_text(): items.nth(i).get_attribute("data-band")
+        for i in range(3)
+    }
+    assert bands == {"相模が丘小学校": "free", "栗原小学校": "crowded", "座間中学校": "full"}
+    expect(phone.locator("#open-list")).to_contain_text("混雑")
+    body = phone.locator("main").inner_text()
+    assert "450" not in body and "100" not in body.replace("10MB", "")
+    screenshot(phone, "public-map-phone")
+
+
+def test_the_nearest_open_shelters_to_the_visitor_follow_the_hazard_chosen(
+    phone, live_server, city
+):
+    open_map(phone, live_server)
+
+    phone.get_by_label("災害の種類").select_option("flood")
+    phone.get_by_role("button", name="現在地から探す").click()
+
+    nearest = phone.locator("#nearest-list li strong")
+    expect(nearest).to_have_text(["座間中学校", "栗原小学校"])  # flood shelters, nearest first
+    expect(phone.locator("#nearest-status")).to_have_text("近い順に表示しています。")
+
+    phone.get_by_label("災害の種類").select_option("earthquake")
+
+    expect(nearest).to_have_text(["相模が丘小学校", "座間中学校"])  # closed one left out
+
+
+def test_markup_in_a_shelter_name_is_shown_as_text_on_the_public_map(phone, live_server, city):
+    city["near_quake"].name = '<img src=x onerror="window.__pwned=1">'
+    city["near_quake"].save()
+
+    open_map(phone, live_server)
+
+    expect(phone.locator("#open-list")).to_contain_text('<img src=x onerror="window.__pwned=1">')
+    assert phone.evaluate("window.__pwned") is None
+    assert phone.locator("img[src=x]").count() == 0
+
+
+def test_the_public_map_speaks_english_to_a_phone_set_to_english(browser, live_server, city):
+    phone = phone_page(browser, "en-US")
+    open_map(phone, live_server)
+
+    expect(phone.locator("html")).to_have_attribute("lang", "en")
+    expect(phone.get_by_role("heading", level=1)).to_have_text("Open shelters")
+    expect(phone.locator("#open-list")).to_contain_text("Crowded")
+    phone.context.close()
+
+
+@pytest.mark.parametrize("path", ["/map/", "/map/report/"])
+def test_the_public_pages_have_no_serious_accessibility_violation(phone, live_server, city, path):
+    phone.goto(live_server.url + path)
+    expect(phone.locator("[data-ready=true]")).to_have_count(1)
+
+    assert serious_accessibility_violations(phone) == []

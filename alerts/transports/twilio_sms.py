@@ -14,6 +14,7 @@ same Delivery, and the second SID is recorded in last_error for follow-up.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Sequence
@@ -26,6 +27,10 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from alerts.transports.base import Transport, TransportError, retry_after_seconds
+
+# The SDK logs every request at INFO, URLs included (a message look-up URL carries the
+# phone number): never let personal data reach the logs (DESIGN decision 9).
+logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
 
 # Twilio error codes that no retry can fix: invalid or unreachable numbers, a recipient who
 # replied STOP, a region we may not send to. (Any other 4xx but 429 is final too.)

@@ -8,6 +8,7 @@ from django.test import Client
 from disaster.models import Event
 from shelters.models import Shelter
 from shelters.services import record_headcount
+from stockpile.models import Depot, Item
 
 pytestmark = pytest.mark.django_db
 
@@ -82,3 +83,28 @@ def test_the_public_pages_speak_english_when_asked(path):
 
     assert b'<html lang="en">' in response.content
     assert "避難所".encode() not in response.content.split(b"<footer")[0].split(b"<main")[1]
+
+
+def test_the_operations_map_starts_with_each_shortage_and_the_names_to_show_it(
+    session_as, ops_user, shelter
+):
+    water = Item.objects.create(
+        code="water",
+        category=Item.Category.WATER,
+        name_ja="飲料水（500ml）",
+        unit_ja="本",
+        norm_per_person_day=6,
+    )
+    depot = Depot.objects.create(name="倉庫", point=shelter.point, shelter=shelter)
+    record_headcount(shelter.pk, by=ops_user, total=50)
+
+    state = ops_state(session_as(ops_user).get("/ops/"))
+
+    [shortage] = state["shortages"]
+    assert (shortage["shelter_id"], shortage["item_id"], shortage["on_hand"]) == (
+        shelter.pk,
+        water.pk,
+        0,
+    )
+    assert state["items"][str(water.pk)] == "飲料水（500ml）"
+    assert state["depots"][str(depot.pk)] == {"name": "倉庫", "shelter_id": shelter.pk}

@@ -146,7 +146,7 @@ function reportPopup(report) {
   );
 }
 
-function upsertReport(report) {
+function upsertReport(report, { render = true } = {}) {
   reports.set(report.id, report);
   let marker = reportMarkers.get(report.id);
   if (marker) layers.reports.removeLayer(marker);
@@ -161,7 +161,7 @@ function upsertReport(report) {
   marker.bindTooltip(`#${report.id} ${report.category_label ?? report.category}`);
   reportMarkers.set(report.id, marker);
   if (reportVisible(report)) layers.reports.addLayer(marker);
-  renderPanel();
+  if (render) renderPanel();
 }
 
 function refilterReports() {
@@ -175,7 +175,8 @@ async function loadReports() {
   if (!REPORTS_URL) return;
   try {
     const page = await api("GET", `${REPORTS_URL}?limit=1000`);
-    for (const report of page.items ?? page) upsertReport(report);
+    for (const report of page.items ?? page) upsertReport(report, { render: false });
+    renderPanel();
   } catch (error) {
     document.getElementById("triage-result").textContent = `${t.loadFailed}: ${error.message}`;
   }
@@ -245,7 +246,21 @@ function describe(event) {
       return `${t.shortages}: ${p.shortages.length}`;
     case "stock.moved":
       return `${state.depots[p.depot_id]?.name ?? p.depot_id}: ${state.items[p.item_id] ?? p.item_id} ${p.quantity > 0 ? "+" : ""}${p.quantity}`;
+    case "alert.delivery_progress": {
+      const total = p.queued + p.sent + p.delivered + p.failed;
+      return `#${p.alert_id}${p.drill ? ` (${t.drill})` : ""} ${t.delivered} ${p.delivered}/${total} · ${t.failed} ${p.failed}`;
+    }
+    case "alert.safety_answers": {
+      const help = p.by_district.reduce((n, d) => n + d.need_help, 0);
+      return `#${p.alert_id}${p.drill ? ` (${t.drill})` : ""} ${t.needHelp} ${help}`;
+    }
+    case "incident.declared":
+    case "incident.updated":
+      return `${p.name} (${p.phase})${p.is_drill ? ` (${t.drill})` : ""}`;
     default:
+      if (event.kind.startsWith("transfer.") || event.kind.startsWith("supply_request.")) {
+        return `#${p.transfer_id ?? p.request_id} ${state.depots[p.to_depot_id ?? p.depot_id]?.name ?? ""} ${p.status}`;
+      }
       if (event.kind.startsWith("report.")) {
         const id = p.report_id ?? p.id;
         return `#${id} ${p.category_label ?? p.category ?? ""} ${p.status ?? ""}`.trim();

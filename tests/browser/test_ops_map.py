@@ -12,10 +12,13 @@ import time
 import pytest
 import uvicorn
 from django.conf import settings
+from django.db import transaction
 from django.test import Client
 from playwright.sync_api import expect
 
+from disaster.events import publish
 from shelters.models import Shelter
+from stockpile.models import Depot, Item
 from tests.browser.conftest import screenshot, serious_accessibility_violations
 from tests.conftest import token_client
 
@@ -114,6 +117,32 @@ def test_a_head_count_recorded_through_the_api_appears_on_the_map_without_reload
     expect(page.locator("#feed li").first).to_contain_text(f"{open_shelter.name}: 避難者 300")
     assert page.evaluate("window.__notReloaded") is True
     screenshot(page, "ops-map-live-headcount")
+
+
+def test_a_shortage_found_by_the_stock_check_rings_the_shelter_and_is_listed(
+    ops_page, asgi_url, open_shelter
+):
+    water = Item.objects.create(
+        code="water", category=Item.Category.WATER, name_ja="飲料水（500ml）", unit_ja="本"
+    )
+    depot = Depot.objects.create(name="倉庫", point=open_shelter.point, shelter=open_shelter)
+    page = ops_page
+    open_ops(page, asgi_url)
+    expect(shelter_pin(page, open_shelter)).not_to_have_class(re.compile(r"\bshort\b"))
+
+    shortage = {"depot_id": depot.pk, "shelter_id": open_shelter.pk, "item_id": water.pk}
+    figures = {"on_hand": 10, "days_of_supply": 0.4, "hours_until_empty": 9.6}
+    with transaction.atomic():  # as the periodic stock check publishes it
+        publish(
+            "stock.shortages",
+            {"threshold_days": 3, "shortages": [{**shortage, **figures, "required_units": 60}]},
+        )
+
+    expect(shelter_pin(page, open_shelter)).to_have_class(re.compile(r"\bshort\b"))
+    expect(page.locator("#shortage-list")).to_have_text(
+        f"{open_shelter.name}: 飲料水（500ml） 0.4日分"
+    )
+    expect(page.locator("#figure-shortages")).to_have_text("1")
 
 
 def test_markup_in_a_shelter_name_is_shown_as_text_and_never_runs(

@@ -423,7 +423,7 @@ window.addEventListener("map:init", (e) => {
     .addTo(map);
   for (const shelter of shelters.values()) drawShelter(shelter);
   const bounds = L.latLngBounds([...shelters.values()].map((s) => [s.lat, s.lon]));
-  if (bounds.isValid()) map.fitBounds(bounds.pad(0.1));
+  if (bounds.isValid()) map.fitBounds(bounds.pad(0.1), { maxZoom: 15 });
   document.getElementById("report-filters").addEventListener("change", refilterReports);
   for (const event of state.events) addToFeed(event);
   renderPanel();

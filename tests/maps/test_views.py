@@ -108,3 +108,14 @@ def test_the_operations_map_starts_with_each_shortage_and_the_names_to_show_it(
     )
     assert state["items"][str(water.pk)] == "飲料水（500ml）"
     assert state["depots"][str(depot.pk)] == {"name": "倉庫", "shelter_id": shelter.pk}
+
+
+def test_the_operations_map_speaks_english_when_asked(ops_user):
+    client = Client(headers={"Accept-Language": "en"})
+    client.force_login(ops_user)
+
+    response = client.get("/ops/")
+
+    assert b'<html lang="en">' in response.content
+    assert b"<h1>Operations map</h1>" in response.content
+    assert b'data-disconnected="Disconnected' in response.content

@@ -1,0 +1,283 @@
+"""Residents who receive alerts, the alerts themselves, and each delivery of one to one person.
+
+Phone numbers and LINE user ids are personal data (DESIGN decision 9): collected with
+consent (when and how is recorded), shown only to staff, never in public endpoints, logs or
+events, and deleted (not flagged) when the resident unsubscribes.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.gis.db import models
+from django.contrib.postgres.fields import ArrayField
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from shelters.models import Hazard
+
+
+class Language(models.TextChoices):
+    JAPANESE = "ja", "日本語"
+    ENGLISH = "en", "English"
+    CHINESE = "zh", "中文"
+    KOREAN = "ko", "한국어"
+    VIETNAMESE = "vi", "Tiếng Việt"
+    EASY_JAPANESE = "ja-easy", "やさしい日本語"
+
+
+def text_field_suffix(language: str) -> str:
+    """The suffix of an alert's title/body columns for a language ("ja-easy" → "ja_easy")."""
+    return language.replace("-", "_")
+
+
+class Channel(models.TextChoices):
+    LINE = "line", "LINE"
+    SMS = "sms", "SMS"
+
+
+class Subscriber(models.Model):
+    """One resident: reachable by LINE, by SMS, or both, living at a point and/or in districts."""
+
+    class ConsentMethod(models.TextChoices):
+        SMS = "sms", _("SMS で登録")
+        LINE_FOLLOW = "line_follow", _("LINE 友だち追加")
+        STAFF = "staff", _("職員が代理登録")
+
+    # E.164 (+81…). A number takes part in alerts only once confirmed by a one-time code.
+    phone = models.CharField(_("電話番号"), max_length=16, unique=True, null=True, blank=True)
+    phone_confirmed_at = models.DateTimeField(_("電話番号の確認日時"), null=True, blank=True)
+    line_user_id = models.CharField(
+        _("LINE ユーザーID"), max_length=64, unique=True, null=True, blank=True
+    )
+    home = models.PointField(_("自宅の位置"), srid=4326, null=True, blank=True)
+    districts = models.ManyToManyField(
+        "maps.District", blank=True, related_name="subscribers", verbose_name=_("地区")
+    )
+    language = models.CharField(
+        _("言語"), max_length=8, choices=Language.choices, default=Language.JAPANESE
+    )
+    consented_at = models.DateTimeField(_("同意日時"), default=timezone.now)
+    consent_method = models.CharField(_("同意の方法"), max_length=20)
+    # 避難行動要支援者: people registered by staff because they cannot register themselves.
+    needs_support = models.BooleanField(_("避難行動要支援者"), default=False)
+    staff_note = models.TextField(_("職員メモ"), blank=True)
+    registered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("代理登録した職員"),
+    )
+    created_at = models.DateTimeField(_("登録日時"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("受信登録者")
+        verbose_name_plural = _("受信登録者")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(phone__isnull=False) | Q(line_user_id__isnull=False),
+                name="subscriber_reachable",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk}"  # never the number or the LINE id: this shows up in logs
+
+
+class PhoneConfirmation(models.Model):
+    """A one-time code sent by SMS to a number that asked to subscribe (stored hashed)."""
+
+    phone = models.CharField(max_length=16, unique=True)
+    code_hash = models.CharField(max_length=64)
+    language = models.CharField(max_length=8, choices=Language.choices, default=Language.JAPANESE)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+
+class Alert(models.Model):
+    """An evacuation alert or information message, drafted, approved by a second staff
+    member (drills may skip that), then fanned out to the recipients in its area."""
+
+    class Kind(models.TextChoices):
+        EVACUATION_3 = "evacuation_3", _("警戒レベル3 高齢者等避難")
+        EVACUATION_4 = "evacuation_4", _("警戒レベル4 避難指示")
+        EVACUATION_5 = "evacuation_5", _("警戒レベル5 緊急安全確保")
+        SHELTER_OPENED = "shelter_opened", _("避難所開設")
+        SHELTER_CLOSED = "shelter_closed", _("避難所閉鎖")
+        ALL_CLEAR = "all_clear", _("解除")
+        INFORMATION = "information", _("お知らせ")
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("下書き")
+        APPROVED = "approved", _("承認済み")
+        SENDING = "sending", _("送信中")
+        SENT = "sent", _("送信済み")
+        CANCELLED = "cancelled", _("取消")
+
+    class MessageType(models.TextChoices):
+        ALERT = "alert", "Alert"
+        UPDATE = "update", "Update"
+        CANCEL = "cancel", "Cancel"
+
+    kind = models.CharField(_("種別"), max_length=20, choices=Kind.choices)
+    # A drill is a state of the alert, not a kind: 【訓練】 in every body, CAP status Exercise.
+    is_drill = models.BooleanField(_("訓練"), default=False)
+    hazard = models.CharField(
+        _("災害の種類"), max_length=20, choices=Hazard.choices, blank=True, default=""
+    )
+    incident = models.ForeignKey(
+        "disaster.Incident",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="alerts",
+        verbose_name=_("災害"),
+    )
+    msg_type = models.CharField(
+        _("電文種別"), max_length=10, choices=MessageType.choices, default=MessageType.ALERT
+    )
+    references = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="followups",
+        verbose_name=_("元の発令"),
+    )
+
+    # Title and body per language; Japanese is required, the others fall back to it.
+    title_ja = models.CharField(_("件名（日本語）"), max_length=200)
+    body_ja = models.TextField(_("本文（日本語）"))
+    title_en = models.CharField(_("件名（英語）"), max_length=200, blank=True)
+    body_en = models.TextField(_("本文（英語）"), blank=True)
+    title_zh = models.CharField(_("件名（中国語）"), max_length=200, blank=True)
+    body_zh = models.TextField(_("本文（中国語）"), blank=True)
+    title_ko = models.CharField(_("件名（韓国語）"), max_length=200, blank=True)
+    body_ko = models.TextField(_("本文（韓国語）"), blank=True)
+    title_vi = models.CharField(_("件名（ベトナム語）"), max_length=200, blank=True)
+    body_vi = models.TextField(_("本文（ベトナム語）"), blank=True)
+    title_ja_easy = models.CharField(_("件名（やさしい日本語）"), max_length=200, blank=True)
+    body_ja_easy = models.TextField(_("本文（やさしい日本語）"), blank=True)
+
+    whole_city = models.BooleanField(_("市内全域"), default=False)
+    districts = models.ManyToManyField(
+        "maps.District", blank=True, related_name="alerts", verbose_name=_("対象地区")
+    )
+    area = models.MultiPolygonField(_("対象区域"), srid=4326, null=True, blank=True)
+    channels = ArrayField(
+        models.CharField(max_length=10, choices=Channel.choices), verbose_name=_("配信経路")
+    )
+    asks_safety = models.BooleanField(_("安否確認"), default=False)
+    # A queued SMS must not arrive hours late: after this, the providers drop it.
+    valid_minutes = models.PositiveSmallIntegerField(_("有効時間（分）"), default=60)
+
+    status = models.CharField(
+        _("状態"), max_length=10, choices=Status.choices, default=Status.DRAFT, db_index=True
+    )
+    drafted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("作成者"),
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("承認者"),
+    )
+    created_at = models.DateTimeField(_("作成日時"), default=timezone.now)
+    approved_at = models.DateTimeField(_("承認日時"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("送信完了日時"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("取消日時"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("避難情報")
+        verbose_name_plural = _("避難情報")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        prefix = "【訓練】" if self.is_drill else ""
+        return f"{prefix}{self.title_ja}"
+
+    def title(self, language: str) -> str:
+        return getattr(self, f"title_{text_field_suffix(language)}", "") or self.title_ja
+
+    def body(self, language: str) -> str:
+        return getattr(self, f"body_{text_field_suffix(language)}", "") or self.body_ja
+
+    @property
+    def level(self) -> int | None:
+        """警戒レベル 3–5 for evacuation alerts, else None."""
+        return int(self.kind[-1]) if self.kind.startswith("evacuation_") else None
+
+
+class Delivery(models.Model):
+    """One alert to one subscriber over one channel: created once, sent once by us."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("送信待ち")
+        SENDING = "sending", _("送信中")
+        SENT = "sent", _("送信済み")
+        DELIVERED = "delivered", _("配信済み")
+        FAILED = "failed", _("失敗")
+        UNDELIVERABLE = "undeliverable", _("配信不能")
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="deliveries")
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="deliveries")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    # The key of the provider request that carries this delivery, fixed before the request
+    # is made, so a retry after a lost answer is recognised (LINE's X-Line-Retry-Key).
+    retry_key = models.UUIDField(null=True, blank=True)
+    provider_id = models.CharField(max_length=64, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("配信")
+        verbose_name_plural = _("配信")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["alert", "subscriber", "channel"], name="delivery_once_per_channel"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["alert", "channel", "status"]),
+            models.Index(fields=["provider_id"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.alert_id}/{self.subscriber_id}/{self.channel}: {self.status}"
+
+
+class SafetyAnswer(models.Model):
+    """A recipient's answer to an alert's safety check (安否確認): the latest one counts."""
+
+    class Answer(models.TextChoices):
+        EVACUATED = "evacuated", _("避難した")
+        SAFE_AT_HOME = "safe_at_home", _("自宅で安全")
+        NEED_HELP = "need_help", _("助けが必要")
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="safety_answers")
+    subscriber = models.ForeignKey(
+        Subscriber, on_delete=models.CASCADE, related_name="safety_answers"
+    )
+    answer = models.CharField(max_length=16, choices=Answer.choices)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("安否回答")
+        verbose_name_plural = _("安否回答")
+        constraints = [
+            models.UniqueConstraint(fields=["alert", "subscriber"], name="one_answer_per_alert")
+        ]

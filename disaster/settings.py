@@ -205,6 +205,10 @@ SHARED_DATA_DIR = Path(env("SHARED_DATA_DIR", default=str(_shared_data_dir())))
 CITY_NAME = env("CITY_NAME", default="座間市")
 CITY_CODE = env("CITY_CODE", default="142166")
 
+# Where residents reach this instance: links in SMS and LINE messages, the CAP feed, and
+# the URL Twilio signs its callbacks with.
+PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
 # Providers (unset → console transport; DESIGN decision 5).
 TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")

@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/", api.urls),
     re_path(r"^api/", api_not_found),  # unknown API paths answer in the API's format
     path("healthz", views.healthz, name="healthz"),
+    path("hooks/", include("alerts.hook_urls")),
 ]
 
 handler404 = views.not_found

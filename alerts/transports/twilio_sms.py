@@ -15,7 +15,6 @@ same Delivery, and the second SID is recorded in last_error for follow-up.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Sequence
 from datetime import datetime
@@ -51,8 +50,7 @@ class _RememberingHttpClient(TwilioHttpClient):
 def status_callback_url() -> str:
     """Where Twilio reports each message's status: always set, so every Delivery learns
     whether it arrived."""
-    base = os.environ.get("PUBLIC_BASE_URL", getattr(settings, "PUBLIC_BASE_URL", ""))
-    return (base or "http://127.0.0.1:8000").rstrip("/") + "/hooks/twilio/status"
+    return settings.PUBLIC_BASE_URL.rstrip("/") + "/hooks/twilio/status"
 
 
 class TwilioSms(Transport):

@@ -77,6 +77,7 @@ class FakeServer:
     def __init__(self) -> None:
         self.faults = Faults()
         self.requests = 0  # every request that arrived, faulted or not
+        self.latency_s = 0.0  # added to every POST: keeps a fan-out in flight for a while
         self.app = web.Application(middlewares=[self._fault_middleware])
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
@@ -90,6 +91,8 @@ class FakeServer:
     async def _fault_middleware(self, request: web.Request, handler):  # type: ignore[no-untyped-def]
         self.requests += 1
         fault = self.faults.next() if request.method == "POST" else None
+        if self.latency_s and request.method == "POST":
+            await asyncio.sleep(self.latency_s)
         if fault == "drop":
             self._drop(request)
         if fault == "429":
@@ -264,18 +267,55 @@ def _sent(messages: list[dict]) -> dict:
     }
 
 
+def max_rate(twilio_url: str, seconds: float = 3.0, clients: int = 32) -> float:
+    """The fake Twilio's own ceiling: requests/s a tight aiohttp client loop gets answered
+    (message creates, as in a fan-out)."""
+    import aiohttp
+
+    fake = FakeTwilio()  # only for its default credentials and path
+    auth = base64.b64encode(f"{fake.account_sid}:{fake.auth_token}".encode()).decode()
+    url = f"{twilio_url}/2010-04-01/Accounts/{fake.account_sid}/Messages.json"
+    form = {"To": "+819000000000", "From": "+815000000000", "Body": "rate"}
+
+    async def hammer() -> int:
+        done = 0
+        end = asyncio.get_running_loop().time() + seconds
+        async with aiohttp.ClientSession(headers={"Authorization": f"Basic {auth}"}) as session:
+
+            async def client() -> None:
+                nonlocal done
+                while asyncio.get_running_loop().time() < end:
+                    async with session.post(url, data=form) as response:
+                        await response.read()
+                        done += 1
+
+            await asyncio.gather(*(client() for _ in range(clients)))
+        return done
+
+    return asyncio.run(hammer()) / seconds
+
+
 def main() -> None:
     """Serve both fakes from this process: `python -m tests.fakes.providers`. Prints one
     JSON line with their URLs, then serves until stdin closes; a line on stdin asks for the
-    counts so far."""
+    counts so far and starts counting afresh. `python -m tests.fakes.providers rate <url>`
+    measures max_rate."""
+    if sys.argv[1:2] == ["rate"]:
+        print(json.dumps({"rps": max_rate(sys.argv[2])}), flush=True)
+        return
     twilio, line = FakeTwilio().start(), FakeLine().start()
     print(json.dumps({"twilio": twilio.url, "line": line.url}), flush=True)
     for _ in sys.stdin:
         counts = {
             "twilio_accepted": len(twilio.messages),
+            "twilio_distinct": len(twilio.accepted()),
             "line_accepted": len(line.deliveries),
+            "line_distinct": len(line.accepted()),
             "requests": twilio.requests + line.requests,
         }
+        twilio.messages.clear()  # the rate probe's messages are not the fan-out's
+        line.deliveries.clear()
+        twilio.requests = line.requests = 0
         print(json.dumps(counts), flush=True)
 
 

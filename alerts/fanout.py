@@ -1,0 +1,504 @@
+"""Fan-out of one approved alert to its recipients, exactly once by us, resumable.
+
+The steps (`send_alert` in alerts/jobs.py runs them):
+
+1. One Delivery per (alert, subscriber, channel), created with INSERT … ON CONFLICT DO
+   NOTHING: a rerun creates nothing twice.
+2. Deliveries are *claimed* in chunks: queued → sending, with a fresh idempotency key per
+   provider request, COMMITTED before the provider is called. Claims use FOR UPDATE SKIP
+   LOCKED, so several threads (or worker processes) share the work without overlap.
+3. A chunk's outcome is written in one UPDATE: sent + provider id, or failed (final 4xx:
+   invalid number, blocked user), or — when retries ran out on a transient error — left
+   "sending" with the error, for the job's next try.
+4. A restarted job first finishes what an earlier run left "sending": those requests may
+   or may not have reached the provider. LINE requests are resent with the *same*
+   X-Line-Retry-Key (LINE answers 409 "already accepted" instead of delivering again);
+   Twilio has no key, so its transport looks the message up before sending again (see
+   alerts/transports/twilio_sms.py for the window that leaves).
+5. LINE deliveries that failed for good fall back to SMS when the subscriber has a phone.
+6. Progress counts (no personal data) are published at most every
+   ALERTS_PROGRESS_INTERVAL_S and once at the end; then the alert is marked sent.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import signal
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.db import connection, connections, transaction
+from django.db.models import Min
+from django.utils import timezone
+
+from alerts import delivery_events  # noqa: F401 (registers the event schemas)
+from alerts.models import Alert, Delivery, Subscriber
+from alerts.transports import Transport, TransportError, send_with_retries, transport_for
+from disaster.events import publish
+
+log = logging.getLogger(__name__)
+
+QUEUED, SENDING, SENT, DELIVERED, FAILED, UNDELIVERABLE = (
+    "queued",
+    "sending",
+    "sent",
+    "delivered",
+    "failed",
+    "undeliverable",
+)
+# Twilio's status callback vocabulary → ours. Order matters: a status never moves back.
+TWILIO_STATUS = {
+    "accepted": SENT,
+    "queued": SENT,
+    "sending": SENT,
+    "sent": SENT,
+    "delivered": DELIVERED,
+    "undelivered": UNDELIVERABLE,
+    "failed": FAILED,
+}
+RANK = {QUEUED: 0, SENDING: 1, SENT: 2, DELIVERED: 3, FAILED: 3, UNDELIVERABLE: 3}
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+class Unfinished(Exception):
+    """Some deliveries are still "sending" after their retries: the job must run again."""
+
+
+def _t() -> str:
+    return Delivery._meta.db_table
+
+
+def _col(name: str) -> str:
+    return Delivery._meta.get_field(name).column
+
+
+@dataclass
+class Claim:
+    """Deliveries sent by one provider request: same channel, same text, one key."""
+
+    ids: list[int]
+    addresses: list[str]
+    language: str
+    key: str
+    resumed: bool
+
+
+def create_deliveries(alert: Alert) -> int:
+    """One Delivery per (alert, subscriber, channel) among the alert's recipients, in one
+    INSERT … SELECT … ON CONFLICT DO NOTHING (100,000 rows never pass through Python)."""
+    from alerts.targeting import recipients
+
+    channels = [c for c in ("line", "sms") if c in set(alert.channels)]
+    if not channels:
+        return 0
+    chosen, chosen_params = (
+        recipients(alert)
+        .values("id", "line_user_id", "phone", "phone_confirmed_at")
+        .query.sql_with_params()
+    )
+    columns, values, params = [], [], []
+    for field in Delivery._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        columns.append(field.column)
+        if field.name == "alert":
+            values.append("%s")
+            params.append(alert.pk)
+        elif field.name == "subscriber":
+            values.append("r.id")
+        elif field.name == "channel":
+            values.append("c.channel")
+        elif getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            values.append("now()")
+        else:  # every other column takes its model default (queued, 0 attempts, …)
+            values.append("%s")
+            params.append(field.get_db_prep_save(field.get_default(), connection))
+    # A phone number takes part only once confirmed by its one-time code.
+    address = {"line": "r.line_user_id", "sms": "r.phone"}
+    wanted = " OR ".join(
+        f"(c.channel = '{c}' AND COALESCE({address[c]}, '') <> ''"
+        + (" AND r.phone_confirmed_at IS NOT NULL)" if c == "sms" else ")")
+        for c in channels
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {_t()} ({", ".join(columns)})
+            SELECT {", ".join(values)}
+            FROM ({chosen}) AS r(id, line_user_id, phone, phone_confirmed_at)
+            CROSS JOIN (VALUES {", ".join(f"('{c}')" for c in channels)}) AS c(channel)
+            WHERE {wanted}
+            ON CONFLICT DO NOTHING
+            """,  # noqa: S608 (names are ours; channel names from the fixed list above)
+            [*params, *chosen_params],
+        )
+        return cursor.rowcount
+
+
+def fallback_to_sms(alert: Alert) -> int:
+    """An SMS Delivery for each subscriber whose LINE delivery failed for good and who has
+    a phone number (created once: the unique key ignores a second)."""
+    failed = Delivery.objects.filter(
+        alert=alert, channel="line", status__in=[FAILED, UNDELIVERABLE]
+    ).filter(subscriber__phone__isnull=False, subscriber__phone_confirmed_at__isnull=False)
+    rows = [
+        Delivery(alert=alert, subscriber_id=subscriber_id, channel="sms")
+        for subscriber_id in failed.values_list("subscriber_id", flat=True)
+    ]
+    Delivery.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
+
+
+def _address_column(channel: str) -> str:
+    return Subscriber._meta.get_field("line_user_id" if channel == "line" else "phone").column
+
+
+def left_sending(alert: Alert, channel: str) -> list[Claim]:
+    """What an earlier, interrupted run claimed but did not finish, grouped as it was sent."""
+    rows = Delivery.objects.filter(alert=alert, channel=channel, status=SENDING).values_list(
+        "id",
+        "retry_key",
+        "subscriber__line_user_id" if channel == "line" else "subscriber__phone",
+        "subscriber__language",
+    )
+    claims: dict[str, Claim] = {}
+    for delivery_id, key, address, language in rows:
+        claim = claims.setdefault(str(key), Claim([], [], language, str(key), resumed=True))
+        claim.ids.append(delivery_id)
+        claim.addresses.append(address)
+    return list(claims.values())
+
+
+def claim(alert: Alert, channel: str, size: int, language: str | None = None) -> list[Claim]:
+    """Move up to `size` queued deliveries to "sending" and commit, one key per request:
+    for LINE one key for the whole multicast, for SMS one per message."""
+    sub = Subscriber._meta
+    lang = sub.get_field("language").column
+    per_request = channel == "line"
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH picked AS (
+                SELECT d.id FROM {_t()} d
+                JOIN {sub.db_table} s ON s.{sub.pk.column} = d.{_col("subscriber")}
+                WHERE d.{_col("alert")} = %s AND d.{_col("channel")} = %s
+                  AND d.{_col("status")} = %s AND (%s::text IS NULL OR s.{lang} = %s)
+                ORDER BY d.id LIMIT %s FOR UPDATE OF d SKIP LOCKED
+            )
+            UPDATE {_t()} d SET {_col("status")} = %s,
+                {_col("retry_key")} = CASE WHEN %s THEN %s::uuid ELSE gen_random_uuid() END
+            FROM picked, {sub.db_table} s
+            WHERE d.id = picked.id AND s.{sub.pk.column} = d.{_col("subscriber")}
+            RETURNING d.id, d.{_col("retry_key")}, s.{_address_column(channel)}, s.{lang}
+            """,  # noqa: S608 (names are ours)
+            [
+                alert.pk,
+                channel,
+                QUEUED,
+                language,
+                language,
+                size,
+                SENDING,
+                per_request,
+                str(uuid.uuid4()),
+            ],
+        )
+        rows = cursor.fetchall()
+    if not rows:
+        return []
+    if per_request:
+        return [
+            Claim([r[0] for r in rows], [r[2] for r in rows], rows[0][3], str(rows[0][1]), False)
+        ]
+    return [Claim([r[0]], [r[2]], r[3], str(r[1]), False) for r in rows]
+
+
+@dataclass
+class Outcome:
+    ids: list[int]
+    status: str
+    provider_id: str
+    attempts: int
+    error: str
+
+
+def record(outcomes: Iterable[Outcome]) -> None:
+    """Write the outcome of each request in one UPDATE (attempts add up across runs)."""
+    ids, statuses, providers, attempts, errors = [], [], [], [], []
+    for outcome in outcomes:
+        for delivery_id in outcome.ids:
+            ids.append(delivery_id)
+            statuses.append(outcome.status)
+            providers.append(outcome.provider_id)
+            attempts.append(outcome.attempts)
+            errors.append(outcome.error)
+    if not ids:
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {_t()} d SET {_col("status")} = v.status,
+                {_col("provider_id")} = CASE WHEN v.provider = '' THEN d.{_col("provider_id")}
+                                             ELSE v.provider END,
+                {_col("attempts")} = d.{_col("attempts")} + v.attempts,
+                {_col("last_error")} = v.error,
+                {_col("updated_at")} = now()
+            FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::int[], %s::text[])
+                 AS v(id, status, provider, attempts, error)
+            WHERE d.id = v.id AND d.{_col("status")} = %s
+            """,  # noqa: S608 (names are ours)
+            [ids, statuses, providers, attempts, errors, SENDING],
+        )
+
+
+class Fanout:
+    """One run of the fan-out of one alert."""
+
+    def __init__(self, alert: Alert) -> None:
+        self.alert = alert
+        self.since: datetime = timezone.now()
+        self.texts: dict[tuple[str, str], str] = {}
+        self._lock = threading.Lock()
+        self._claim_lock = threading.Lock()
+        self._last_progress = 0.0
+
+    def text(self, language: str, channel: str) -> str:
+        key = (language, channel)
+        if key not in self.texts:
+            self.texts[key] = message_text(self.alert, language, channel)
+        return self.texts[key]
+
+    def deliver(self, transport: Transport, claim: Claim) -> Outcome:
+        text = self.text(claim.language, transport.channel)
+        try:
+            accepted = send_with_retries(
+                transport,
+                claim.addresses,
+                text,
+                idempotency_key=claim.key,
+                since=self.since,
+                resumed=claim.resumed,
+            )
+        except TransportError as error:
+            if error.permanent:
+                return Outcome(claim.ids, FAILED, "", 1, error.message[:500])
+            return Outcome(claim.ids, SENDING, "", 1, error.message[:500])
+        return Outcome(claim.ids, SENT, accepted.provider_id, accepted.attempts, "")
+
+    def split(self, transport: Transport, claim: Claim) -> list[Outcome]:
+        """A multicast refused for good (one bad id fails the whole request): send each
+        recipient alone under a key of their own, so only the bad ones fail."""
+        outcomes = []
+        for delivery_id, address in zip(claim.ids, claim.addresses, strict=True):
+            key = str(uuid.uuid5(uuid.UUID(claim.key), str(delivery_id)))
+            single = Claim([delivery_id], [address], claim.language, key, claim.resumed)
+            outcomes.append(self.deliver(transport, single))
+        return outcomes
+
+    def run_channel(self, channel: str) -> None:
+        """Send every delivery of one channel: first what an interrupted run left
+        "sending", then claims of queued ones by ALERTS_SEND_THREADS threads in each of
+        ALERTS_SEND_PROCESSES processes (Twilio has no bulk API, and one process's GIL
+        caps how many single sends it can make)."""
+        resumed = left_sending(self.alert, channel)
+        if resumed:
+            transport = transport_for(channel)
+            step = 1 if transport.max_recipients > 1 else 200
+            with ThreadPoolExecutor(self.threads) as pool:
+                batches = [resumed[i : i + step] for i in range(0, len(resumed), step)]
+                list(pool.map(lambda batch: self._send(transport, batch), batches))
+        processes = getattr(settings, "ALERTS_SEND_PROCESSES", 1) if channel == "sms" else 1
+        helpers = _fork(processes - 1, lambda: self._claim_and_send(channel))
+        self._claim_and_send(channel)
+        for pid in helpers:
+            os.waitpid(pid, 0)
+
+    @property
+    def threads(self) -> int:
+        return getattr(settings, "ALERTS_SEND_THREADS", 8)
+
+    def _claim_and_send(self, channel: str) -> None:
+        transport = transport_for(channel)
+        if transport.max_recipients > 1:  # one request for many: as many as it takes
+            size = min(transport.max_recipients, getattr(settings, "ALERTS_SEND_LINE_BATCH", 500))
+        else:  # one request each: claim a handful per thread so claims stay cheap
+            size = getattr(settings, "ALERTS_SEND_CLAIM", 50)
+
+        def worker() -> None:
+            try:
+                while batch := self._claim_next(channel, size):
+                    self._send(transport, batch)
+            finally:
+                connections.close_all()
+
+        with ThreadPoolExecutor(self.threads) as pool:
+            for future in [pool.submit(worker) for _ in range(self.threads)]:
+                future.result()
+
+    def _send(self, transport: Transport, batch: list[Claim]) -> None:
+        outcomes: list[Outcome] = []
+        for each in batch:
+            outcome = self.deliver(transport, each)
+            if outcome.status == FAILED and len(each.ids) > 1:
+                outcomes.extend(self.split(transport, each))
+            else:
+                outcomes.append(outcome)
+        record(outcomes)
+        self.progress()
+
+    def _claim_next(self, channel: str, size: int) -> list[Claim]:
+        # Claims are cheap; taking them one thread at a time keeps each one full (threads
+        # racing on SKIP LOCKED get part-filled batches). Other processes still use SKIP LOCKED.
+        with self._claim_lock:
+            return self._claim(channel, size)
+
+    def _claim(self, channel: str, size: int) -> list[Claim]:
+        if channel != "line":
+            return claim(self.alert, channel, size)
+        # One multicast carries one text, so a LINE claim takes one language at a time.
+        for language in self._languages(channel):
+            claims = claim(self.alert, channel, size, language)
+            if claims:
+                return claims
+        return []
+
+    def _languages(self, channel: str) -> list[str]:
+        return list(
+            Delivery.objects.filter(alert=self.alert, channel=channel, status=QUEUED)
+            .values_list("subscriber__language", flat=True)
+            .distinct()
+        )
+
+    def progress(self, finished: bool = False, force: bool = False) -> None:
+        interval = getattr(settings, "ALERTS_PROGRESS_INTERVAL_S", 1.0)
+        with self._lock:
+            now = time.monotonic()
+            if not force and now - self._last_progress < interval:
+                return
+            self._last_progress = now
+        publish_progress(self.alert, finished)
+
+    def run(self) -> None:
+        Alert.objects.filter(pk=self.alert.pk, status=Alert.Status.APPROVED).update(
+            status=Alert.Status.SENDING
+        )
+        create_deliveries(self.alert)
+        # Nothing of this alert can have reached a provider before its first Delivery
+        # existed: the bound for looking up what an interrupted run may have sent.
+        first = Delivery.objects.filter(alert=self.alert).aggregate(first=Min("created_at"))
+        self.since = first["first"] or self.since
+        self.run_channel("line")
+        fallback_to_sms(self.alert)
+        self.run_channel("sms")
+        left = Delivery.objects.filter(alert=self.alert, status__in=[QUEUED, SENDING]).count()
+        if left:
+            self.progress(finished=False, force=True)
+            raise Unfinished(f"{left} deliveries of alert {self.alert.pk} unfinished")
+        with transaction.atomic():
+            Alert.objects.filter(pk=self.alert.pk, status=Alert.Status.SENDING).update(
+                status=Alert.Status.SENT, sent_at=timezone.now()
+            )
+            publish_progress(self.alert, finished=True)
+
+
+def message_text(alert: Alert, language: str, channel: str) -> str:
+    """The alerts app's text for a language and channel (drill prefix, SMS length rules)."""
+    try:
+        from alerts.messages import message_text as compose
+    except ImportError:  # until alerts/messages.py lands: the stored title and body
+        prefix = "【訓練】" if alert.is_drill else ""
+        return f"{prefix}{alert.title(language)}\n{alert.body(language)}"
+    return compose(alert, language, channel)
+
+
+def _fork(count: int, work: Callable[[], None]) -> list[int]:
+    """Run `work` in `count` child processes that die with us (a SIGKILLed worker must not
+    leave children sending while its restarted job resends what they hold)."""
+    if count <= 0:
+        return []
+    connections.close_all()  # each child opens its own connections
+    pids = []
+    for _ in range(count):
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+                if os.getppid() == 1:  # the parent died before prctl
+                    os._exit(1)
+                work()
+                code = 0
+            except BaseException:
+                log.exception("fan-out helper process failed")
+            finally:
+                os._exit(code)
+        pids.append(pid)
+    return pids
+
+
+def progress_counts(alert: Alert) -> dict:
+    """Queued / sent / delivered / failed, in total and by district (counts only)."""
+    from alerts.targeting import district_of_subscribers
+
+    by_district: dict[int | None, dict[str, int]] = {}
+    totals = {"queued": 0, "sent": 0, "delivered": 0, "failed": 0}
+    bucket = {
+        QUEUED: "queued",
+        SENDING: "queued",
+        SENT: "sent",
+        DELIVERED: "delivered",
+        FAILED: "failed",
+        UNDELIVERABLE: "failed",
+    }
+    for district_id, status, count in district_of_subscribers(alert):
+        name = bucket[status]
+        totals[name] += count
+        counts = by_district.setdefault(district_id, {"district_id": district_id})
+        counts[name] = counts.get(name, 0) + count
+    return {**totals, "by_district": list(by_district.values())}
+
+
+def publish_progress(alert: Alert, finished: bool) -> None:
+    with transaction.atomic():
+        publish(
+            "alert.delivery_progress",
+            {
+                "alert_id": alert.pk,
+                "drill": alert.is_drill,
+                "finished": finished,
+                **progress_counts(alert),
+            },
+        )
+
+
+def send(alert_id: int) -> None:
+    """Fan one alert out (the body of the `send_alert` job); safe to run again."""
+    alert = Alert.objects.get(pk=alert_id)
+    if alert.status in (Alert.Status.SENT, Alert.Status.CANCELLED):
+        return
+    Fanout(alert).run()
+
+
+def record_sms_status(sid: str, status: str, error_code: str = "") -> bool:
+    """A Twilio status callback: move the Delivery with this SID forward, never back; a
+    replay or a late "sent" after "delivered" changes nothing. True when it changed."""
+    ours = TWILIO_STATUS.get(status)
+    if ours is None:
+        return False
+    lower = [s for s, rank in RANK.items() if rank < RANK[ours]]
+    changed = Delivery.objects.filter(channel="sms", provider_id=sid, status__in=lower).update(
+        status=ours,
+        last_error=f"Twilio {error_code}" if error_code else "",
+        updated_at=timezone.now(),
+    )
+    return bool(changed)

@@ -1,0 +1,107 @@
+"""Provider webhooks: LINE events and Twilio status callbacks / inbound SMS.
+
+Every request is verified before anything is read from it: LINE's X-Line-Signature
+(Base64 HMAC-SHA256 of the raw body with the channel secret) and Twilio's
+X-Twilio-Signature (checked by the twilio SDK's RequestValidator over the public URL and
+the POST parameters). A forged request gets 403 and changes nothing.
+
+The views are thin: what an event means for a subscriber is in alerts/subscriptions.py,
+what a status means for a Delivery in alerts/fanout.py.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+from linebot.v3 import SignatureValidator
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+
+from alerts import fanout, subscriptions
+
+log = logging.getLogger(__name__)
+
+
+def line_signature_ok(body: bytes, signature: str) -> bool:
+    secret = settings.LINE_CHANNEL_SECRET
+    return bool(secret and signature) and SignatureValidator(secret).validate(
+        body.decode("utf-8", "replace"), signature
+    )
+
+
+def public_url(request: HttpRequest) -> str:
+    """The URL Twilio called (and signed): our public base when set, since behind a proxy
+    the request's own host and scheme are not what Twilio saw."""
+    if settings.PUBLIC_BASE_URL:
+        return settings.PUBLIC_BASE_URL.rstrip("/") + request.get_full_path()
+    return request.build_absolute_uri()
+
+
+def twilio_signature_ok(request: HttpRequest) -> bool:
+    token = settings.TWILIO_AUTH_TOKEN
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not token or not signature:
+        return False
+    params = {key: request.POST.get(key) for key in request.POST}
+    return RequestValidator(token).validate(public_url(request), params, signature)
+
+
+def forbidden() -> JsonResponse:
+    return JsonResponse({"detail": "invalid signature"}, status=403)
+
+
+@csrf_exempt
+@require_POST
+def line(request: HttpRequest) -> HttpResponse:
+    """LINE webhook: follow, unfollow, message (text, location), postback; anything else is
+    acknowledged and logged, so LINE never retries an event we cannot use."""
+    body = request.body
+    if not line_signature_ok(body, request.headers.get("X-Line-Signature", "")):
+        return forbidden()
+    try:
+        events = json.loads(body)["events"]
+        if not isinstance(events, list):
+            raise TypeError
+    except (ValueError, KeyError, TypeError):
+        return JsonResponse({"detail": "body is not a LINE webhook JSON object"}, status=400)
+    for event in events:
+        if not isinstance(event, dict):
+            log.warning("LINE webhook: ignored a non-object event")
+            continue
+        with transaction.atomic():
+            answer = subscriptions.handle_line_event(event)
+        if answer and event.get("replyToken"):
+            subscriptions.reply(event["replyToken"], answer)
+    return JsonResponse({})
+
+
+@csrf_exempt
+@require_POST
+def twilio_status(request: HttpRequest) -> HttpResponse:
+    """Twilio status callback: moves the Delivery forward (never back), idempotently."""
+    if not twilio_signature_ok(request):
+        return forbidden()
+    sid, status = request.POST.get("MessageSid", ""), request.POST.get("MessageStatus", "")
+    if sid and status:
+        fanout.record_sms_status(sid, status, request.POST.get("ErrorCode") or "")
+    return HttpResponse(status=204)
+
+
+@csrf_exempt
+@require_POST
+def twilio_sms(request: HttpRequest) -> HttpResponse:
+    """Inbound SMS: subscribe, confirm, STOP/停止, safety answers; answered in TwiML."""
+    if not twilio_signature_ok(request):
+        return forbidden()
+    with transaction.atomic():
+        text = subscriptions.handle_sms(request.POST.get("From", ""), request.POST.get("Body", ""))
+    twiml = MessagingResponse()
+    if text:
+        twiml.message(text)
+    return HttpResponse(str(twiml), content_type="application/xml")

@@ -1,0 +1,87 @@
+"""Fan-out of one alert: real twilio and line-bot-sdk code against the loopback fakes."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+from alerts import fanout
+from alerts.models import Delivery
+from tests.alerts.delivery_helpers import city_alert, many, subscriber
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_each_recipient_gets_one_message_per_channel(fake_line, fake_twilio, published):
+    users, phones = many(line=3, sms=3, both=2)
+    alert = city_alert()
+    fanout.send(alert.pk)
+    assert Counter(u for u, _ in fake_line.accepted()) == Counter(users)
+    assert all(n == 1 for n in fake_line.accepted().values())
+    assert sorted(to for to, _ in fake_twilio.accepted()) == sorted(phones)
+    assert all(n == 1 for n in fake_twilio.accepted().values())
+    deliveries = Delivery.objects.filter(alert=alert)
+    assert deliveries.count() == len(users) + len(phones)
+    assert set(deliveries.values_list("status", flat=True)) == {"sent"}
+    sids = {m["sid"] for m in fake_twilio.messages}
+    assert set(deliveries.filter(channel="sms").values_list("provider_id", flat=True)) == sids
+    alert.refresh_from_db()
+    assert alert.status == "sent"
+
+
+def test_progress_events_carry_counts_and_no_personal_data(fake_line, fake_twilio, published):
+    users, phones = many(line=2, sms=2)
+    alert = city_alert()
+    fanout.send(alert.pk)
+    progress = published("alert.delivery_progress")
+    assert progress and progress[-1]["finished"]
+    assert progress[-1]["sent"] == 4 and progress[-1]["failed"] == 0
+    text = json.dumps(progress)
+    assert not any(secret in text for secret in users + phones)
+
+
+def test_line_goes_out_in_multicasts_of_at_most_500(fake_line, fake_twilio):
+    many(line=1200)
+    fanout.send(city_alert(("line",)).pk)
+    assert sorted(fake_line.batches, reverse=True) == [500, 500, 200]
+    assert len(fake_line.retry_keys) == 3
+
+
+def test_running_the_job_again_sends_nothing_more(fake_line, fake_twilio):
+    many(line=3, sms=3)
+    alert = city_alert()
+    fanout.send(alert.pk)
+    before = (len(fake_line.deliveries), len(fake_twilio.messages), fake_line.requests)
+    fanout.send(alert.pk)
+    assert (len(fake_line.deliveries), len(fake_twilio.messages)) == before[:2]
+    assert Delivery.objects.filter(alert=alert).count() == 6
+
+
+def test_an_invalid_number_is_recorded_as_failed_and_not_retried(fake_line, fake_twilio):
+    fake_twilio.invalid_numbers.add("+819099999999")
+    subscriber(phone="+819099999999")
+    subscriber(phone="+819011111111")
+    alert = city_alert(("sms",))
+    fanout.send(alert.pk)
+    failed = Delivery.objects.get(alert=alert, subscriber__phone="+819099999999")
+    assert failed.status == "failed" and "21211" in failed.last_error and failed.attempts == 1
+    assert fake_twilio.requests == 2
+
+
+def test_a_refused_line_user_with_a_phone_gets_the_sms(fake_line, fake_twilio):
+    fake_line.refused.add("U" + "b" * 32)
+    subscriber(line_user_id="U" + "a" * 32)
+    subscriber(line_user_id="U" + "b" * 32, phone="+819022222222")
+    subscriber(line_user_id="U" + "c" * 32)
+    alert = city_alert(("line",))
+    fanout.send(alert.pk)
+    line = dict(
+        Delivery.objects.filter(alert=alert, channel="line").values_list(
+            "subscriber__line_user_id", "status"
+        )
+    )
+    assert line == {"U" + "a" * 32: "sent", "U" + "b" * 32: "failed", "U" + "c" * 32: "sent"}
+    assert [m["to"] for m in fake_twilio.messages] == ["+819022222222"]
+    assert {u for u, _ in fake_line.deliveries} == {"U" + "a" * 32, "U" + "c" * 32}

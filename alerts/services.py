@@ -17,7 +17,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from alerts import messages
-from alerts.models import Alert, Channel, Language, text_field_suffix
+from alerts.models import Alert, Channel, Language, Subscriber, text_field_suffix
+from alerts.phones import BadPhoneNumber, to_e164
 from disaster import audit
 from disaster.errors import Conflict, Forbidden, Invalid, NotFound
 from disaster.events import publish
@@ -155,7 +156,7 @@ def update_draft(by: User, alert_id: int, draft: Draft) -> Alert:
     """Change a draft (only a draft: what was approved is what goes out)."""
     alert = _locked(alert_id)
     if alert.status != Alert.Status.DRAFT:
-        raise Conflict(_("下書きだけが変更できます。"), status=alert.status)
+        raise Conflict(_("下書きだけが変更できます。"), alert_status=alert.status)
     before = audit.snapshot(alert)
     for name in TEXT_FIELDS:
         setattr(alert, name, draft.texts.get(name, ""))
@@ -178,7 +179,7 @@ def approve_alert(by: User, alert_id: int) -> Alert:
 
     alert = _locked(alert_id)
     if alert.status != Alert.Status.DRAFT:
-        raise Conflict(_("この避難情報は下書きではありません。"), status=alert.status)
+        raise Conflict(_("この避難情報は下書きではありません。"), alert_status=alert.status)
     if alert.drafted_by_id == by.pk and not alert.is_drill:
         raise Forbidden(
             _("作成者とは別の職員が承認してください（訓練を除く）。"), reason="four_eyes"
@@ -197,7 +198,9 @@ def follow_up(by: User, alert_id: int, msg_type: str, texts: dict[str, str]) -> 
     It is approved and sent like any alert."""
     original = _locked(alert_id)
     if original.status not in {Alert.Status.SENDING, Alert.Status.SENT}:
-        raise Conflict(_("送信した避難情報にだけ更新・取消を出せます。"), status=original.status)
+        raise Conflict(
+            _("送信した避難情報にだけ更新・取消を出せます。"), alert_status=original.status
+        )
     if msg_type not in {Alert.MessageType.UPDATE, Alert.MessageType.CANCEL}:
         raise Invalid(fields={"msg_type": _("update か cancel にしてください。")})
     alert = Alert(
@@ -247,3 +250,48 @@ def mark_sent(alert: Alert) -> None:
         alert.status, alert.sent_at = Alert.Status.SENT, timezone.now()
         Alert.objects.filter(pk=alert.pk).update(status=alert.status, sent_at=alert.sent_at)
         publish("alert.sent", _event(alert))
+
+
+@transaction.atomic
+def register_for(
+    by: User,
+    *,
+    phone: str,
+    language: str,
+    home: tuple[float, float] | None,
+    district_ids: list[int],
+    needs_support: bool,
+    consent_note: str,
+) -> Subscriber:
+    """Staff register someone who cannot do it themselves (避難行動要支援者), recording that
+    the person consented and how. The number is taken as confirmed by the staff member."""
+    from django.contrib.gis.geos import Point
+
+    try:
+        number = to_e164(phone)
+    except BadPhoneNumber as error:
+        raise Invalid(fields={"phone": _("電話番号の形式が正しくありません。")}) from error
+    if Subscriber.objects.filter(phone=number).exists():
+        raise Conflict(_("この電話番号はすでに登録されています。"))
+    districts = list(District.objects.filter(pk__in=district_ids))
+    if len(districts) != len(set(district_ids)):
+        raise Invalid(fields={"district_ids": _("存在しない地区があります。")})
+    point = Point(home[1], home[0], srid=4326) if home else None
+    if point is None and not districts:
+        raise Invalid(fields={"district_ids": _("住所の位置か地区を指定してください。")})
+    now = timezone.now()
+    subscriber = Subscriber.objects.create(
+        phone=number,
+        phone_confirmed_at=now,
+        language=language,
+        home=point,
+        needs_support=needs_support,
+        staff_note=consent_note,
+        consented_at=now,
+        consent_method=Subscriber.ConsentMethod.STAFF,
+        registered_by=by,
+    )
+    subscriber.districts.set(districts)
+    # The audit keeps who registered whom, not the number itself.
+    audit.record(by, "subscriber.register", subscriber, after={"needs_support": needs_support})
+    return subscriber

@@ -144,7 +144,10 @@ def _mount() -> None:
     api.add_router("/v1/", disaster_router)
     api.add_router("/v1/", shelters_router)
     api.add_router("/v1/", stockpile_router)
+    from alerts.api import router as alerts_router
     from alerts.api_delivery import router as delivery_router
+
+    api.add_router("/v1/", alerts_router)
 
     api.add_router("/v1/", delivery_router)
 

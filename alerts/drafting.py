@@ -1,0 +1,101 @@
+"""What staff see while drafting: the shelters people in the target area should go to.
+
+A shelter is suggested when it serves the alert's hazard, is open or preparing to open,
+and lies in or near the area. For hazards that make the area itself the danger (water and
+land: flood, inland flooding, storm surge, tsunami, landslide), shelters *inside* the area
+are left out: people are leaving it. For an earthquake, fire or volcano alert the shelters
+inside stay, being where people already are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.gis.db.models.functions import Distance
+from django.contrib.gis.geos import GEOSGeometry
+from django.contrib.gis.measure import D
+
+from alerts.models import Alert
+from maps.models import CityBoundary
+from shelters.models import Hazard, Shelter
+from stockpile.coverage import levels
+from stockpile.models import Depot
+
+UNSAFE_INSIDE = {
+    Hazard.FLOOD,
+    Hazard.INLAND_FLOODING,
+    Hazard.STORM_SURGE,
+    Hazard.TSUNAMI,
+    Hazard.LANDSLIDE,
+}
+NEARBY_METRES = 3000
+
+
+@dataclass
+class SuggestedShelter:
+    id: int
+    name: str
+    status: str
+    capacity: int
+    evacuees: int
+    free: int
+    days_of_supply: float | None  # the item that runs out first, None without evacuees
+    distance_m: float
+
+
+def target_area(alert: Alert) -> GEOSGeometry | None:
+    """The alert's whole target as one geometry (districts ∪ drawn area, or the city)."""
+    if alert.whole_city:
+        boundary = CityBoundary.objects.first()
+        return boundary.area if boundary else None
+    parts = [d.area for d in alert.districts.all()]
+    if alert.area is not None:
+        parts.append(alert.area)
+    if not parts:
+        return None
+    union = parts[0]
+    for part in parts[1:]:
+        union = union.union(part)
+    return union
+
+
+def shelters_for(alert: Alert) -> list[SuggestedShelter]:
+    """Open or opening shelters for the alert's hazard in or near its area, nearest first."""
+    area = target_area(alert)
+    shelters = Shelter.objects.filter(
+        status__in=[Shelter.Status.OPEN, Shelter.Status.PREPARING]
+    ).with_occupancy()
+    if alert.hazard:
+        shelters = shelters.serving(alert.hazard)
+    if area is not None:
+        # A coarse index-backed cut in degrees, then the true distance in metres.
+        shelters = (
+            shelters.filter(point__dwithin=(area, NEARBY_METRES / 90_000))
+            .annotate(distance=Distance("point", area))
+            .filter(distance__lte=D(m=NEARBY_METRES))
+        )
+        if alert.hazard in UNSAFE_INSIDE and not alert.whole_city:
+            shelters = shelters.exclude(point__intersects=area)
+        shelters = shelters.order_by("distance", "pk")
+    found = list(shelters[:50])
+    worst: dict[int, float] = {}
+    depots = Depot.objects.filter(shelter__in=found)
+    for level in levels(depots=depots):
+        if level.days_of_supply is not None and level.depot.shelter_id is not None:
+            shelter_id = level.depot.shelter_id
+            worst[shelter_id] = min(
+                worst.get(shelter_id, level.days_of_supply), level.days_of_supply
+            )
+    return [
+        SuggestedShelter(
+            id=s.pk,
+            name=s.name,
+            status=s.status,
+            capacity=s.capacity,
+            evacuees=s.occupancy,
+            free=max(0, s.capacity - s.occupancy),
+            days_of_supply=worst.get(s.pk),
+            distance_m=round(s.distance.m, 1) if area is not None else 0.0,
+        )
+        for s in found
+    ]

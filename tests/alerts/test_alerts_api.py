@@ -1,0 +1,326 @@
+"""Drafting, approving and following up alerts through the API: the four-eyes rule, the
+send job deferred in the approving transaction, and every kind of bad draft refused with
+the field at fault."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.gis.geos import Point
+from django.db import connection, transaction
+from procrastinate.contrib.django.models import ProcrastinateJob
+
+from alerts import services
+from alerts.jobs import send_alert
+from alerts.models import Alert, Delivery, Subscriber
+from disaster.roles import Role
+from shelters.models import Shelter
+from tests.alerts.delivery_helpers import subscriber
+
+pytestmark = pytest.mark.django_db
+
+SQUARE = {
+    "type": "Polygon",
+    "coordinates": [
+        [[139.40, 35.48], [139.42, 35.48], [139.42, 35.50], [139.40, 35.50], [139.40, 35.48]]
+    ],
+}
+BOWTIE = {
+    "type": "Polygon",
+    "coordinates": [
+        [[139.40, 35.48], [139.42, 35.50], [139.42, 35.48], [139.40, 35.50], [139.40, 35.48]]
+    ],
+}
+
+
+def draft(**changes) -> dict:
+    return {
+        "kind": "evacuation_4",
+        "title_ja": "避難指示",
+        "body_ja": "川が氾濫するおそれがあります。直ちに避難してください。",
+        "title_en": "Evacuate",
+        "body_en": "The river may flood. Evacuate now.",
+        "channels": ["line", "sms"],
+        "area": SQUARE,
+        "hazard": "flood",
+        **changes,
+    }
+
+
+@pytest.fixture
+def ops2(make_user):
+    return make_user("ops2", Role.OPERATIONS)
+
+
+@pytest.fixture
+def drafted(api_as, ops_user) -> dict:
+    response = api_as(ops_user).post("/api/v1/alerts", draft(), content_type="application/json")
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def send_jobs():
+    return ProcrastinateJob.objects.filter(task_name=send_alert.name)
+
+
+@pytest.fixture(autouse=True)
+def empty_job_queue(db):
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM procrastinate_jobs")
+
+
+def errors_of(response) -> dict[str, str]:
+    return {e["field"]: e["message"] for e in response.json()["errors"]}
+
+
+def test_a_draft_is_stored_with_its_area_and_announced_without_personal_data(drafted, published):
+    assert drafted["status"] == "draft"
+    assert drafted["drafted_by"] == "ops"
+    assert drafted["area"]["type"] == "MultiPolygon"
+    assert published("alert.drafted")[-1]["id"] == drafted["id"]
+    assert not send_jobs().exists()
+
+
+def test_a_draft_without_a_japanese_body_is_refused(api_as, ops_user):
+    response = api_as(ops_user).post(
+        "/api/v1/alerts", draft(body_ja="  "), content_type="application/json"
+    )
+
+    assert response.status_code == 422
+    assert "body_ja" in errors_of(response)
+    assert not Alert.objects.exists()
+
+
+def test_a_draft_with_no_target_is_refused(api_as, ops_user):
+    response = api_as(ops_user).post(
+        "/api/v1/alerts", draft(area=None), content_type="application/json"
+    )
+
+    assert response.status_code == 422
+    assert "target" in errors_of(response)
+
+
+def test_a_self_intersecting_area_is_refused_saying_so(api_as, ops_user):
+    response = api_as(ops_user).post(
+        "/api/v1/alerts", draft(area=BOWTIE), content_type="application/json"
+    )
+
+    assert response.status_code == 422
+    assert "Self-intersection" in errors_of(response)["area"]
+    assert "Self-intersection" in response.json()["message"]
+
+
+def test_an_area_that_is_not_a_polygon_is_refused(api_as, ops_user):
+    point = {"type": "Point", "coordinates": [139.4, 35.49]}
+    response = api_as(ops_user).post(
+        "/api/v1/alerts", draft(area=point), content_type="application/json"
+    )
+
+    assert response.status_code == 422
+    assert "area" in errors_of(response)
+
+
+def test_a_title_too_long_for_one_sms_is_refused_with_the_length(api_as, ops_user):
+    response = api_as(ops_user).post(
+        "/api/v1/alerts", draft(title_ja="避難" * 30), content_type="application/json"
+    )
+
+    assert response.status_code == 422
+    assert "70" in errors_of(response)["title_ja"]
+
+
+def test_a_long_title_is_fine_when_the_alert_goes_by_line_only(api_as, ops_user):
+    response = api_as(ops_user).post(
+        "/api/v1/alerts",
+        draft(title_ja="避難" * 30, channels=["line"]),
+        content_type="application/json",
+    )
+
+    assert response.status_code == 201
+
+
+def test_the_drafter_cannot_approve_their_own_alert(api_as, ops_user, drafted):
+    response = api_as(ops_user).post(f"/api/v1/alerts/{drafted['id']}/approve")
+
+    assert response.status_code == 403
+    assert Alert.objects.get().status == "draft"
+    assert not send_jobs().exists()
+
+
+def test_a_second_staff_member_approves_and_the_send_job_is_queued(
+    api_as, ops2, drafted, published
+):
+    response = api_as(ops2).post(f"/api/v1/alerts/{drafted['id']}/approve")
+
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "approved"
+    assert response.json()["approved_by"] == "ops2"
+    job = send_jobs().get()
+    assert job.args == {"alert_id": drafted["id"]}
+    assert published("alert.approved")[-1]["id"] == drafted["id"]
+
+
+def test_approving_twice_is_a_conflict_and_queues_nothing_more(api_as, ops2, drafted):
+    api_as(ops2).post(f"/api/v1/alerts/{drafted['id']}/approve")
+
+    response = api_as(ops2).post(f"/api/v1/alerts/{drafted['id']}/approve")
+
+    assert response.status_code == 409
+    assert send_jobs().count() == 1
+
+
+def test_an_approval_that_rolls_back_leaves_no_job(ops_user, ops2, drafted):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        services.approve_alert(ops2, drafted["id"])
+        raise RuntimeError("the database went away")
+
+    assert Alert.objects.get().status == "draft"
+    assert not send_jobs().exists()
+
+
+def test_a_drill_may_be_approved_by_its_drafter_and_is_marked_everywhere(api_as, ops_user):
+    created = api_as(ops_user).post(
+        "/api/v1/alerts", draft(is_drill=True), content_type="application/json"
+    )
+    alert_id = created.json()["id"]
+
+    approved = api_as(ops_user).post(f"/api/v1/alerts/{alert_id}/approve")
+    previews = api_as(ops_user).get(f"/api/v1/alerts/{alert_id}/messages").json()
+
+    assert approved.status_code == 200
+    assert previews and all(p["text"].startswith("【訓練】") for p in previews)
+
+
+def test_messages_fall_back_to_japanese_and_the_sms_carries_level_area_and_link(
+    api_as, ops_user, drafted
+):
+    previews = api_as(ops_user).get(f"/api/v1/alerts/{drafted['id']}/messages").json()
+    by = {(p["language"], p["channel"]): p for p in previews}
+
+    assert by[("zh", "line")]["text"].startswith("避難指示")
+    assert by[("en", "line")]["text"].startswith("Evacuate")
+    sms = by[("ja", "sms")]
+    assert "警戒レベル4" in sms["text"] and "指定区域" in sms["text"]
+    assert f"/a/{drafted['id']}" in sms["text"]
+    assert sms["characters"] <= sms["sms_limit"] == 70
+
+
+def test_the_send_job_never_sends_an_alert_that_was_not_approved(drafted, fake_line, fake_twilio):
+    subscriber(line_user_id="U" + "1" * 32)
+
+    send_alert(alert_id=drafted["id"])
+
+    assert not Delivery.objects.exists()
+    assert Alert.objects.get().status == "draft"
+
+
+def test_only_a_sent_alert_can_be_followed_up(api_as, ops_user, drafted):
+    response = api_as(ops_user).post(
+        f"/api/v1/alerts/{drafted['id']}/followups",
+        {"msg_type": "cancel", "title_ja": "取消", "body_ja": "誤報でした。"},
+        content_type="application/json",
+    )
+
+    assert response.status_code == 409
+
+
+def test_a_cancellation_references_the_original_and_goes_to_the_same_area(
+    api_as, ops_user, drafted
+):
+    Alert.objects.filter(pk=drafted["id"]).update(status="sent")
+
+    response = api_as(ops_user).post(
+        f"/api/v1/alerts/{drafted['id']}/followups",
+        {"msg_type": "cancel", "title_ja": "取消", "body_ja": "先ほどの避難指示は誤りでした。"},
+        content_type="application/json",
+    )
+
+    assert response.status_code == 201, response.content
+    cancel = response.json()
+    assert cancel["msg_type"] == "cancel"
+    assert cancel["references_id"] == drafted["id"]
+    assert cancel["area"] == drafted["area"]
+    assert cancel["status"] == "draft"
+
+
+def test_a_draft_can_be_withdrawn_but_not_a_sent_alert(api_as, ops_user, drafted):
+    assert api_as(ops_user).post(f"/api/v1/alerts/{drafted['id']}/cancel").json()["status"] == (
+        "cancelled"
+    )
+    Alert.objects.filter(pk=drafted["id"]).update(status="sent")
+    assert api_as(ops_user).post(f"/api/v1/alerts/{drafted['id']}/cancel").status_code == 409
+
+
+def test_drafting_shows_shelters_outside_a_flooded_area_but_inside_for_an_earthquake(
+    api_as, ops_user, drafted
+):
+    inside = Shelter.objects.create(
+        name="区域内小学校",
+        address="座間市",
+        point=Point(139.41, 35.49, srid=4326),
+        capacity=300,
+        hazards=["flood", "earthquake"],
+        status="open",
+    )
+    outside = Shelter.objects.create(
+        name="区域外中学校",
+        address="座間市",
+        point=Point(139.425, 35.49, srid=4326),
+        capacity=400,
+        hazards=["flood", "earthquake"],
+        status="open",
+    )
+    Shelter.objects.create(
+        name="遠くの公民館",
+        address="座間市",
+        point=Point(139.60, 35.70, srid=4326),
+        capacity=100,
+        hazards=["flood"],
+        status="open",
+    )
+
+    flood = api_as(ops_user).get(f"/api/v1/alerts/{drafted['id']}/shelters").json()
+    Alert.objects.filter(pk=drafted["id"]).update(hazard="earthquake")
+    quake = api_as(ops_user).get(f"/api/v1/alerts/{drafted['id']}/shelters").json()
+
+    assert [s["id"] for s in flood] == [outside.pk]
+    assert flood[0]["free"] == 400 and 0 < flood[0]["distance_m"] < 3000
+    assert {s["id"] for s in quake} == {inside.pk, outside.pk}
+
+
+def test_staff_register_someone_who_needs_support_with_a_normalised_number(api_as, ops_user):
+    response = api_as(ops_user).post(
+        "/api/v1/subscribers",
+        {
+            "phone": "090-1234-5678",
+            "latitude": 35.49,
+            "longitude": 139.41,
+            "consent_note": "本人の同意を民生委員が確認（2026-11-20）",
+        },
+        content_type="application/json",
+    )
+
+    assert response.status_code == 201, response.content
+    person = Subscriber.objects.get()
+    assert person.phone == "+819012345678"
+    assert person.needs_support and person.consent_method == "staff"
+    assert person.registered_by == ops_user
+
+
+@pytest.mark.parametrize("phone", ["12345", "090-1234-567", "+81 0 90", "abc"])
+def test_a_malformed_phone_number_is_refused(api_as, ops_user, phone):
+    response = api_as(ops_user).post(
+        "/api/v1/subscribers",
+        {"phone": phone, "latitude": 35.49, "longitude": 139.41, "consent_note": "同意あり"},
+        content_type="application/json",
+    )
+
+    assert response.status_code == 422
+    assert "phone" in errors_of(response)
+    assert not Subscriber.objects.exists()
+
+
+def test_shelter_managers_see_no_subscribers(api_as, manager_user, ops_user):
+    subscriber(phone="+819011112222")
+
+    assert api_as(manager_user).get("/api/v1/subscribers").status_code == 403
+    assert api_as(ops_user).get("/api/v1/subscribers").json()["count"] == 1

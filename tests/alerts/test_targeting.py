@@ -1,0 +1,95 @@
+"""Who an alert reaches, on the real PostGIS: inside, outside, on the border, and each
+subscriber once however many ways they match."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.gis.geos import MultiPolygon, Point, Polygon
+from django.utils import timezone
+
+from alerts.models import Alert, Subscriber
+from alerts.targeting import recipient_counts, recipients
+from maps.models import District
+
+pytestmark = pytest.mark.django_db
+
+SQUARE = Polygon(
+    ((139.40, 35.48), (139.42, 35.48), (139.42, 35.50), (139.40, 35.50), (139.40, 35.48))
+)
+
+
+def person(name: str, lon: float | None = None, lat: float | None = None, **extra) -> Subscriber:
+    return Subscriber.objects.create(
+        line_user_id=f"U{name}",
+        home=Point(lon, lat, srid=4326) if lon is not None else None,
+        consented_at=timezone.now(),
+        consent_method="test",
+        **extra,
+    )
+
+
+def alert_to(*, area=None, districts=(), whole_city=False) -> Alert:
+    alert = Alert.objects.create(
+        kind=Alert.Kind.EVACUATION_4,
+        title_ja="避難指示",
+        body_ja="避難してください",
+        channels=["line", "sms"],
+        whole_city=whole_city,
+        area=MultiPolygon(area, srid=4326) if area else None,
+    )
+    alert.districts.set(districts)
+    return alert
+
+
+@pytest.fixture
+def district() -> District:
+    east = Polygon(
+        ((139.42, 35.48), (139.44, 35.48), (139.44, 35.50), (139.42, 35.50), (139.42, 35.48))
+    )
+    return District.objects.create(name="東地区", area=MultiPolygon(east, srid=4326))
+
+
+def selected(alert: Alert) -> set[str]:
+    return set(recipients(alert).values_list("line_user_id", flat=True))
+
+
+def test_a_home_inside_the_area_is_reached_and_one_outside_is_not():
+    person("inside", 139.41, 35.49)
+    person("outside", 139.45, 35.49)
+    person("nowhere")
+
+    assert selected(alert_to(area=SQUARE)) == {"Uinside"}
+
+
+def test_a_home_exactly_on_the_border_counts_as_inside():
+    person("edge", 139.42, 35.49)
+    person("corner", 139.40, 35.48)
+
+    assert selected(alert_to(area=SQUARE)) == {"Uedge", "Ucorner"}
+
+
+def test_members_of_a_targeted_district_are_reached_wherever_their_home_is(district):
+    member = person("member", 139.30, 35.30)
+    member.districts.add(district)
+    person("stranger", 139.30, 35.30)
+
+    assert selected(alert_to(districts=[district])) == {"Umember"}
+
+
+def test_someone_matching_by_district_and_by_area_is_selected_once(district):
+    both = person("both", 139.41, 35.49)
+    both.districts.add(district)
+    other = District.objects.create(name="西地区", area=MultiPolygon(SQUARE, srid=4326))
+    both.districts.add(other)
+
+    alert = alert_to(area=SQUARE, districts=[district, other])
+
+    assert list(recipients(alert).values_list("line_user_id", flat=True)) == ["Uboth"]
+    assert recipient_counts(alert) == {"subscribers": 1, "line": 1, "sms": 0}
+
+
+def test_the_whole_city_reaches_everyone():
+    person("a", 139.41, 35.49)
+    person("b")
+
+    assert selected(alert_to(whole_city=True)) == {"Ua", "Ub"}

@@ -14,9 +14,11 @@ from typing import Any
 
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import get_language
 
+from alerts.models import Alert
 from disaster.models import Event
-from maps.models import District
+from maps.models import CityBoundary, District
 from shelters.models import NEEDS, HeadCount, Shelter
 from stockpile import coverage
 from stockpile.event_kinds import Shortage
@@ -89,6 +91,39 @@ def _districts() -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": features}
 
 
+def _geojson(geometry) -> dict[str, Any] | None:
+    return json.loads(geometry.json) if geometry else None
+
+
+ALERT_SHOWN = (Alert.Status.APPROVED, Alert.Status.SENDING, Alert.Status.SENT)
+
+
+def _alert(alert: Alert, district_ids: list[int]) -> dict[str, Any]:
+    """An alert as its `alert.*` events carry it, plus its own polygon when it has one."""
+    return {
+        "id": alert.pk,
+        "kind": alert.kind,
+        "status": alert.status,
+        "drill": alert.is_drill,
+        "title": alert.title(get_language()),
+        "whole_city": alert.whole_city,
+        "district_ids": district_ids,
+        "area": _geojson(alert.area),
+    }
+
+
+def alert_areas(now: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """Alerts in force: approved or sent, not cancelled, not past their validity."""
+    now = now or timezone.now()
+    shown = []
+    for alert in Alert.objects.filter(status__in=ALERT_SHOWN).prefetch_related("districts"):
+        since = alert.sent_at or alert.approved_at or alert.created_at
+        if since + dt.timedelta(minutes=alert.valid_minutes) < now:
+            continue
+        shown.append(_alert(alert, sorted(d.pk for d in alert.districts.all())))
+    return shown
+
+
 def snapshot() -> dict[str, Any]:
     """The operations map's opening state; see the module docstring for why the event id
     comes first."""
@@ -102,6 +137,8 @@ def snapshot() -> dict[str, Any]:
         "items": {item.pk: item.name for item in Item.objects.all()},
         "shortages": [_shortage(level) for level in coverage.shortages()],
         "districts": _districts(),
+        "city": _geojson(CityBoundary.objects.values_list("area", flat=True).first()),
+        "alerts": alert_areas(),
         "evacuees": evacuee_series(),
         "events": [event.as_message() for event in reversed(feed)],
     }

@@ -12,11 +12,13 @@ import time
 import pytest
 import uvicorn
 from django.conf import settings
+from django.contrib.gis.geos import MultiPolygon, Polygon
 from django.db import transaction
 from django.test import Client
 from playwright.sync_api import expect
 
 from disaster.events import publish
+from maps.models import District
 from shelters.models import Shelter
 from stockpile.models import Depot, Item
 from tests.browser.conftest import screenshot, serious_accessibility_violations
@@ -143,6 +145,32 @@ def test_a_shortage_found_by_the_stock_check_rings_the_shelter_and_is_listed(
         f"{open_shelter.name}: 飲料水（500ml） 0.4日分"
     )
     expect(page.locator("#figure-shortages")).to_have_text("1")
+
+
+def test_an_alert_sent_to_a_district_is_drawn_over_it_without_reload(ops_page, asgi_url):
+    square = MultiPolygon(Polygon.from_bbox((139.40, 35.50, 139.42, 35.52)), srid=4326)
+    district = District.objects.create(name="相模が丘", area=square)
+    page = ops_page
+    open_ops(page, asgi_url)
+    assert page.evaluate("window.sonaeOps.alertLayers.size") == 0
+
+    alert = {"id": 7, "kind": "evacuation_4", "msg_type": "alert", "drill": False}
+    alert |= {"whole_city": False, "district_ids": [district.pk], "has_area": False}
+    with transaction.atomic():
+        publish("alert.sent", {**alert, "status": "sent", "title": PAYLOAD, "references": None})
+
+    expect(page.locator("#feed li").first).to_contain_text(f"#7 {PAYLOAD}")
+    assert page.evaluate("window.sonaeOps.alertLayers.size") == 1
+    assert page.locator("path.leaflet-interactive[stroke='#a0001c']").count() == 1
+
+    with transaction.atomic():
+        publish(
+            "alert.cancelled", {**alert, "status": "cancelled", "title": "取消", "references": None}
+        )
+
+    expect(page.locator("#feed li").first).to_contain_text("#7 取消")
+    assert page.evaluate("window.sonaeOps.alertLayers.size") == 0
+    assert page.evaluate("window.__pwned") is None
 
 
 def test_markup_in_a_shelter_name_is_shown_as_text_and_never_runs(

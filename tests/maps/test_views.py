@@ -1,11 +1,16 @@
 """The map pages as a browser asks for them: who may open them, what they carry, languages."""
 
+import datetime as dt
 import json
 
 import pytest
+from django.contrib.gis.geos import MultiPolygon, Polygon
 from django.test import Client
+from django.utils import timezone
 
+from alerts.models import Alert
 from disaster.models import Event
+from maps.models import District
 from shelters.models import Shelter
 from shelters.services import record_headcount
 from stockpile.models import Depot, Item
@@ -119,3 +124,38 @@ def test_the_operations_map_speaks_english_when_asked(ops_user):
     assert b'<html lang="en">' in response.content
     assert b"<h1>Operations map</h1>" in response.content
     assert b'data-disconnected="Disconnected' in response.content
+
+
+def test_the_operations_map_starts_with_the_alerts_in_force_and_their_areas(session_as, ops_user):
+    square = MultiPolygon(Polygon.from_bbox((139.40, 35.50, 139.42, 35.52)), srid=4326)
+    district = District.objects.create(name="相模が丘", area=square)
+    now = timezone.now()
+
+    def alert(title: str, status: str, sent_minutes_ago: int = 5, **extra) -> Alert:
+        made = Alert.objects.create(
+            kind=Alert.Kind.EVACUATION_4,
+            title_ja=title,
+            body_ja="避難してください。",
+            channels=["sms"],
+            status=status,
+            sent_at=now - dt.timedelta(minutes=sent_minutes_ago),
+            **extra,
+        )
+        made.districts.add(district)
+        return made
+
+    in_force = alert("避難指示 相模が丘", Alert.Status.SENT)
+    alert("取消済み", Alert.Status.CANCELLED)
+    alert("下書き", Alert.Status.DRAFT)
+    alert("期限切れ", Alert.Status.SENT, sent_minutes_ago=90, valid_minutes=60)
+    drawn = alert("区域指定", Alert.Status.APPROVED, area=square)
+
+    state = ops_state(session_as(ops_user).get("/ops/"))
+
+    by_title = {a["title"]: a for a in state["alerts"]}
+    assert sorted(by_title) == ["区域指定", "避難指示 相模が丘"]
+    assert by_title["避難指示 相模が丘"]["district_ids"] == [district.pk]
+    assert by_title["避難指示 相模が丘"]["id"] == in_force.pk
+    assert by_title["区域指定"]["area"]["type"] == "MultiPolygon"
+    assert by_title["区域指定"]["id"] == drawn.pk
+    assert state["districts"]["features"][0]["properties"]["id"] == district.pk

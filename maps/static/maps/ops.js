@@ -191,6 +191,50 @@ async function refreshReport(id) {
   }
 }
 
+// Alert areas -----------------------------------------------------------------------------
+
+const alerts = new Map(state.alerts.map((a) => [a.id, a]));
+const alertLayers = new Map();
+const SHOWN_ALERTS = ["approved", "sending", "sent"];
+
+function alertColour(alert) {
+  if (alert.kind === "evacuation_5") return "#4a0010";
+  if (alert.kind === "evacuation_4") return "#a0001c";
+  if (alert.kind === "evacuation_3") return "#c4461b";
+  return "#6a1b9a";
+}
+
+function alertGeometry(alert) {
+  if (alert.area) return alert.area;
+  if (alert.whole_city && state.city) return state.city;
+  const wanted = new Set(alert.district_ids);
+  return {
+    type: "FeatureCollection",
+    features: state.districts.features.filter((f) => wanted.has(f.properties.id)),
+  };
+}
+
+function drawAlert(alert) {
+  alertLayers.get(alert.id)?.remove();
+  alertLayers.delete(alert.id);
+  if (!SHOWN_ALERTS.includes(alert.status)) return;
+  const colour = alertColour(alert);
+  const layer = L.geoJSON(alertGeometry(alert), {
+    style: { color: colour, weight: 3, dashArray: alert.drill ? "6 6" : null, fillColor: colour, fillOpacity: 0.12 },
+  });
+  layer.bindTooltip(el("span", {}, `${alert.drill ? `${t.drill} ` : ""}${alert.title}`));
+  layer.addTo(layers.alerts);
+  alertLayers.set(alert.id, layer);
+}
+
+function applyAlert(p) {
+  // The events carry no polygon: an alert drawn by its own area keeps the one it had.
+  const known = alerts.get(p.id);
+  const alert = { ...known, ...p, area: known?.area ?? null };
+  alerts.set(alert.id, alert);
+  drawAlert(alert);
+}
+
 // The side panel --------------------------------------------------------------------------
 
 function renderPanel() {
@@ -254,6 +298,12 @@ function describe(event) {
       const help = p.by_district.reduce((n, d) => n + d.need_help, 0);
       return `#${p.alert_id}${p.drill ? ` (${t.drill})` : ""} ${t.needHelp} ${help}`;
     }
+    case "alert.drafted":
+    case "alert.approved":
+    case "alert.sending":
+    case "alert.sent":
+    case "alert.cancelled":
+      return `#${p.id}${p.drill ? ` (${t.drill})` : ""} ${p.title}`;
     case "incident.declared":
     case "incident.updated":
       return `${p.name} (${p.phase})${p.is_drill ? ` (${t.drill})` : ""}`;
@@ -333,6 +383,12 @@ function apply(event) {
     case "stock.shortages":
       shortages = p.shortages;
       for (const s of shelters.values()) drawShelter(s);
+      break;
+    case "alert.approved":
+    case "alert.sending":
+    case "alert.sent":
+    case "alert.cancelled":
+      applyAlert(p);
       break;
     default:
       if (event.kind.startsWith("report.")) refreshReport(p.report_id ?? p.id);
@@ -418,9 +474,16 @@ window.addEventListener("map:init", (e) => {
   layers.shelters = L.layerGroup().addTo(map);
   layers.reports = L.markerClusterGroup({ disableClusteringAtZoom: 17 }).addTo(map);
   layers.districts = districtsLayer().addTo(map);
+  layers.alerts = L.featureGroup().addTo(map);
   L.control
-    .layers(null, { [t.layerShelters]: layers.shelters, [t.layerReports]: layers.reports, [t.layerDistricts]: layers.districts })
+    .layers(null, {
+      [t.layerShelters]: layers.shelters,
+      [t.layerReports]: layers.reports,
+      [t.layerDistricts]: layers.districts,
+      [t.layerAlerts]: layers.alerts,
+    })
     .addTo(map);
+  for (const alert of alerts.values()) drawAlert(alert);
   for (const shelter of shelters.values()) drawShelter(shelter);
   const bounds = L.latLngBounds([...shelters.values()].map((s) => [s.lat, s.lon]));
   if (bounds.isValid()) map.fitBounds(bounds.pad(0.1), { maxZoom: 15 });
@@ -429,6 +492,6 @@ window.addEventListener("map:init", (e) => {
   renderPanel();
   loadReports();
   live.connect();
-  window.sonaeOps = { live, map, shelterMarkers, reportMarkers };
+  window.sonaeOps = { live, map, shelterMarkers, reportMarkers, alertLayers };
   document.getElementById("ops-map-panel").dataset.ready = "true";
 });

@@ -12,6 +12,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("shelter/", include("shelters.urls")),
     path("", include("maps.urls")),
+    path("", include("alerts.urls")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     re_path(r"^api/", api_not_found),  # unknown API paths answer in the API's format

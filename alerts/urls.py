@@ -1,0 +1,11 @@
+from django.urls import path
+
+from alerts import views
+
+app_name = "alerts"
+
+urlpatterns = [
+    path("alerts/feed.atom", views.feed, name="feed"),
+    path("alerts/<int:alert_id>.cap", views.cap_document, name="cap"),
+    path("a/<int:alert_id>", views.short_link, name="short"),
+]

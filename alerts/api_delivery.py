@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.db import transaction
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 
 from alerts import fanout, subscriptions
 from alerts.delivery_events import DeliveryProgress, SafetyAnswers
-from alerts.models import Alert, SafetyAnswer
+from alerts.models import Alert, Language, SafetyAnswer
 from disaster.auth import STAFF
 from disaster.errors import NotFound
 
@@ -85,3 +86,34 @@ def need_help(request: HttpRequest, alert_id: int):
         }
         for a in answers
     ]
+
+
+class SmsSubscribeIn(Schema):
+    phone: str = Field(max_length=32, examples=["090-1234-5678"])
+    language: Language = Language.JAPANESE
+
+
+class SmsConfirmIn(Schema):
+    phone: str = Field(max_length=32)
+    code: str = Field(max_length=12)
+    district_ids: list[int] = Field(default_factory=list, max_length=50)
+
+
+class Subscribed(Schema):
+    subscribed: bool
+
+
+@router.post("/subscriptions/sms", response={202: Subscribed}, auth=None)
+def subscribe_by_sms(request: HttpRequest, data: SmsSubscribeIn):
+    """A resident asks for alerts by SMS: a one-time code goes to the number. Public (it
+    is how residents sign up); answers alike whether or not the number is subscribed."""
+    with transaction.atomic():
+        subscriptions.request_sms_code(data.phone, data.language)
+    return 202, {"subscribed": False}
+
+
+@router.post("/subscriptions/sms/confirm", response={201: Subscribed}, auth=None)
+def confirm_sms_subscription(request: HttpRequest, data: SmsConfirmIn):
+    """The code from the SMS confirms the number: from now on it receives alerts."""
+    subscriptions.confirm_sms_code(data.phone, data.code, data.district_ids)
+    return 201, {"subscribed": True}

@@ -25,6 +25,9 @@ PUBLIC: set[tuple[str, str]] = {
     # The city's open data (推奨データセット CSV and GeoJSON).
     ("GET", "/api/v1/shelters/export.csv"),
     ("GET", "/api/v1/shelters/export.geojson"),
+    # Residents subscribe to alerts by SMS themselves (a one-time code proves the number).
+    ("POST", "/api/v1/subscriptions/sms"),
+    ("POST", "/api/v1/subscriptions/sms/confirm"),
 }
 # Endpoints whose successful answer is a file, not JSON (their errors are still JSON).
 NOT_JSON: dict[tuple[str, str], str] = {

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from django.db import transaction
 from django.http import HttpRequest
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from alerts import fanout, subscriptions
 from alerts.delivery_events import DeliveryProgress, SafetyAnswers
@@ -109,11 +109,11 @@ def subscribe_by_sms(request: HttpRequest, data: SmsSubscribeIn):
     is how residents sign up); answers alike whether or not the number is subscribed."""
     with transaction.atomic():
         subscriptions.request_sms_code(data.phone, data.language)
-    return 202, {"subscribed": False}
+    return Status(202, {"subscribed": False})
 
 
 @router.post("/subscriptions/sms/confirm", response={201: Subscribed}, auth=None)
 def confirm_sms_subscription(request: HttpRequest, data: SmsConfirmIn):
     """The code from the SMS confirms the number: from now on it receives alerts."""
     subscriptions.confirm_sms_code(data.phone, data.code, data.district_ids)
-    return 201, {"subscribed": True}
+    return Status(201, {"subscribed": True})

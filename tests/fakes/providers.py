@@ -78,6 +78,7 @@ class FakeServer:
         self.faults = Faults()
         self.requests = 0  # every request that arrived, faulted or not
         self.latency_s = 0.0  # added to every POST: keeps a fan-out in flight for a while
+        self.answer_latency_s = 0.0  # after accepting, before answering: a slow answer
         self.app = web.Application(middlewares=[self._fault_middleware])
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
@@ -102,6 +103,8 @@ class FakeServer:
         if fault == "slow":
             await asyncio.sleep(self.faults.slow_s)
         response = await handler(request)
+        if self.answer_latency_s and request.method == "POST":
+            await asyncio.sleep(self.answer_latency_s)
         if fault == "lost":
             self._drop(request)
         return response
@@ -219,6 +222,7 @@ class FakeLine(FakeServer):
         self.replies: list[dict] = []
         self.batches: list[int] = []  # recipients per accepted request
         self.retry_keys: dict[str, str] = {}  # key → accepted request id
+        self.replayed = 0  # requests answered 409: their key was accepted before
         self.refused: set[str] = set()  # user ids LINE rejects (400), e.g. invalid
         self.app.router.add_post("/v2/bot/message/push", self.accept)
         self.app.router.add_post("/v2/bot/message/multicast", self.accept)
@@ -230,6 +234,7 @@ class FakeLine(FakeServer):
         body = await request.json()
         key = request.headers.get("X-Line-Retry-Key")
         if key and key in self.retry_keys:
+            self.replayed += 1
             return web.json_response(
                 {"message": "The retry key is already accepted"},
                 status=409,

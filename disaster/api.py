@@ -92,7 +92,10 @@ def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
     errors = None
     if exc.status == 422:
         errors = [{"field": f, "message": str(m), "type": "invalid"} for f, m in exc.fields.items()]
-    return error_response(exc.status, exc.code, exc.message, errors, **exc.extra)
+    response = error_response(exc.status, exc.code, exc.message, errors, **exc.extra)
+    if "retry_after" in exc.extra:
+        response["Retry-After"] = str(exc.extra["retry_after"])
+    return response
 
 
 @api.exception_handler(ValidationError)
@@ -137,19 +140,22 @@ def api_not_found(request: HttpRequest, exception: Exception | None = None) -> H
 
 
 def _mount() -> None:
+    from alerts.api import router as alerts_router
+    from alerts.api_delivery import router as delivery_router
+    from disaster.reports_api import router as reports_router
     from disaster.routes import router as disaster_router
     from shelters.api import router as shelters_router
     from stockpile.api import router as stockpile_router
 
-    api.add_router("/v1/", disaster_router)
-    api.add_router("/v1/", shelters_router)
-    api.add_router("/v1/", stockpile_router)
-    from alerts.api import router as alerts_router
-    from alerts.api_delivery import router as delivery_router
-
-    api.add_router("/v1/", alerts_router)
-
-    api.add_router("/v1/", delivery_router)
+    for router in (
+        disaster_router,
+        reports_router,
+        shelters_router,
+        stockpile_router,
+        alerts_router,
+        delivery_router,
+    ):
+        api.add_router("/v1/", router)
 
 
 _mount()

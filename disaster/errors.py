@@ -60,3 +60,21 @@ def error_response(
     if errors is not None:
         body["errors"] = errors
     return JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
+
+
+class TooLarge(DomainError):
+    status = 413
+    code = "too_large"
+    default_message = _("大きすぎます。")
+
+
+class UnsupportedMediaType(DomainError):
+    status = 415
+    code = "unsupported_media_type"
+    default_message = _("この形式には対応していません。")
+
+
+class RateLimited(DomainError):
+    status = 429
+    code = "rate_limited"
+    default_message = _("短時間に送信が多すぎます。しばらくしてからもう一度お試しください。")

@@ -13,3 +13,20 @@ class IncidentEvent(BaseModel):
     kind: str
     phase: str
     is_drill: bool
+
+
+@event_kind("report.created")
+@event_kind("report.updated")
+class ReportEvent(BaseModel):
+    """A damage report on the map: no reporter contact, no description (free text may hold
+    names); the page fetches details it is allowed to see."""
+
+    id: int
+    category: str
+    severity: int
+    status: str
+    latitude: float
+    longitude: float
+    reporters: int
+    merged_into: int | None
+    source: str

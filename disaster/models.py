@@ -288,6 +288,8 @@ class DamageReport(models.Model):
         verbose_name=_("統合先"),
     )
     reporters = models.PositiveIntegerField(_("通報数"), default=1)
+    # A keyed hash of the public sender's address, for rate limiting only (not reversible).
+    client_key = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     created_at = models.DateTimeField(_("受付日時"), default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(_("更新日時"), default=timezone.now)
 

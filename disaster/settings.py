@@ -209,6 +209,18 @@ CITY_CODE = env("CITY_CODE", default="142166")
 # the URL Twilio signs its callbacks with.
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
+# Damage reports: photos up to this size; reports of the same category within this
+# distance and time are proposed as duplicates; the public form takes this many reports per
+# client per hour. Without a city boundary loaded, points must lie in CITY_BBOX
+# (west,south,east,north).
+REPORT_PHOTO_MAX_BYTES = env("REPORT_PHOTO_MAX_BYTES", default=8_000_000, cast=int)
+REPORT_DUPLICATE_METRES = env("REPORT_DUPLICATE_METRES", default=150, cast=int)
+REPORT_DUPLICATE_MINUTES = env("REPORT_DUPLICATE_MINUTES", default=120, cast=int)
+REPORT_PUBLIC_PER_HOUR = env("REPORT_PUBLIC_PER_HOUR", default=10, cast=int)
+CITY_BBOX = [
+    float(v) for v in env_list("CITY_BBOX", default=["139.33", "35.44", "139.46", "35.53"])
+]
+
 # Providers (unset → console transport; DESIGN decision 5).
 TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")

@@ -28,6 +28,8 @@ PUBLIC: set[tuple[str, str]] = {
     # Residents subscribe to alerts by SMS themselves (a one-time code proves the number).
     ("POST", "/api/v1/subscriptions/sms"),
     ("POST", "/api/v1/subscriptions/sms/confirm"),
+    # Residents report damage from the web form (rate-limited per sender).
+    ("POST", "/api/v1/public/reports"),
 }
 # Endpoints whose successful answer is a file, not JSON (their errors are still JSON).
 NOT_JSON: dict[tuple[str, str], str] = {

@@ -247,7 +247,8 @@ def record(outcomes: Iterable[Outcome]) -> None:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             f"""
-            UPDATE {_t()} d SET {_col("status")} = v.status,
+            UPDATE {_t()} d SET {_col("status")} = CASE WHEN d.{_col("status")} = %s
+                                                   THEN v.status ELSE d.{_col("status")} END,
                 {_col("provider_id")} = CASE WHEN v.provider = '' THEN d.{_col("provider_id")}
                                              ELSE v.provider END,
                 {_col("attempts")} = d.{_col("attempts")} + v.attempts,
@@ -255,9 +256,9 @@ def record(outcomes: Iterable[Outcome]) -> None:
                 {_col("updated_at")} = now()
             FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::int[], %s::text[])
                  AS v(id, status, provider, attempts, error)
-            WHERE d.id = v.id AND d.{_col("status")} = %s
+            WHERE d.id = v.id
             """,  # noqa: S608 (names are ours)
-            [ids, statuses, providers, attempts, errors, SENDING],
+            [SENDING, ids, statuses, providers, attempts, errors],
         )
 
 
@@ -487,16 +488,33 @@ def send(alert_id: int) -> None:
     Fanout(alert).run()
 
 
-def record_sms_status(sid: str, status: str, error_code: str = "") -> bool:
+def record_sms_status(sid: str, status: str, error_code: str = "", key: str = "") -> bool:
     """A Twilio status callback: move the Delivery with this SID forward, never back; a
-    replay or a late "sent" after "delivered" changes nothing. True when it changed."""
+    replay or a late "sent" after "delivered" changes nothing. True when it changed.
+
+    Twilio may call back before we have written the SID down (the answer to our request
+    and the callback race); the callback URL carries the delivery's key for that case."""
     ours = TWILIO_STATUS.get(status)
     if ours is None:
         return False
     lower = [s for s, rank in RANK.items() if rank < RANK[ours]]
-    changed = Delivery.objects.filter(channel="sms", provider_id=sid, status__in=lower).update(
-        status=ours,
-        last_error=f"Twilio {error_code}" if error_code else "",
-        updated_at=timezone.now(),
-    )
-    return bool(changed)
+    change = {
+        "status": ours,
+        "last_error": f"Twilio {error_code}" if error_code else "",
+        "updated_at": timezone.now(),
+    }
+    by_sid = Delivery.objects.filter(channel="sms", provider_id=sid)
+    if by_sid.filter(status__in=lower).update(**change):
+        return True
+    if by_sid.exists() or not _is_uuid(key):
+        return False
+    early = Delivery.objects.filter(channel="sms", retry_key=key, provider_id="")
+    return bool(early.filter(status__in=lower).update(provider_id=sid, **change))
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True

@@ -89,7 +89,8 @@ def twilio_status(request: HttpRequest) -> HttpResponse:
         return forbidden()
     sid, status = request.POST.get("MessageSid", ""), request.POST.get("MessageStatus", "")
     if sid and status:
-        fanout.record_sms_status(sid, status, request.POST.get("ErrorCode") or "")
+        error = request.POST.get("ErrorCode") or ""
+        fanout.record_sms_status(sid, status, error, request.GET.get("key", ""))
     return HttpResponse(status=204)
 
 

@@ -18,6 +18,7 @@ import logging
 import threading
 from collections.abc import Sequence
 from datetime import datetime
+from urllib.parse import urlencode
 
 import requests
 from django.conf import settings
@@ -47,10 +48,10 @@ class _RememberingHttpClient(TwilioHttpClient):
         return response
 
 
-def status_callback_url() -> str:
+def status_callback_url(key: str) -> str:
     """Where Twilio reports each message's status: always set, so every Delivery learns
-    whether it arrived."""
-    return settings.PUBLIC_BASE_URL.rstrip("/") + "/hooks/twilio/status"
+    whether it arrived. The key names the delivery even before we know the SID."""
+    return f"{settings.PUBLIC_BASE_URL.rstrip('/')}/hooks/twilio/status?{urlencode({'key': key})}"
 
 
 class TwilioSms(Transport):
@@ -81,7 +82,7 @@ class TwilioSms(Transport):
                 to=number,
                 from_=settings.TWILIO_FROM_NUMBER,
                 body=text,
-                status_callback=status_callback_url(),
+                status_callback=status_callback_url(idempotency_key),
                 # A level-4 order that could not go out within this window is stale.
                 validity_period=getattr(settings, "ALERTS_SMS_VALIDITY_S", 900),
             )

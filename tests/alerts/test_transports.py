@@ -41,11 +41,12 @@ def test_configured_credentials_pick_the_providers(fake_twilio, fake_line):
 
 
 def test_twilio_sends_with_a_status_callback_and_returns_the_sid(fake_twilio):
-    sid = TwilioSms().send(["+819012345678"], "避難指示", idempotency_key=key())
+    sent_key = key()
+    sid = TwilioSms().send(["+819012345678"], "避難指示", idempotency_key=sent_key)
     (message,) = fake_twilio.messages
     assert sid == message["sid"] and sid.startswith("SM")
     assert message["to"] == "+819012345678" and message["body"] == "避難指示"
-    assert message["status_callback"].endswith("/hooks/twilio/status")
+    assert message["status_callback"].endswith(f"/hooks/twilio/status?key={sent_key}")
     assert message["validity_period"]
 
 

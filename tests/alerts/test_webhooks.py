@@ -139,3 +139,17 @@ def test_stop_by_sms_deletes_the_subscriber_and_answers_in_twiml(client, fake_tw
     assert response.status_code == 200 and response["Content-Type"] == "application/xml"
     assert b"<Message>" in response.content
     assert not Subscriber.objects.filter(phone="+819044444444").exists()
+
+
+def test_a_callback_that_beats_our_own_record_of_the_sid_is_kept(client, fake_line, fake_twilio):
+    person = subscriber(phone="+819055555555")
+    alert = city_alert(("sms",))
+    key = "0b5c3a5e-3d6f-4bd4-9a59-4c1f7c4b2a11"
+    delivery = Delivery.objects.create(
+        alert=alert, subscriber=person, channel="sms", status="sending", retry_key=key
+    )
+    params = {"MessageSid": "SM" + "5" * 32, "MessageStatus": "delivered"}
+    assert post_twilio(client, f"/hooks/twilio/status?key={key}", params).status_code == 204
+    fanout.record([fanout.Outcome([delivery.pk], "sent", "SM" + "5" * 32, 1, "")])
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.provider_id) == ("delivered", "SM" + "5" * 32)

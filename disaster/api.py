@@ -144,6 +144,7 @@ def _mount() -> None:
     from alerts.api_delivery import router as delivery_router
     from disaster.reports_api import router as reports_router
     from disaster.routes import router as disaster_router
+    from maps.api import router as maps_router
     from shelters.api import router as shelters_router
     from stockpile.api import router as stockpile_router
 
@@ -154,6 +155,7 @@ def _mount() -> None:
         stockpile_router,
         alerts_router,
         delivery_router,
+        maps_router,
     ):
         api.add_router("/v1/", router)
 

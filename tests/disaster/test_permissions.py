@@ -30,11 +30,15 @@ PUBLIC: set[tuple[str, str]] = {
     ("POST", "/api/v1/subscriptions/sms/confirm"),
     # Residents report damage from the web form (rate-limited per sender).
     ("POST", "/api/v1/public/reports"),
+    # The districts alerts are targeted by (names and areas).
+    ("GET", "/api/v1/map/districts.geojson"),
 }
 # Endpoints whose successful answer is a file, not JSON (their errors are still JSON).
 NOT_JSON: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/shelters/export.csv"): "text/csv",
     ("GET", "/api/v1/shelters/export.geojson"): "application/geo+json",
+    ("GET", "/api/v1/map/reports.geojson"): "application/geo+json",
+    ("GET", "/api/v1/map/districts.geojson"): "application/geo+json",
 }
 
 UNKNOWN_ID = "999999"

@@ -281,3 +281,44 @@ class SafetyAnswer(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["alert", "subscriber"], name="one_answer_per_alert")
         ]
+
+
+class ScheduledMessage(models.Model):
+    """An information message sent on a schedule (the yearly shake-out drill, stockpile
+    tips): once or repeatedly, to everyone or to districts. Each run becomes an Alert of
+    kind "information" — never an evacuation alert — sent like any other, in each
+    subscriber's language."""
+
+    class Repeat(models.TextChoices):
+        ONCE = "once", _("1回")
+        DAILY = "daily", _("毎日")
+        WEEKLY = "weekly", _("毎週")
+        MONTHLY = "monthly", _("毎月")
+        YEARLY = "yearly", _("毎年")
+
+    texts = models.JSONField(_("件名・本文"))  # {"title_ja": …, "body_ja": …, "title_en": …}
+    channels = ArrayField(
+        models.CharField(max_length=10, choices=Channel.choices), verbose_name=_("配信経路")
+    )
+    whole_city = models.BooleanField(_("市内全域"), default=False)
+    districts = models.ManyToManyField(
+        "maps.District", blank=True, related_name="+", verbose_name=_("対象地区")
+    )
+    repeat = models.CharField(_("繰り返し"), max_length=10, choices=Repeat.choices)
+    next_run_at = models.DateTimeField(_("次回送信日時"), db_index=True)
+    active = models.BooleanField(_("有効"), default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    last_alert = models.ForeignKey(
+        Alert, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("定期配信")
+        verbose_name_plural = _("定期配信")
+        ordering = ["next_run_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.texts.get('title_ja', '')} ({self.get_repeat_display()})"

@@ -32,11 +32,12 @@ import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, connections, transaction
-from django.db.models import Min
+from django.db.models import DurationField, Min, Value
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from alerts import delivery_events  # noqa: F401 (registers the event schemas)
@@ -504,12 +505,33 @@ def record_sms_status(sid: str, status: str, error_code: str = "", key: str = ""
         "updated_at": timezone.now(),
     }
     by_sid = Delivery.objects.filter(channel="sms", provider_id=sid)
-    if by_sid.filter(status__in=lower).update(**change):
-        return True
-    if by_sid.exists() or not _is_uuid(key):
-        return False
-    early = Delivery.objects.filter(channel="sms", retry_key=key, provider_id="")
-    return bool(early.filter(status__in=lower).update(provider_id=sid, **change))
+    changed = by_sid.filter(status__in=lower).update(**change)
+    if not changed and not by_sid.exists() and _is_uuid(key):
+        early = Delivery.objects.filter(channel="sms", retry_key=key, provider_id="")
+        changed = early.filter(status__in=lower).update(provider_id=sid, **change)
+    if changed:
+        alert_id = by_sid.values_list("alert_id", flat=True).first()
+        if alert_id:
+            progress_after_callback(alert_id)
+    return bool(changed)
+
+
+def progress_after_callback(alert_id: int) -> None:
+    """Delivered / failed counts move with the callbacks after the fan-out ended too;
+    published at most every ALERTS_PROGRESS_INTERVAL_S per alert (thousands of callbacks
+    a minute must not become thousands of events)."""
+    from disaster.models import Event
+
+    interval = timedelta(seconds=getattr(settings, "ALERTS_PROGRESS_INTERVAL_S", 2.0))
+    recent = Event.objects.filter(
+        kind="alert.delivery_progress",
+        payload__alert_id=alert_id,
+        # Compared in the database's clock: event times are the database's now().
+        created_at__gte=Now() - Value(interval, output_field=DurationField()),
+    )
+    if not recent.exists():
+        alert = Alert.objects.get(pk=alert_id)
+        publish_progress(alert, finished=alert.status == Alert.Status.SENT)
 
 
 def _is_uuid(value: str) -> bool:

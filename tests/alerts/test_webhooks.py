@@ -119,7 +119,10 @@ def test_a_safety_postback_is_counted_and_need_help_listed(
     assert USER not in json.dumps(published("alert.safety_answers"))
 
 
-def test_status_callbacks_move_forward_and_never_back(client, fake_line, fake_twilio):
+def test_status_callbacks_move_forward_and_never_back(
+    client, fake_line, fake_twilio, published, settings
+):
+    settings.ALERTS_PROGRESS_INTERVAL_S = 0  # every change published, to see each one
     subscriber(phone="+819033333333")
     alert = city_alert(("sms",))
     fanout.send(alert.pk)
@@ -130,6 +133,8 @@ def test_status_callbacks_move_forward_and_never_back(client, fake_line, fake_tw
         assert post_twilio(client, "/hooks/twilio/status", params).status_code == 204
     delivery.refresh_from_db()
     assert delivery.status == "delivered"
+    progress = published("alert.delivery_progress")
+    assert [p["delivered"] for p in progress[-2:]] == [0, 1]  # the map hears of it, once
 
 
 def test_stop_by_sms_deletes_the_subscriber_and_answers_in_twiml(client, fake_twilio):

@@ -8,8 +8,8 @@ from django.http import HttpRequest
 from ninja import Query, Router, Status
 from ninja.pagination import paginate
 
-from alerts import drafting, messages, services, targeting
-from alerts.models import Alert, Language, Subscriber
+from alerts import drafting, messages, schedules, services, targeting
+from alerts.models import Alert, Language, ScheduledMessage, Subscriber
 from alerts.schemas import (
     AlertFilter,
     AlertIn,
@@ -17,6 +17,8 @@ from alerts.schemas import (
     FollowUpIn,
     MessagePreview,
     RecipientCounts,
+    ScheduleIn,
+    ScheduleOut,
     SubscriberIn,
     SubscriberOut,
     SuggestedShelterOut,
@@ -167,3 +169,32 @@ def register_subscriber(request: HttpRequest, payload: SubscriberIn):
         consent_note=payload.consent_note,
     )
     return Status(201, subscriber)
+
+
+@router.get("/schedules", response=list[ScheduleOut], auth=STAFF, tags=["schedules"])
+@paginate(Paginated)
+def list_schedules(request: HttpRequest, active: bool | None = None):
+    found = ScheduledMessage.objects.prefetch_related("districts")
+    return found if active is None else found.filter(active=active)
+
+
+@router.post("/schedules", response={201: ScheduleOut}, auth=STAFF, tags=["schedules"])
+def schedule_message(request: HttpRequest, payload: ScheduleIn):
+    """An information message sent at `first_at`, then on its repeat (never an
+    evacuation alert), in each subscriber's language."""
+    data = payload.dict()
+    schedule = schedules.schedule_message(
+        request.auth,
+        texts={name: data[name] for name in TEXT_NAMES},
+        channels=[str(c) for c in data["channels"]],
+        whole_city=data["whole_city"],
+        district_ids=data["district_ids"],
+        first_at=data["first_at"],
+        repeat=data["repeat"],
+    )
+    return Status(201, schedule)
+
+
+@router.post("/schedules/{schedule_id}/stop", response=ScheduleOut, auth=STAFF, tags=["schedules"])
+def stop_schedule(request: HttpRequest, schedule_id: Id):
+    return schedules.stop_schedule(request.auth, schedule_id)

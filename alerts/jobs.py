@@ -12,13 +12,13 @@ from alerts.models import Alert
 
 @app.task(
     queue="alerts",
-    queueing_lock="send_alert",
     # Unfinished deliveries (a provider down, a worker killed) are picked up by the next
     # try; the fan-out is resumable and never sends twice.
     retry=RetryStrategy(max_attempts=20, exponential_wait=2),
 )
 def send_alert(alert_id: int) -> None:
-    """Fan an approved alert out to its recipients (deferred when it is approved)."""
+    """Fan an approved alert out to its recipients (deferred when it is approved, with
+    `defer_sending`)."""
     from alerts.services import mark_sending
 
     with transaction.atomic():
@@ -27,3 +27,17 @@ def send_alert(alert_id: int) -> None:
             return  # only an approved alert ever goes out
         mark_sending(alert)
     fanout.send(alert_id)
+
+
+@app.periodic(cron="* * * * *")
+@app.task(queue="alerts", queueing_lock="send_scheduled_messages")
+def send_scheduled_messages(timestamp: int | None = None) -> int:
+    """Every minute: send the scheduled information messages that are due."""
+    from alerts.schedules import send_due
+
+    return len(send_due())
+
+
+def defer_sending(alert: Alert) -> None:
+    """Queue the fan-out of one alert, at most once at a time (a queueing lock per alert)."""
+    send_alert.configure(queueing_lock=f"send_alert:{alert.pk}").defer(alert_id=alert.pk)

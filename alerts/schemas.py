@@ -5,7 +5,8 @@ from typing import Any, Literal
 
 from ninja import Field, FilterSchema, Schema
 
-from alerts.models import Alert, Channel, Language, Subscriber
+from alerts.models import Alert, Channel, Language, ScheduledMessage, Subscriber
+from disaster.schemas import Moment
 
 Title = Field("", max_length=200)
 Body = Field("", max_length=5000)
@@ -158,3 +159,27 @@ class SubscriberOut(Schema):
     @staticmethod
     def resolve_district_ids(s: Subscriber) -> list[int]:
         return [d.pk for d in s.districts.all()]
+
+
+class ScheduleIn(AlertTexts):
+    channels: list[Channel] = Field(..., min_length=1, max_length=2)
+    whole_city: bool = False
+    district_ids: list[int] = Field(default_factory=list, max_length=500)
+    first_at: Moment = Field(..., description="最初の送信日時（タイムゾーンなしは日本時間）")
+    repeat: ScheduledMessage.Repeat
+
+
+class ScheduleOut(Schema):
+    id: int
+    texts: dict[str, str]
+    channels: list[str]
+    whole_city: bool
+    district_ids: list[int]
+    repeat: str
+    next_run_at: dt.datetime
+    active: bool
+    last_alert_id: int | None
+
+    @staticmethod
+    def resolve_district_ids(schedule: ScheduledMessage) -> list[int]:
+        return [d.pk for d in schedule.districts.all()]

@@ -77,7 +77,8 @@ def _area(geojson: dict | None) -> MultiPolygon | None:
     return geometry
 
 
-def _validate(alert: Alert, district_ids: list[int]) -> list[District]:
+def validate_alert(alert: Alert, district_ids: list[int]) -> list[District]:
+    """The districts named, or a 422 with every field at fault."""
     errors: dict[str, str] = {}
     if alert.kind not in Alert.Kind.values:
         errors["kind"] = _("種別が正しくありません。")
@@ -114,9 +115,14 @@ def _event(alert: Alert) -> dict[str, Any]:
     }
 
 
+def announce(alert: Alert, what: str) -> None:
+    """Tell the operations room: alert.drafted / approved / sending / sent / cancelled."""
+    publish(f"alert.{what}", _event(alert))
+
+
 def _changed(by: User | None, alert: Alert, action: str, before: dict | None = None) -> Alert:
     audit.record(by, f"alert.{action}", alert, before=before, after=audit.snapshot(alert))
-    publish(f"alert.{alert.status if action != 'draft' else 'drafted'}", _event(alert))
+    announce(alert, alert.status if action != "draft" else "drafted")
     return alert
 
 
@@ -138,7 +144,7 @@ def draft_alert(by: User, draft: Draft, *, references: Alert | None = None) -> A
         msg_type=Alert.MessageType.ALERT,
         **{name: draft.texts.get(name, "") for name in TEXT_FIELDS},
     )
-    districts = _validate(alert, draft.district_ids)
+    districts = validate_alert(alert, draft.district_ids)
     alert.save()
     alert.districts.set(districts)
     return _changed(by, alert, "draft")
@@ -165,7 +171,7 @@ def update_draft(by: User, alert_id: int, draft: Draft) -> Alert:
     alert.whole_city, alert.area = draft.whole_city, _area(draft.area)
     alert.asks_safety, alert.valid_minutes = draft.asks_safety, draft.valid_minutes
     alert.incident_id = draft.incident_id
-    districts = _validate(alert, draft.district_ids)
+    districts = validate_alert(alert, draft.district_ids)
     alert.save()
     alert.districts.set(districts)
     audit.record(by, "alert.update", alert, before=before, after=audit.snapshot(alert))
@@ -175,7 +181,7 @@ def update_draft(by: User, alert_id: int, draft: Draft) -> Alert:
 @transaction.atomic
 def approve_alert(by: User, alert_id: int) -> Alert:
     """Approve a draft and, in the same transaction, defer its sending."""
-    from alerts.jobs import send_alert
+    from alerts.jobs import defer_sending
 
     alert = _locked(alert_id)
     if alert.status != Alert.Status.DRAFT:
@@ -188,7 +194,7 @@ def approve_alert(by: User, alert_id: int) -> Alert:
     alert.status = Alert.Status.APPROVED
     alert.approved_by, alert.approved_at = by, timezone.now()
     alert.save(update_fields=["status", "approved_by", "approved_at"])
-    send_alert.defer(alert_id=alert.pk)
+    defer_sending(alert)
     return _changed(by, alert, "approve", before)
 
 
@@ -216,7 +222,7 @@ def follow_up(by: User, alert_id: int, msg_type: str, texts: dict[str, str]) -> 
         msg_type=msg_type,
         **{name: texts.get(name, "") for name in TEXT_FIELDS},
     )
-    districts = _validate(alert, list(original.districts.values_list("pk", flat=True)))
+    districts = validate_alert(alert, list(original.districts.values_list("pk", flat=True)))
     alert.save()
     alert.districts.set(districts)
     return _changed(by, alert, "draft")
@@ -228,7 +234,7 @@ def cancel_draft(by: User, alert_id: int) -> Alert:
     alert = _locked(alert_id)
     if alert.status != Alert.Status.DRAFT:
         raise Conflict(
-            _("送信済みの避難情報は取消の電文で取り消してください。"), status=alert.status
+            _("送信済みの避難情報は取消の電文で取り消してください。"), alert_status=alert.status
         )
     before = audit.snapshot(alert)
     alert.status, alert.cancelled_at = Alert.Status.CANCELLED, timezone.now()
@@ -241,7 +247,7 @@ def mark_sending(alert: Alert) -> None:
     if alert.status == Alert.Status.APPROVED:
         Alert.objects.filter(pk=alert.pk).update(status=Alert.Status.SENDING)
         alert.status = Alert.Status.SENDING
-        publish("alert.sending", _event(alert))
+        announce(alert, "sending")
 
 
 def mark_sent(alert: Alert) -> None:
@@ -249,7 +255,7 @@ def mark_sent(alert: Alert) -> None:
     if alert.status != Alert.Status.SENT:
         alert.status, alert.sent_at = Alert.Status.SENT, timezone.now()
         Alert.objects.filter(pk=alert.pk).update(status=alert.status, sent_at=alert.sent_at)
-        publish("alert.sent", _event(alert))
+        announce(alert, "sent")
 
 
 @transaction.atomic

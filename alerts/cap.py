@@ -117,6 +117,8 @@ def cap_element(alert: Alert) -> ET.Element:
         _sub(info, "urgency", urgency)
         _sub(info, "severity", severity)
         _sub(info, "certainty", certainty)
+        expires = sent_at(alert) + dt.timedelta(minutes=alert.valid_minutes)
+        _sub(info, "expires", cap_time(expires))
         _sub(info, "senderName", settings.CITY_NAME)
         _sub(info, "headline", alert.title(language))
         _sub(info, "description", alert.body(language))

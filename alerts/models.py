@@ -171,7 +171,8 @@ class Alert(models.Model):
         models.CharField(max_length=10, choices=Channel.choices), verbose_name=_("配信経路")
     )
     asks_safety = models.BooleanField(_("安否確認"), default=False)
-    # A queued SMS must not arrive hours late: after this, the providers drop it.
+    # How long the alert is in force (the map and CAP's <expires>). SMS carry a shorter
+    # validity of their own (ALERTS_SMS_VALIDITY_S), so a queued one never arrives late.
     valid_minutes = models.PositiveSmallIntegerField(_("有効時間（分）"), default=60)
 
     status = models.CharField(

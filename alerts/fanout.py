@@ -322,7 +322,7 @@ class Fanout:
             with ThreadPoolExecutor(self.threads) as pool:
                 batches = [resumed[i : i + step] for i in range(0, len(resumed), step)]
                 list(pool.map(lambda batch: self._send(transport, batch), batches))
-        processes = getattr(settings, "ALERTS_SEND_PROCESSES", 1) if channel == "sms" else 1
+        processes = settings.ALERTS_SEND_PROCESSES if channel == "sms" else 1
         helpers = _fork(processes - 1, lambda: self._claim_and_send(channel, helper=True))
         self._claim_and_send(channel)
         for pid in helpers:
@@ -330,7 +330,7 @@ class Fanout:
 
     @property
     def threads(self) -> int:
-        return getattr(settings, "ALERTS_SEND_THREADS", 8)
+        return settings.ALERTS_SEND_THREADS
 
     def _claim_and_send(self, channel: str, helper: bool = False) -> None:
         # Progress is counted over all deliveries, so one process publishing it is enough.
@@ -391,7 +391,7 @@ class Fanout:
             return
         # Counting by district reads every delivery of the alert (~0.25 s for 100,000):
         # every 2 s is live enough for a progress bar and costs the sending little.
-        interval = getattr(settings, "ALERTS_PROGRESS_INTERVAL_S", 2.0)
+        interval = settings.ALERTS_PROGRESS_INTERVAL_S
         with self._lock:
             now = time.monotonic()
             if not force and now - self._last_progress < interval:
@@ -522,7 +522,7 @@ def progress_after_callback(alert_id: int) -> None:
     a minute must not become thousands of events)."""
     from disaster.models import Event
 
-    interval = timedelta(seconds=getattr(settings, "ALERTS_PROGRESS_INTERVAL_S", 2.0))
+    interval = timedelta(seconds=settings.ALERTS_PROGRESS_INTERVAL_S)
     recent = Event.objects.filter(
         kind="alert.delivery_progress",
         payload__alert_id=alert_id,

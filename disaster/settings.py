@@ -229,6 +229,15 @@ TWILIO_BASE_URL = env("TWILIO_BASE_URL", default="")
 LINE_CHANNEL_SECRET = env("LINE_CHANNEL_SECRET", default="")
 LINE_CHANNEL_ACCESS_TOKEN = env("LINE_CHANNEL_ACCESS_TOKEN", default="")
 LINE_API_BASE_URL = env("LINE_API_BASE_URL", default="")
+# Alert fan-out (alerts/fanout.py, alerts/transports/base.py).
+ALERTS_SEND_ATTEMPTS = env("ALERTS_SEND_ATTEMPTS", default=6, cast=int)  # per request, per run
+ALERTS_RETRY_BASE_S = env("ALERTS_RETRY_BASE_S", default=0.5, cast=float)
+ALERTS_RETRY_MAX_S = env("ALERTS_RETRY_MAX_S", default=30.0, cast=float)
+ALERTS_HTTP_TIMEOUT_S = env("ALERTS_HTTP_TIMEOUT_S", default=10.0, cast=float)
+ALERTS_SEND_THREADS = env("ALERTS_SEND_THREADS", default=8, cast=int)
+# Twilio has no bulk send: single sends from this many processes (one GIL each).
+ALERTS_SEND_PROCESSES = env("ALERTS_SEND_PROCESSES", default=2, cast=int)
+ALERTS_PROGRESS_INTERVAL_S = env("ALERTS_PROGRESS_INTERVAL_S", default=2.0, cast=float)
 
 # Background jobs run through Procrastinate on the same PostgreSQL.
 PROCRASTINATE_AUTODISCOVER_MODULE_NAME = "jobs"  # each app's jobs.py

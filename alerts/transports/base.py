@@ -81,8 +81,8 @@ def retry_after_seconds(value: str | None) -> float | None:
 
 def backoff(attempt: int) -> float:
     """Exponential backoff with full jitter: attempt 1 waits up to base, then 2×, 4×…"""
-    base = getattr(settings, "ALERTS_RETRY_BASE_S", 0.5)
-    cap = getattr(settings, "ALERTS_RETRY_MAX_S", 30.0)
+    base = settings.ALERTS_RETRY_BASE_S
+    cap = settings.ALERTS_RETRY_MAX_S
     return random.uniform(base / 2, min(cap, base * 2 ** (attempt - 1)))
 
 
@@ -101,7 +101,7 @@ def send_with_retries(
 
     `resumed`: an earlier run may already have sent this (it was marked "sending" when the
     worker died), so look it up before sending, exactly as after an ambiguous error."""
-    tries_left = attempts or getattr(settings, "ALERTS_SEND_ATTEMPTS", 6)
+    tries_left = attempts or settings.ALERTS_SEND_ATTEMPTS
     attempt = 0
     check_first = resumed
     while True:

@@ -46,7 +46,7 @@ class Line(Transport):
 
     def __init__(self) -> None:
         self.api = api()
-        self.timeout = getattr(settings, "ALERTS_HTTP_TIMEOUT_S", 10.0)
+        self.timeout = settings.ALERTS_HTTP_TIMEOUT_S
 
     def send(self, to: Sequence[str], text: str, *, idempotency_key: str) -> str:
         messages = [TextMessage(text=text)]

@@ -60,7 +60,7 @@ class TwilioSms(Transport):
 
     def __init__(self) -> None:
         self._local = threading.local()
-        self.timeout = getattr(settings, "ALERTS_HTTP_TIMEOUT_S", 10.0)
+        self.timeout = settings.ALERTS_HTTP_TIMEOUT_S
 
     def client(self) -> Client:
         client = getattr(self._local, "client", None)

@@ -16,6 +16,9 @@ def fast_retries(settings) -> None:
     """Backoff in milliseconds: the policy is the same, the tests just do not wait long."""
     settings.ALERTS_RETRY_BASE_S = 0.01
     settings.ALERTS_HTTP_TIMEOUT_S = 2.0
+    # One sending process inside pytest; the kill test's job subprocess runs the default
+    # helper processes.
+    settings.ALERTS_SEND_PROCESSES = 1
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 import json
 from dataclasses import asdict
 
-from django.contrib.gis.db.models.functions import Distance
 from django.contrib.gis.geos import Point
 from django.db.models import F
 from django.http import HttpRequest, HttpResponse
@@ -45,7 +44,7 @@ def shelters_for(filters: ShelterFilter, near: Near | None = None):
     if near.near_lat is None or near.near_lon is None:
         raise Invalid(fields={"near_lat": _("near_lat と near_lon は両方指定してください。")})
     here = Point(near.near_lon, near.near_lat, srid=4326)
-    return shelters.annotate(distance=Distance("point", here)).order_by("distance", "pk")
+    return shelters.nearest(here)
 
 
 def _shelter(shelter_id: int) -> Shelter:

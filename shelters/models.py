@@ -29,7 +29,30 @@ class Hazard(models.TextChoices):
     VOLCANO = "volcano", _("火山現象")
 
 
+class KnnDistance(models.Func):
+    """PostGIS's `a <-> b`: the index-assisted nearest-neighbour ordering (KNN) over the
+    GiST index, in planar degrees, so for picking candidates, not for metres."""
+
+    arg_joiner = " <-> "
+    template = "(%(expressions)s)"
+    output_field = models.FloatField()
+
+
 class ShelterQuerySet(models.QuerySet):
+    def nearest(self, here, candidates: int = 50):
+        """Nearest first by true distance (`distance`, in metres): the `candidates` nearest
+        are found by a KNN scan of the index, then ordered on the sphere (a degree of
+        longitude is shorter than one of latitude here, so KNN alone can swap near ties)."""
+        from django.contrib.gis.db.models.functions import Distance
+
+        point = models.Value(here, output_field=models.PointField(srid=4326))
+        knn = self.order_by(KnnDistance("point", point)).values("pk")[:candidates]
+        return (
+            self.filter(pk__in=models.Subquery(knn))
+            .annotate(distance=Distance("point", here))
+            .order_by("distance", "pk")
+        )
+
     def accepting(self):
         return self.filter(status=Shelter.Status.OPEN)
 

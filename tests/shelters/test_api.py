@@ -360,3 +360,25 @@ def test_a_manager_of_another_shelter_cannot_count_or_read_its_head_counts(
 
     assert (written.status_code, read.status_code) == (403, 403)
     assert not HeadCount.objects.exists()
+
+
+def test_nearest_is_by_metres_although_the_index_scan_is_in_degrees(db):
+
+    here = Point(139.41, 35.49, srid=4326)
+
+    def at(name: str, lon: float, lat: float) -> Shelter:
+        return Shelter.objects.create(
+            name=name, address="座間市", point=Point(lon, lat, srid=4326), capacity=100
+        )
+
+    # 0.0040° of longitude is ~363 m here, 0.0035° of latitude ~388 m: farther in degrees,
+    # nearer on the ground.
+    east = at("東", 139.4140, 35.49)
+    north = at("北", 139.41, 35.4935)
+    at("遠く", 139.50, 35.55)
+
+    nearest = list(Shelter.objects.nearest(here))
+
+    assert nearest[:2] == [east, north]
+    assert round(nearest[0].distance.m) in range(355, 370)
+    assert list(Shelter.objects.nearest(here, candidates=1)) == [north]  # the KNN cut alone

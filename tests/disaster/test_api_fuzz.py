@@ -18,6 +18,11 @@ DOWNLOADS = {
     "/api/v1/shelters/export.csv": "text/csv",
     "/api/v1/shelters/export.geojson": "application/geo+json",
     "/api/v1/depots/{depot_id}/stock-sheet": "",
+    "/api/v1/map/reports.geojson": "application/geo+json",
+    "/api/v1/map/districts.geojson": "application/geo+json",
+    "/api/v1/map/tiles/reports/{z}/{x}/{y}.pbf": "application/vnd.mapbox-vector-tile",
+    "/api/v1/reports/{report_id}/photos/{photo_id}": "image/",
+    "/api/v1/reports/{report_id}/photos/{photo_id}/original": "image/",
 }
 
 

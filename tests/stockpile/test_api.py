@@ -912,3 +912,10 @@ def test_a_rolled_back_write_publishes_nothing(
 
     assert len(broadcasts) == 1
     assert Event.objects.get().kind == "stock.moved"
+
+
+def test_a_time_before_year_one_in_utc_is_a_clear_422_not_a_crash(api_as, ops_user):
+    response = api_as(ops_user).get("/api/v1/movements?since=0001-01-01T00:00:00%2B00:01")
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "since"

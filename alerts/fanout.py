@@ -275,6 +275,7 @@ class Fanout:
         self._last_progress = 0.0
         self.publishes_progress = True
         self.timings: dict[str, float] = {}  # seconds per step, for the benchmark
+        self._languages: list[str] | None = None  # LINE languages with queued deliveries
 
     def text(self, language: str, channel: str) -> str:
         from alerts.messages import message_text
@@ -374,18 +375,21 @@ class Fanout:
         if channel != "line":
             return claim(self.alert, channel, size)
         # One multicast carries one text, so a LINE claim takes one language at a time.
-        for language in self._languages(channel):
-            claims = claim(self.alert, channel, size, language)
+        # The languages still queued are looked up once (the list only shrinks).
+        if self._languages is None:
+            self._languages = sorted(
+                set(
+                    Delivery.objects.filter(alert=self.alert, channel=channel, status=QUEUED)
+                    .values_list("subscriber__language", flat=True)
+                    .distinct()
+                )
+            )
+        while self._languages:
+            claims = claim(self.alert, channel, size, self._languages[0])
             if claims:
                 return claims
+            self._languages.pop(0)
         return []
-
-    def _languages(self, channel: str) -> list[str]:
-        return list(
-            Delivery.objects.filter(alert=self.alert, channel=channel, status=QUEUED)
-            .values_list("subscriber__language", flat=True)
-            .distinct()
-        )
 
     def progress(self, finished: bool = False, force: bool = False) -> None:
         if not self.publishes_progress:

@@ -36,7 +36,7 @@ from alerts import delivery_events  # noqa: F401 (registers the event schemas)
 from alerts.models import Alert, Language, PhoneConfirmation, SafetyAnswer, Subscriber
 from alerts.phones import BadPhoneNumber, to_e164
 from alerts.transports import TransportError, send_with_retries
-from disaster.errors import Conflict, Invalid
+from disaster.errors import Conflict, DomainError, Invalid
 from disaster.events import publish
 from maps.models import District
 
@@ -259,13 +259,38 @@ def handle_sms(phone: str, body: str) -> str:
         return "配信を停止し、登録情報を削除しました。 / Unsubscribed; your data was deleted."
     subscriber = Subscriber.objects.filter(phone=phone).first()
     if subscriber is None:
-        return ""
+        return _subscribe_by_text(phone, word)
     kind = safety_kind(body)
     if kind:
         alert = latest_safety_alert(subscriber)
         if alert:
             return answer_safety(subscriber, alert.pk, kind).text
     return "1: 避難した 2: 自宅で無事 3: 助けが必要 / STOP で配信停止"
+
+
+JOIN_WORDS = {
+    "登録": Language.JAPANESE,
+    "とうろく": Language.EASY_JAPANESE,
+    "join": Language.ENGLISH,
+}
+
+
+def _subscribe_by_text(phone: str, word: str) -> str:
+    """An unknown number texting 登録/JOIN gets a one-time code by SMS; texting the code
+    back confirms it (the same steps as the web form)."""
+    if word in JOIN_WORDS:
+        try:
+            request_sms_code(phone, JOIN_WORDS[word])
+        except DomainError as error:
+            return str(error.message)
+        return "確認コードを送りました。届いた6桁の数字を返信してください。 / Reply with the code."
+    if re.fullmatch(r"\d{6}", word) and PhoneConfirmation.objects.filter(phone=phone).exists():
+        try:
+            confirm_sms_code(phone, word, [])
+        except DomainError as error:
+            return " ".join(str(m) for m in error.fields.values()) or str(error.message)
+        return "登録しました。避難情報をお届けします。停止は STOP / Subscribed. STOP to end."
+    return ""
 
 
 # SMS subscription: number → one-time code by SMS → confirmed subscriber.

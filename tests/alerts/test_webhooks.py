@@ -4,6 +4,7 @@ changed, replies out through the fake LINE reply API."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from django.conf import settings as django_settings
@@ -158,3 +159,17 @@ def test_a_callback_that_beats_our_own_record_of_the_sid_is_kept(client, fake_li
     fanout.record([fanout.Outcome([delivery.pk], "sent", "SM" + "5" * 32, 1, "")])
     delivery.refresh_from_db()
     assert (delivery.status, delivery.provider_id) == ("delivered", "SM" + "5" * 32)
+
+
+def test_texting_join_then_the_code_subscribes_the_number(client, fake_twilio):
+    number = "+819066666666"
+    asked = post_twilio(client, "/hooks/twilio/sms", {"From": number, "Body": "登録"})
+    assert asked.status_code == 200 and b"<Message>" in asked.content
+    (sent,) = [m for m in fake_twilio.messages if m["to"] == number]
+    code = re.search(r"\d{6}", sent["body"]).group()
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    post_twilio(client, "/hooks/twilio/sms", {"From": number, "Body": wrong})
+    assert not Subscriber.objects.filter(phone=number).exists()
+    post_twilio(client, "/hooks/twilio/sms", {"From": number, "Body": code})
+    subscribed = Subscriber.objects.get(phone=number)
+    assert subscribed.consent_method == "sms" and subscribed.phone_confirmed_at is not None

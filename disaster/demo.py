@@ -22,7 +22,8 @@ from django.contrib.gis.geos import GEOSGeometry, MultiPolygon, Point
 from django.db import connection, transaction
 from django.utils import timezone
 
-from disaster.models import User
+from disaster.models import DamageReport, User
+from disaster.reports import NewReport, city_contains, create_report, triage
 from disaster.roles import Role
 from maps.models import CityBoundary, District
 from shelters.models import HeadCount, Shelter
@@ -232,6 +233,7 @@ class DemoCity:
         users = self.users()
         self.stock(users["admin"])
         self.evacuation(users["manager"])
+        self.damage(users["ops"])
 
     def boundary(self) -> CityBoundary:
         feature = json.loads((DATA / "mlit-n03-boundary-14216.geojson").read_text())["features"][0]
@@ -408,3 +410,38 @@ class DemoCity:
                 pets=rng.randrange(0, 8),
             )
         self.out(f"  evacuation: {len(opened)} shelters open with head-counts")
+
+    def damage(self, by: User) -> None:
+        """A dozen damage reports near the open shelters, some already triaged (first load
+        only, like the evacuation)."""
+        if DamageReport.objects.exists():
+            self.out("  damage reports: already there")
+            return
+        categories = DamageReport.Category.values
+        places = Shelter.objects.filter(status=Shelter.Status.OPEN).order_by("pk")
+        count = 0
+        for shelter in places:
+            rng = _rng("damage", shelter.name)
+            for _ in range(2):
+                place = Point(
+                    shelter.point.x + rng.uniform(-0.004, 0.004),
+                    shelter.point.y + rng.uniform(-0.004, 0.004),
+                    srid=4326,
+                )
+                if not city_contains(place):  # a shelter by the city's edge
+                    place = shelter.point
+                report = create_report(
+                    NewReport(
+                        latitude=place.y,
+                        longitude=place.x,
+                        category=rng.choice(categories),
+                        severity=rng.randint(1, 5),
+                        description="デモ用の被害報告",
+                    ),
+                    source=DamageReport.Source.STAFF,
+                    by=by,
+                )
+                if rng.random() < 0.4:
+                    triage(by, report.pk, "verify")
+                count += 1
+        self.out(f"  damage reports: {count}")

@@ -20,7 +20,7 @@ from django.db.models import Max, Sum
 
 from disaster.demo import DATA, DEMO_PASSWORD
 from disaster.events import flush_broadcasts
-from disaster.models import AuditEntry, Event, User
+from disaster.models import AuditEntry, DamageReport, Event, User
 from disaster.roles import Role
 from maps.models import CityBoundary, District
 from shelters.models import Shelter
@@ -195,3 +195,12 @@ def test_loading_the_demo_again_changes_nothing(loads):
     assert first["counts"]["disaster.Event"] > 0
     for part in first:
         assert second[part] == first[part], part
+
+
+def test_the_demo_has_damage_reports_inside_the_city_some_triaged(demo):
+    reports = DamageReport.objects.all()
+
+    assert reports.count() >= 10
+    assert reports.filter(status="verified").exists()
+    boundary = CityBoundary.objects.get()
+    assert all(boundary.area.intersects(r.point) for r in reports)

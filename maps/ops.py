@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 
 from alerts.models import Alert
-from disaster.models import Event
+from disaster.models import DamageReport, Event
 from maps.models import CityBoundary, District
 from shelters.models import NEEDS, HeadCount, Shelter
 from stockpile import coverage
@@ -133,6 +133,8 @@ def snapshot() -> dict[str, Any]:
         "last_event_id": last_event_id,
         "shelters": _shelters(),
         "statuses": dict(Shelter.Status.choices),
+        "report_categories": dict(DamageReport.Category.choices),
+        "report_statuses": dict(DamageReport.Status.choices),
         "depots": {d.pk: {"name": d.name, "shelter_id": d.shelter_id} for d in Depot.objects.all()},
         "items": {item.pk: item.name for item in Item.objects.all()},
         "shortages": [_shortage(level) for level in coverage.shortages()],

@@ -9,8 +9,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.csrf import ensure_csrf_cookie
 
+from disaster.models import DamageReport
 from disaster.roles import is_staff_role
 from maps import ops as ops_state
 from shelters.models import Hazard
@@ -21,7 +23,16 @@ from shelters.models import Hazard
 def ops(request: HttpRequest) -> HttpResponse:
     if not is_staff_role(request.user):
         raise PermissionDenied
-    return render(request, "maps/ops.html", {"state": ops_state.snapshot()})
+    return render(
+        request,
+        "maps/ops.html",
+        {
+            "state": ops_state.snapshot(),
+            "reports_url": reverse("api:list_reports"),
+            "report_categories": DamageReport.Category.choices,
+            "report_statuses": DamageReport.Status.choices,
+        },
+    )
 
 
 @ensure_csrf_cookie
@@ -35,5 +46,8 @@ def public_map(request: HttpRequest) -> HttpResponse:
 
 @ensure_csrf_cookie
 def report_form(request: HttpRequest) -> HttpResponse:
-    # The public report endpoint and the categories come with the damage reports API.
-    return render(request, "maps/report.html", {"submit_url": "", "categories": []})
+    return render(
+        request,
+        "maps/report.html",
+        {"submit_url": reverse("api:submit_report"), "categories": DamageReport.Category.choices},
+    )

@@ -18,6 +18,7 @@ from django.test import Client
 from playwright.sync_api import expect
 
 from disaster.events import publish
+from disaster.models import DamageReport
 from maps.models import District
 from shelters.models import Shelter
 from stockpile.models import Depot, Item
@@ -121,6 +122,91 @@ def test_a_head_count_recorded_through_the_api_appears_on_the_map_without_reload
     screenshot(page, "ops-map-live-headcount")
 
 
+def create_report(user, **fields) -> dict:
+    body = {"latitude": 35.5125, "longitude": 139.4165, "category": "fire", "severity": 4}
+    response = token_client(user).post(
+        "/api/v1/reports", {**body, **fields}, content_type="application/json"
+    )
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def open_report_popup(page, report_id: int) -> None:
+    page.wait_for_function(f"window.sonaeOps.reportMarkers.has({report_id})")
+    page.evaluate(f"window.sonaeOps.openReport({report_id})")
+    expect(page.locator(f".leaflet-popup-content [data-report='{report_id}']")).to_be_visible()
+
+
+def test_a_report_created_through_the_api_appears_on_the_map_without_reload(
+    ops_page, asgi_url, ops_user, open_shelter
+):
+    page = ops_page
+    open_ops(page, asgi_url)
+    page.evaluate("window.__notReloaded = true")
+
+    report = create_report(ops_user, description="倉庫から出火")
+
+    feed = page.locator("#feed li[data-kind='report.created']")
+    expect(feed).to_have_text(re.compile(rf"#{report['id']} 火災 深刻度 4 新規"))
+    expect(page.locator("#figure-severity-4")).to_have_text("1")
+    expect(page.locator("path.leaflet-interactive[fill='#c4461b']")).to_have_count(1)
+    assert page.evaluate("window.sonaeOps.reportMarkers.size") == 1
+    assert page.evaluate("window.__notReloaded") is True
+    open_report_popup(page, report["id"])
+    expect(page.locator(".leaflet-popup-content .description")).to_have_text("倉庫から出火")
+    screenshot(page, "ops-map-live-report")
+
+
+def test_a_report_is_verified_assigned_and_resolved_from_its_popup(
+    ops_page, asgi_url, ops_user, open_shelter
+):
+    report = create_report(ops_user)
+    page = ops_page
+    open_ops(page, asgi_url)
+    expect(page.locator("#figure-severity-4")).to_have_text("1")
+
+    open_report_popup(page, report["id"])
+    page.get_by_role("button", name="確認済みにする").click()
+    expect(page.locator("#triage-result")).to_have_text(f"更新しました #{report['id']}")
+    assert DamageReport.objects.get(pk=report["id"]).status == "verified"
+
+    open_report_popup(page, report["id"])
+    page.get_by_label("担当班").fill("消防第2班")
+    page.get_by_role("button", name="割り当て").click()
+    expect(page.locator("#feed li").first).to_contain_text("対応中")
+    assert DamageReport.objects.values_list("status", "team").get(pk=report["id"]) == (
+        "assigned",
+        "消防第2班",
+    )
+
+    open_report_popup(page, report["id"])
+    page.get_by_role("button", name="解決").click()
+
+    expect(page.locator("#figure-severity-4")).to_have_text("0")
+    expect(page.locator("path.leaflet-interactive[fill='#c4461b']")).to_have_count(0)  # filter
+    assert DamageReport.objects.get(pk=report["id"]).status == "resolved"
+
+
+def test_a_duplicate_is_merged_into_another_report_from_its_popup(
+    ops_page, asgi_url, ops_user, open_shelter
+):
+    first = create_report(ops_user)
+    second = create_report(ops_user, latitude=35.5126)
+    page = ops_page
+    open_ops(page, asgi_url)
+
+    open_report_popup(page, second["id"])
+    page.get_by_label("統合先の報告番号").fill(str(first["id"]))
+    page.get_by_role("button", name="統合").click()
+
+    expect(page.locator("#triage-result")).to_have_text(f"更新しました #{second['id']}")
+    merged = DamageReport.objects.get(pk=second["id"])
+    assert (merged.status, merged.merged_into_id) == ("duplicate", first["id"])
+    expect(page.locator("#figure-severity-4")).to_have_text("1")
+    open_report_popup(page, first["id"])
+    expect(page.locator(f"[data-report='{first['id']}']")).to_contain_text("報告者数 2")
+
+
 def test_a_shortage_found_by_the_stock_check_rings_the_shelter_and_is_listed(
     ops_page, asgi_url, open_shelter
 ):
@@ -173,7 +259,7 @@ def test_an_alert_sent_to_a_district_is_drawn_over_it_without_reload(ops_page, a
     assert page.evaluate("window.__pwned") is None
 
 
-def test_markup_in_a_shelter_name_is_shown_as_text_and_never_runs(
+def test_markup_in_a_shelter_name_or_a_report_is_shown_as_text_and_never_runs(
     ops_page, asgi_url, ops_user, open_shelter
 ):
     open_shelter.name = PAYLOAD
@@ -185,6 +271,10 @@ def test_markup_in_a_shelter_name_is_shown_as_text_and_never_runs(
     expect(page.locator("#feed li").first).to_contain_text(f"{PAYLOAD}: 避難者 60")
     page.locator(".shelter-pin").first.click()
     expect(page.locator(".leaflet-popup-content strong")).to_have_text(PAYLOAD)
+
+    report = create_report(ops_user, description=PAYLOAD, address=PAYLOAD)
+    open_report_popup(page, report["id"])
+    expect(page.locator(".leaflet-popup-content .description")).to_have_text(PAYLOAD)
 
     assert page.evaluate("window.__pwned") is None
     injected = page.evaluate(

@@ -109,6 +109,7 @@ async function triage(report, action, body) {
   try {
     const updated = await api("POST", `${REPORTS_URL}/${report.id}/${action}`, body);
     out.textContent = `${t.triageDone} #${report.id}`;
+    reportMarkers.get(report.id)?.closePopup();
     if (updated?.id) upsertReport(updated);
   } catch (error) {
     out.textContent = `${t.triageFailed} #${report.id}: ${error.message}`;
@@ -146,22 +147,63 @@ function reportPopup(report) {
   );
 }
 
-function upsertReport(report, { render = true } = {}) {
-  reports.set(report.id, report);
-  let marker = reportMarkers.get(report.id);
-  if (marker) layers.reports.removeLayer(marker);
-  marker = L.circleMarker([report.latitude, report.longitude], {
+function reportStyle(report) {
+  return {
     radius: 6 + report.severity * 2,
     color: "#222",
     weight: 1,
     fillColor: SEVERITY_COLOURS[report.severity - 1] ?? "#555",
     fillOpacity: isUnresolved(report) ? 0.9 : 0.3,
-  });
-  marker.bindPopup(() => reportPopup(report));
-  marker.bindTooltip(`#${report.id} ${report.category_label ?? report.category}`);
-  reportMarkers.set(report.id, marker);
-  if (reportVisible(report)) layers.reports.addLayer(marker);
+  };
+}
+
+function upsertReport(report, { render = true } = {}) {
+  reports.set(report.id, report);
+  let marker = reportMarkers.get(report.id);
+  if (!marker) {
+    marker = L.circleMarker([report.latitude, report.longitude], reportStyle(report));
+    // The popup is built when opened, from the report as it is then; openReport places
+    // the map so it fits, instead of the popup panning the map while it is being used.
+    marker.bindPopup(() => reportPopup(reports.get(report.id)), { autoPan: false, maxWidth: 320 });
+    marker.on("click", () => openReport(report.id));
+    reportMarkers.set(report.id, marker);
+  } else {
+    // Moving a clustered marker re-adds it, which would rebuild an open popup (and lose
+    // what staff are typing into it): move it only when the report really moved.
+    const at = marker.getLatLng();
+    if (at.lat !== report.latitude || at.lng !== report.longitude) {
+      marker.setLatLng([report.latitude, report.longitude]);
+    }
+    marker.setStyle(reportStyle(report));
+    marker.setRadius(reportStyle(report).radius);
+  }
+  const category = state.report_categories[report.category] ?? report.category;
+  marker.unbindTooltip().bindTooltip(`#${report.id} ${category}`);
+  const shown = layers.reports.hasLayer(marker);
+  if (reportVisible(report) && !shown) layers.reports.addLayer(marker);
+  if (!reportVisible(report) && shown) layers.reports.removeLayer(marker);
   if (render) renderPanel();
+}
+
+const UNCLUSTERED_ZOOM = 17;
+
+/** Bring a report into view (out of its cluster, low on the map so its popup with the
+ * triage controls fits above it) and open its popup. */
+function openReport(id) {
+  const marker = reportMarkers.get(id);
+  if (!marker) return;
+  if (!layers.reports.hasLayer(marker)) layers.reports.addLayer(marker);
+  // markercluster's zoomToShowLayer expects icon markers, not circles: zoom in to where
+  // clusters break up ourselves. No animation, so nothing moves under the pointer.
+  const zoom = map.hasLayer(marker) ? map.getZoom() : Math.max(map.getZoom(), UNCLUSTERED_ZOOM);
+  map.setView(marker.getLatLng(), zoom, { animate: false });
+  map.panBy([0, -map.getSize().y * 0.3], { animate: false });
+  const started = performance.now();
+  const open = () => {
+    if (map.hasLayer(marker)) marker.openPopup();
+    else if (performance.now() - started < 3000) requestAnimationFrame(open);
+  };
+  open();
 }
 
 function refilterReports() {
@@ -174,6 +216,8 @@ function refilterReports() {
 async function loadReports() {
   if (!REPORTS_URL) return;
   try {
+    // The newest 1000; older ones arrive as they change (their events) or on the layer's
+    // GeoJSON/tiles when the map needs them all.
     const page = await api("GET", `${REPORTS_URL}?limit=1000`);
     for (const report of page.items ?? page) upsertReport(report, { render: false });
     renderPanel();
@@ -312,11 +356,18 @@ function describe(event) {
         return `#${p.transfer_id ?? p.request_id} ${state.depots[p.to_depot_id ?? p.depot_id]?.name ?? ""} ${p.status}`;
       }
       if (event.kind.startsWith("report.")) {
-        const id = p.report_id ?? p.id;
-        return `#${id} ${p.category_label ?? p.category ?? ""} ${p.status ?? ""}`.trim();
+        const category = state.report_categories[p.category] ?? p.category;
+        return `#${p.id} ${category} ${t.severity} ${p.severity} ${state.report_statuses[p.status] ?? p.status}`;
       }
       return p.name ?? p.title ?? "";
   }
+}
+
+function reportButton(id) {
+  const button = el("button", { type: "button", class: "link" }, t.show);
+  button.setAttribute("aria-label", `${t.show} #${id}`);
+  button.addEventListener("click", () => openReport(id));
+  return button;
 }
 
 function addToFeed(event) {
@@ -336,6 +387,7 @@ function addToFeed(event) {
       el("span", { class: "kind" }, t[`kind_${event.kind.replace(".", "_")}`] ?? event.kind),
       " ",
       describe(event),
+      event.kind.startsWith("report.") ? reportButton(event.payload.id) : null,
     ),
   );
   while (feed.children.length > FEED_MAX) feed.lastElementChild.remove();
@@ -391,7 +443,7 @@ function apply(event) {
       applyAlert(p);
       break;
     default:
-      if (event.kind.startsWith("report.")) refreshReport(p.report_id ?? p.id);
+      if (event.kind.startsWith("report.")) refreshReport(p.id);
   }
   addToFeed(event);
   renderPanel();
@@ -472,7 +524,7 @@ window.addEventListener("map:init", (e) => {
   // Clustering needs a maximum zoom; the GSI standard tiles go to 18.
   if (map.getMaxZoom() === Infinity) map.setMaxZoom(18);
   layers.shelters = L.layerGroup().addTo(map);
-  layers.reports = L.markerClusterGroup({ disableClusteringAtZoom: 17 }).addTo(map);
+  layers.reports = L.markerClusterGroup({ disableClusteringAtZoom: UNCLUSTERED_ZOOM }).addTo(map);
   layers.districts = districtsLayer().addTo(map);
   layers.alerts = L.featureGroup().addTo(map);
   L.control
@@ -486,12 +538,12 @@ window.addEventListener("map:init", (e) => {
   for (const alert of alerts.values()) drawAlert(alert);
   for (const shelter of shelters.values()) drawShelter(shelter);
   const bounds = L.latLngBounds([...shelters.values()].map((s) => [s.lat, s.lon]));
-  if (bounds.isValid()) map.fitBounds(bounds.pad(0.1), { maxZoom: 15 });
+  if (bounds.isValid()) map.fitBounds(bounds.pad(0.1), { maxZoom: 15, animate: false });
   document.getElementById("report-filters").addEventListener("change", refilterReports);
   for (const event of state.events) addToFeed(event);
   renderPanel();
   loadReports();
   live.connect();
-  window.sonaeOps = { live, map, shelterMarkers, reportMarkers, alertLayers };
+  window.sonaeOps = { live, map, shelterMarkers, reportMarkers, alertLayers, openReport };
   document.getElementById("ops-map-panel").dataset.ready = "true";
 });

@@ -70,7 +70,7 @@ async function loadOpen() {
         .addTo(openLayer);
     }
     const bounds = openLayer.getBounds();
-    if (bounds.isValid()) map.fitBounds(bounds.pad(0.2), { maxZoom: 15 });
+    if (bounds.isValid()) map.fitBounds(bounds.pad(0.2), { maxZoom: 15, animate: false });
   } catch {
     list.replaceChildren(el("li", {}, t.failed));
   }

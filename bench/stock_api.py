@@ -80,14 +80,13 @@ class Stock:
 def _prepare() -> Stock:
     """Fresh stockpile tables (ids from 1, so pgbench can compute them), 20 depots, the demo
     catalogue, two big lots of everything everywhere, a user with a token."""
-    from decimal import Decimal
 
     from django.apps import apps
     from django.contrib.gis.geos import Point
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from disaster.demo import CATALOGUE, PEOPLE_PER_UNIT
+    from disaster.demo import load_catalogue
     from disaster.events import flush_broadcasts
     from disaster.models import ApiToken, Event, IdempotentRequest, User
     from disaster.roles import Role
@@ -107,20 +106,7 @@ def _prepare() -> Stock:
 
     today = timezone.localdate()
     with transaction.atomic():
-        for code, category, name_ja, name_en, unit_ja, unit_en, norm, source, shelf in CATALOGUE:
-            Item.objects.create(
-                code=code,
-                category=category,
-                name_ja=name_ja,
-                name_en=name_en,
-                unit_ja=unit_ja,
-                unit_en=unit_en,
-                norm_per_person_day=Decimal(norm) if norm else None,
-                norm_source=source,
-                shelf_life_days=shelf,
-                people_per_unit=PEOPLE_PER_UNIT.get(code, (None, None))[0],
-                people_per_unit_long_term=PEOPLE_PER_UNIT.get(code, (None, None))[1],
-            )
+        load_catalogue()
         rng = random.Random(42)
         for n in range(DEPOTS):
             Depot.objects.create(

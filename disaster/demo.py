@@ -215,6 +215,29 @@ def plausible_capacity(shelter: Shelter) -> tuple[int, int]:
     return 80 + rng.randrange(0, 150, 10), 200
 
 
+def load_catalogue() -> list[Item]:
+    """The item catalogue with the national norms (idempotent)."""
+    items = []
+    for code, category, name_ja, name_en, unit_ja, unit_en, norm, source, shelf in CATALOGUE:
+        item, _ = Item.objects.update_or_create(
+            code=code,
+            defaults={
+                "category": category,
+                "name_ja": name_ja,
+                "name_en": name_en,
+                "unit_ja": unit_ja,
+                "unit_en": unit_en,
+                "norm_per_person_day": Decimal(norm) if norm else None,
+                "norm_source": source,
+                "shelf_life_days": shelf,
+                "people_per_unit": PEOPLE_PER_UNIT.get(code, (None, None))[0],
+                "people_per_unit_long_term": PEOPLE_PER_UNIT.get(code, (None, None))[1],
+            },
+        )
+        items.append(item)
+    return items
+
+
 class DemoCity:
     def __init__(self, out=print):
         self.out = out
@@ -311,32 +334,7 @@ class DemoCity:
         return users
 
     def stock(self, by: User) -> None:
-        for (
-            code,
-            category,
-            name_ja,
-            name_en,
-            unit_ja,
-            unit_en,
-            norm,
-            norm_source,
-            shelf,
-        ) in CATALOGUE:
-            Item.objects.update_or_create(
-                code=code,
-                defaults=dict(
-                    people_per_unit=PEOPLE_PER_UNIT.get(code, (None, None))[0],
-                    people_per_unit_long_term=PEOPLE_PER_UNIT.get(code, (None, None))[1],
-                    category=category,
-                    name_ja=name_ja,
-                    name_en=name_en,
-                    unit_ja=unit_ja,
-                    unit_en=unit_en,
-                    norm_per_person_day=Decimal(norm) if norm else None,
-                    norm_source=norm_source,
-                    shelf_life_days=shelf,
-                ),
-            )
+        load_catalogue()
         central, _ = Depot.objects.get_or_create(
             name="座間市中央防災備蓄倉庫（デモ）",
             defaults={"point": Point(139.4074, 35.4887, srid=4326)},

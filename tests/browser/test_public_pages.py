@@ -3,12 +3,15 @@ ones to a chosen point by hazard, the report form, English, accessibility."""
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
 from django.contrib.gis.geos import Point
+from PIL import Image
 from playwright.sync_api import expect
 
+from disaster.models import DamageReport
 from shelters.models import HeadCount, Shelter
 from tests.browser.conftest import screenshot, serious_accessibility_violations
 
@@ -143,3 +146,47 @@ def test_the_public_pages_have_no_serious_accessibility_violation(phone, live_se
     expect(phone.locator("[data-ready=true]")).to_have_count(1)
 
     assert serious_accessibility_violations(phone) == []
+
+
+def jpeg_with_gps() -> bytes:
+    """A small photo as a phone takes it: JPEG with a GPS position in its EXIF."""
+    image = Image.new("RGB", (64, 48), (200, 80, 40))
+    exif = Image.Exif()
+    exif[0x8825] = {1: "N", 2: (35.0, 30.0, 43.0), 3: "E", 4: (139.0, 24.0, 58.0)}
+    out = io.BytesIO()
+    image.save(out, "JPEG", exif=exif)
+    return out.getvalue()
+
+
+def test_a_resident_reports_damage_with_a_photo_from_a_phone(phone, live_server):
+    phone.goto(live_server.url + "/map/report/")
+    expect(phone.locator("#report-form")).to_have_attribute("data-ready", "true")
+
+    phone.locator("#reportmap").tap()
+    expect(phone.locator("#place-chosen")).to_contain_text("選んだ地点")
+    phone.get_by_label("種類").select_option("road_blocked")
+    phone.get_by_label("深刻さ").select_option("4")
+    phone.get_by_label("状況").fill("倒木で道路がふさがっています <b>至急</b>")
+    phone.get_by_label("写真").set_input_files(
+        {"name": "road.jpg", "mimeType": "image/jpeg", "buffer": jpeg_with_gps()}
+    )
+    phone.get_by_role("button", name="報告する").click()
+
+    expect(phone.locator("#report-result")).to_contain_text("受け付けました。受付番号")
+    report = DamageReport.objects.get()
+    assert (report.category, report.severity, report.source) == ("road_blocked", 4, "web")
+    assert report.description == "倒木で道路がふさがっています <b>至急</b>"
+    assert report.photos.count() == 1
+    assert phone.locator("#report-result").inner_text().endswith(str(report.pk))
+    screenshot(phone, "public-report-sent")
+
+
+def test_a_report_without_a_place_is_not_sent(phone, live_server):
+    phone.goto(live_server.url + "/map/report/")
+    expect(phone.locator("#report-form")).to_have_attribute("data-ready", "true")
+
+    phone.get_by_label("状況").fill("停電しています")
+    phone.get_by_role("button", name="報告する").click()
+
+    expect(phone.locator("#report-result")).to_have_text("場所を選んでください。")
+    assert not DamageReport.objects.exists()

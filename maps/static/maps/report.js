@@ -23,10 +23,6 @@ function fieldErrors(error) {
 
 async function submit(event) {
   event.preventDefault();
-  if (!form.getAttribute("action")) {
-    result.textContent = t.unavailable;
-    return;
-  }
   if (!document.getElementById("latitude").value) {
     result.textContent = t.noPlace;
     return;

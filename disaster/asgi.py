@@ -11,7 +11,7 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402 (needs Django set up first)
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
-from django.urls import path  # noqa: E402
+from django.urls import get_resolver, path  # noqa: E402
 
 from disaster.consumers import OpsConsumer  # noqa: E402
 from disaster.ws_auth import TokenAuthMiddleware  # noqa: E402
@@ -27,8 +27,11 @@ application = ProtocolTypeRouter(
     }
 )
 
-# Everything loaded so far (Django, the URL conf, the API schema…) lives as long as the
-# process: moved out of the collector's sight, a full collection no longer walks it. Without
-# this a gen-2 collection paused a worker for 80–100 ms, the p99 of every live push
-# (bench/push_latency.py).
+# Everything loaded at start-up (Django, the URL conf and with it every API router and
+# schema) lives as long as the process: moved out of the collector's sight, a full
+# collection no longer walks it. Without this a gen-2 collection paused a worker for
+# 80–100 ms, the p99 of every live push (bench/push_latency.py). The URL conf is otherwise
+# imported by the first request, after the freeze, so it is loaded here first.
+get_resolver().url_patterns  # noqa: B018 (imported for its side effect)
+gc.collect()
 gc.freeze()

@@ -22,4 +22,5 @@ class AlertEvent(BaseModel):
     whole_city: bool
     district_ids: list[int]
     has_area: bool
+    area: dict | None = None  # the drawn polygon as GeoJSON, so the map draws it live
     references: int | None

@@ -8,10 +8,12 @@ dies mid-send is retried until every recipient has their delivery.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.gis.geos import GEOSGeometry, MultiPolygon, Polygon
+from django.contrib.gis.gdal import GDALException
+from django.contrib.gis.geos import GEOSException, GEOSGeometry, MultiPolygon, Polygon
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -53,11 +55,9 @@ def _area(geojson: dict | None) -> MultiPolygon | None:
     """A GeoJSON (multi)polygon as a valid MultiPolygon in EPSG:4326, or a 422 saying why."""
     if geojson is None:
         return None
-    import json
-
     try:
         geometry = GEOSGeometry(json.dumps(geojson), srid=4326)
-    except (ValueError, TypeError, Exception) as error:  # GEOS raises several kinds
+    except (ValueError, TypeError, GEOSException, GDALException) as error:
         raise Invalid(
             _("区域が GeoJSON の多角形として読めません。"),
             fields={"area": _("GeoJSON の Polygon か MultiPolygon にしてください。")},
@@ -111,6 +111,7 @@ def _event(alert: Alert) -> dict[str, Any]:
         "whole_city": alert.whole_city,
         "district_ids": sorted(alert.districts.values_list("pk", flat=True)),
         "has_area": alert.area is not None,
+        "area": json.loads(alert.area.geojson) if alert.area is not None else None,
         "references": alert.references_id,
     }
 

@@ -324,3 +324,24 @@ def test_shelter_managers_see_no_subscribers(api_as, manager_user, ops_user):
 
     assert api_as(manager_user).get("/api/v1/subscribers").status_code == 403
     assert api_as(ops_user).get("/api/v1/subscribers").json()["count"] == 1
+
+
+@pytest.mark.parametrize(
+    "area",
+    [
+        {"type": "Polygon", "coordinates": "not coordinates"},
+        {"type": "Polygon", "coordinates": [[[139.4, 35.48], [139.42, 35.48]]]},
+        {"type": "Nonsense"},
+    ],
+)
+def test_an_area_that_is_not_valid_geojson_is_refused(api_as, ops_user, area):
+    response = api_as(ops_user).post(
+        "/api/v1/alerts", draft(area=area), content_type="application/json"
+    )
+
+    assert response.status_code == 422
+    assert "area" in errors_of(response)
+
+
+def test_the_drafted_event_carries_the_drawn_area_for_the_map(drafted, published):
+    assert published("alert.drafted")[-1]["area"]["type"] == "MultiPolygon"

@@ -272,9 +272,9 @@ function drawAlert(alert) {
 }
 
 function applyAlert(p) {
-  // The events carry no polygon: an alert drawn by its own area keeps the one it had.
+  // An event carries the alert's own polygon, if it has one.
   const known = alerts.get(p.id);
-  const alert = { ...known, ...p, area: known?.area ?? null };
+  const alert = { ...known, ...p, area: p.area ?? known?.area ?? null };
   alerts.set(alert.id, alert);
   drawAlert(alert);
 }

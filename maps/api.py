@@ -112,7 +112,7 @@ def tile_sql(where: str = "") -> str:
         mvt AS (
             SELECT ST_AsMVTGeom(ST_Transform(p.point, 3857), bounds.env, {TILE_EXTENT}, 64, true)
                        AS geom,
-                   p.id, p.category, p.severity, p.status, p.reporters
+                   p.id, p.id AS report_id, p.category, p.severity, p.status, p.reporters
             FROM picked p, bounds
         )
         SELECT ST_AsMVT(mvt, 'reports', {TILE_EXTENT}, 'geom', 'id') FROM mvt

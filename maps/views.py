@@ -29,6 +29,8 @@ def ops(request: HttpRequest) -> HttpResponse:
         {
             "state": ops_state.snapshot(),
             "reports_url": reverse("api:list_reports"),
+            "tiles_url": reverse("api:api-root") + "v1/map/tiles/reports/{z}/{x}/{y}.pbf",
+            "geojson_url": reverse("api:reports_geojson"),
             "report_categories": DamageReport.Category.choices,
             "report_statuses": DamageReport.Status.choices,
         },

@@ -315,3 +315,41 @@ def test_the_operations_map_has_no_serious_accessibility_violation(
     open_ops(ops_page, asgi_url)
 
     assert serious_accessibility_violations(ops_page) == []
+
+
+def test_every_open_report_can_be_shown_as_vector_tiles_and_opened_from_them(
+    ops_page, asgi_url, ops_user, open_shelter
+):
+    page = ops_page
+    # An older report the marker layer has not loaded: only the tiles know it.
+    report = create_report(ops_user, description="タイルからの報告")
+    open_ops(page, asgi_url)
+    page.evaluate("window.sonaeOps.map.setView([35.5125, 139.4165], 16, {animate: false})")
+
+    with page.expect_response(lambda r: "/api/v1/map/tiles/reports/16/" in r.url) as answer:
+        page.evaluate(
+            "() => { const tiles = window.sonaeOps.layers.reportTiles;"
+            " tiles.once('load', () => { window.__tilesDrawn = true; });"
+            " window.sonaeOps.map.addLayer(tiles); }"
+        )
+    page.wait_for_function("window.__tilesDrawn === true")
+
+    assert answer.value.status == 200, answer.value.text()
+    assert answer.value.headers["content-type"] == "application/vnd.mapbox-vector-tile"
+    expect(
+        page.locator(".leaflet-tile-container canvas, canvas.leaflet-tile").first
+    ).to_be_attached()
+    # Forget the live marker, so what opens the report is the tile's feature.
+    page.evaluate(
+        f"() => {{ const ops = window.sonaeOps, m = ops.reportMarkers.get({report['id']});"
+        f" ops.layers.reports.removeLayer(m); ops.reportMarkers.delete({report['id']}); }}"
+    )
+    point = page.evaluate(
+        "() => { const map = window.sonaeOps.map;"
+        " const p = map.latLngToContainerPoint([35.5125, 139.4165]);"
+        " const r = map.getContainer().getBoundingClientRect();"
+        " return [r.left + p.x, r.top + p.y]; }"
+    )
+    page.mouse.click(*point)
+    expect(page.locator(f".leaflet-popup-content [data-report='{report['id']}']")).to_be_visible()
+    screenshot(page, "ops-map-report-tiles")

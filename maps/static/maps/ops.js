@@ -10,6 +10,10 @@ import { api, el, lineChart, messages } from "./dom.js";
 const state = JSON.parse(document.getElementById("ops-state").textContent);
 const t = messages("ops-messages");
 const REPORTS_URL = document.getElementById("ops-map-panel").dataset.reportsUrl || "";
+// Every open report, however many, as vector tiles drawn on canvas (the marker layer holds
+// the newest thousand, live, for triage).
+const TILES_URL = document.getElementById("ops-map-panel").dataset.tilesUrl || "";
+const GEOJSON_URL = document.getElementById("ops-map-panel").dataset.geojsonUrl || "";
 const FEED_MAX = 50;
 
 let map = null;
@@ -204,6 +208,45 @@ function openReport(id) {
     else if (performance.now() - started < 3000) requestAnimationFrame(open);
   };
   open();
+}
+
+async function showReport(id) {
+  if (!reportMarkers.has(id)) await refreshReport(id);
+  openReport(id);
+}
+
+function reportTilesLayer() {
+  const style = (p) => ({
+    radius: 3 + p.severity,
+    fill: true,
+    fillColor: SEVERITY_COLOURS[p.severity - 1] ?? "#555",
+    fillOpacity: 0.8,
+    color: "#222",
+    weight: 0.5,
+  });
+  // Drawn only (VectorGrid 1.3's own click handling breaks on Leaflet 1.9): a click on the
+  // tiles asks the API which open report lies under the pointer.
+  return L.vectorGrid.protobuf(TILES_URL, {
+    rendererFactory: L.canvas.tile,
+    interactive: false,
+    maxNativeZoom: 18,
+    fetchOptions: { credentials: "same-origin" },
+    vectorTileLayerStyles: { reports: style },
+  });
+}
+
+async function reportUnder(event) {
+  if (!map.hasLayer(layers.reportTiles)) return;
+  // A click on a marker or a shape is theirs; only a click on the bare map (where the
+  // tiles are drawn, tiles take no events) looks for a report underneath.
+  if (event.originalEvent?.target?.closest?.(".leaflet-interactive, .leaflet-marker-icon")) return;
+  const near = (dx, dy) => map.containerPointToLatLng(event.containerPoint.add([dx, dy]));
+  const [sw, ne] = [near(-8, 8), near(8, -8)];
+  const query = new URLSearchParams({ bbox: [sw.lng, sw.lat, ne.lng, ne.lat].join(","), limit: "1" });
+  for (const status of ["new", "verified", "assigned"]) query.append("status", status);
+  const found = await api("GET", `${GEOJSON_URL}?${query}`);
+  const id = found.features[0]?.id;
+  if (id) await showReport(id);
 }
 
 function refilterReports() {
@@ -527,10 +570,18 @@ window.addEventListener("map:init", (e) => {
   layers.reports = L.markerClusterGroup({ disableClusteringAtZoom: UNCLUSTERED_ZOOM }).addTo(map);
   layers.districts = districtsLayer().addTo(map);
   layers.alerts = L.featureGroup().addTo(map);
+  const overlays = {
+    [t.layerShelters]: layers.shelters,
+    [t.layerReports]: layers.reports,
+  };
+  if (TILES_URL && L.vectorGrid) {
+    layers.reportTiles = reportTilesLayer();
+    overlays[t.layerReportTiles] = layers.reportTiles;
+    map.on("click", reportUnder);
+  }
   L.control
     .layers(null, {
-      [t.layerShelters]: layers.shelters,
-      [t.layerReports]: layers.reports,
+      ...overlays,
       [t.layerDistricts]: layers.districts,
       [t.layerAlerts]: layers.alerts,
     })
@@ -544,6 +595,6 @@ window.addEventListener("map:init", (e) => {
   renderPanel();
   loadReports();
   live.connect();
-  window.sonaeOps = { live, map, shelterMarkers, reportMarkers, alertLayers, openReport };
+  window.sonaeOps = { live, map, layers, shelterMarkers, reportMarkers, alertLayers, openReport };
   document.getElementById("ops-map-panel").dataset.ready = "true";
 });

@@ -3,12 +3,15 @@ and the disaster domain itself: Incident and DamageReport."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
 
 from django.contrib.auth.models import AbstractUser
 from django.contrib.gis.db import models as gis_models
+from django.contrib.postgres.indexes import GistIndex
 from django.db import models
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -210,6 +213,23 @@ class IdempotentRequest(models.Model):
         return f"{self.principal} {self.key}"
 
 
+def as_geography(expression):
+    """A 4326 point as PostGIS geography, so distances are metres on the spheroid."""
+    return Cast(expression, output_field=gis_models.PointField(srid=4326, geography=True))
+
+
+class WithinMetres(models.Func):
+    """PostGIS `ST_DWithin(a::geography, b::geography, metres)`: true distance, and the
+    functional GiST index on `point::geography` answers it."""
+
+    function = "ST_DWithin"
+    output_field = models.BooleanField()
+
+    def __init__(self, field: str, point, metres: float):
+        value = models.Value(point, output_field=gis_models.PointField(srid=4326))
+        super().__init__(as_geography(field), as_geography(value), models.Value(float(metres)))
+
+
 class DamageReportQuerySet(models.QuerySet):
     def unresolved(self):
         return self.filter(status__in=DamageReport.OPEN_STATUSES)
@@ -218,6 +238,61 @@ class DamageReportQuerySet(models.QuerySet):
         from django.contrib.gis.geos import Polygon
 
         return self.filter(point__intersects=Polygon.from_bbox((west, south, east, north)))
+
+    def matching(
+        self,
+        *,
+        category: list[str] | None = None,
+        severity: list[int] | None = None,
+        severity_min: int | None = None,
+        status: list[str] | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        bbox: tuple[float, float, float, float] | None = None,
+        area=None,
+    ):
+        """The report filters of the list, the map layer and the tiles: each one given
+        narrows the reports (`until` is exclusive, `area` a GEOS polygon)."""
+        found = self
+        if category:
+            found = found.filter(category__in=category)
+        if severity:
+            found = found.filter(severity__in=severity)
+        if severity_min is not None:
+            found = found.filter(severity__gte=severity_min)
+        if status:
+            found = found.filter(status__in=status)
+        if since is not None:
+            found = found.filter(created_at__gte=since)
+        if until is not None:
+            found = found.filter(created_at__lt=until)
+        if bbox is not None:
+            found = found.in_bbox(*bbox)
+        if area is not None:
+            found = found.filter(point__intersects=area)
+        return found
+
+    def within_metres(self, point, metres: float):
+        return self.filter(WithinMetres("point", point, metres))
+
+    def near_duplicates(
+        self, category: str, point, at: dt.datetime, *, metres: float, minutes: float
+    ):
+        """Open reports of `category` within `metres` of `point` and `minutes` of `at`,
+        oldest first: what a new report at that place and time probably repeats."""
+        window = dt.timedelta(minutes=minutes)
+        return (
+            self.unresolved()
+            .filter(category=category, created_at__range=(at - window, at + window))
+            .within_metres(point, metres)
+            .order_by("created_at", "id")
+        )
+
+    def sources(self, report: DamageReport):
+        """The report and every report merged into it: who told us, and how."""
+        return self.filter(models.Q(pk=report.pk) | models.Q(merged_into=report)).order_by(
+            "created_at", "id"
+        )
 
 
 class DamageReport(models.Model):
@@ -303,6 +378,11 @@ class DamageReport(models.Model):
             models.CheckConstraint(
                 condition=models.Q(severity__gte=1, severity__lte=5), name="severity_1_to_5"
             )
+        ]
+        indexes = [
+            # Near-duplicate hints measure in metres (geography); the plain GiST index on
+            # `point` (GeoDjango's own) serves bboxes and tiles.
+            GistIndex(as_geography("point"), name="report_point_geography"),
         ]
 
     def __str__(self) -> str:

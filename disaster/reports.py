@@ -17,7 +17,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.gis.geos import Point, Polygon
-from django.contrib.gis.measure import D
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -202,6 +201,26 @@ def triage(
     return report
 
 
+def verify(by: User, report_id: int) -> DamageReport:
+    """Someone confirmed the report is real: new → verified."""
+    return triage(by, report_id, "verify")
+
+
+def assign(by: User, report_id: int, team: str) -> DamageReport:
+    """Hand the report to a team (道路班, 消防…): new / verified / assigned → assigned."""
+    return triage(by, report_id, "assign", team=team)
+
+
+def resolve(by: User, report_id: int, note: str = "") -> DamageReport:
+    """The damage has been dealt with: any open state → resolved."""
+    return triage(by, report_id, "resolve", note=note)
+
+
+def reject(by: User, report_id: int, note: str = "") -> DamageReport:
+    """Not a real report (a prank, a mistake): any open state → rejected."""
+    return triage(by, report_id, "reject", note=note)
+
+
 @transaction.atomic
 def merge(by: User, report_id: int, into_id: int) -> DamageReport:
     """Merge a report into another about the same thing: it becomes a duplicate, the other
@@ -238,16 +257,14 @@ def merge(by: User, report_id: int, into_id: int) -> DamageReport:
 
 
 def duplicates_of(report: DamageReport) -> list[DamageReport]:
-    """Open reports of the same category near in place and time: proposed for merging."""
-    window = dt.timedelta(minutes=settings.REPORT_DUPLICATE_MINUTES)
+    """Open reports of the same category near in place and time: proposed for merging
+    (REPORT_DUPLICATE_METRES on the spheroid, REPORT_DUPLICATE_MINUTES either side)."""
     return list(
-        DamageReport.objects.unresolved()
-        .filter(
-            category=report.category,
-            point__distance_lte=(report.point, D(m=settings.REPORT_DUPLICATE_METRES)),
-            created_at__gte=report.created_at - window,
-            created_at__lte=report.created_at + window,
-        )
-        .exclude(pk=report.pk)
-        .order_by("created_at")[:20]
+        DamageReport.objects.near_duplicates(
+            report.category,
+            report.point,
+            report.created_at,
+            metres=settings.REPORT_DUPLICATE_METRES,
+            minutes=settings.REPORT_DUPLICATE_MINUTES,
+        ).exclude(pk=report.pk)[:20]
     )

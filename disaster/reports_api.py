@@ -6,6 +6,7 @@ operations staff only; everyone else gets the stripped copy.
 """
 
 import datetime as dt
+from typing import Annotated
 
 from django.http import FileResponse, HttpRequest
 from django.utils.translation import gettext as _
@@ -19,12 +20,24 @@ from disaster.models import DamageReport, ReportPhoto
 from disaster.photos import check_photo
 from disaster.roles import is_staff_role
 from disaster.schemas import Id, Moment, Paginated
+from maps.queries import parse_bbox, refuse_unknown_filters
 
 router = Router(tags=["damage reports"])
 
 Category = DamageReport.Category
+Severity = Annotated[int, Field(ge=1, le=5)]
 ReportStatus = DamageReport.Status
-LIST_FILTERS = {"category", "severity_min", "status", "since", "until", "bbox", "limit", "offset"}
+LIST_FILTERS = {
+    "category",
+    "severity",
+    "severity_min",
+    "status",
+    "since",
+    "until",
+    "bbox",
+    "limit",
+    "offset",
+}
 
 
 class PhotoOut(Schema):
@@ -33,6 +46,14 @@ class PhotoOut(Schema):
     original_url: str | None
     width: int
     height: int
+
+
+class SourceOut(Schema):
+    """One of the reports a merged report stands for (never its contact)."""
+
+    id: int
+    source: str
+    created_at: dt.datetime
 
 
 class ReportOut(Schema):
@@ -55,6 +76,7 @@ class ReportOut(Schema):
     updated_at: dt.datetime
     reporter_contact: str | None = Field(None, description="運用職員のみ")
     photos: list[PhotoOut]
+    sources: list[SourceOut] = Field(description="この報告と統合された報告（通報の経路）")
 
 
 class HistoryOut(Schema):
@@ -101,6 +123,12 @@ def _out(request: HttpRequest, report: DamageReport) -> dict:
         "longitude": report.point.x,
         "merged_into": report.merged_into_id,
         "reporter_contact": report.reporter_contact if staff else None,
+        "sources": [
+            {"id": s.pk, "source": s.source, "created_at": s.created_at}
+            for s in DamageReport.objects.sources(report).only("id", "source", "created_at")
+        ]
+        if report.reporters > 1
+        else [{"id": report.pk, "source": report.source, "created_at": report.created_at}],
         "photos": [
             {
                 "id": p.pk,
@@ -114,51 +142,13 @@ def _out(request: HttpRequest, report: DamageReport) -> dict:
     }
 
 
-def _bbox(text: str) -> tuple[float, float, float, float]:
-    try:
-        west, south, east, north = (float(v) for v in text.split(","))
-    except ValueError as error:
-        raise Invalid(fields={"bbox": _("bbox は 西,南,東,北 の4つの数です。")}) from error
-    if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
-        raise Invalid(fields={"bbox": _("bbox の範囲が正しくありません。")})
-    return west, south, east, north
-
-
-def refuse_unknown_filters(request: HttpRequest, known: set[str]) -> None:
-    unknown = sorted(set(request.GET) - known)
-    if unknown:
-        raise Invalid(
-            _("不明な絞り込み条件: %(names)s") % {"names": ", ".join(unknown)},
-            fields={name: _("この条件はありません。") for name in unknown},
-        )
-
-
 def filtered_reports(
-    request: HttpRequest,
-    *,
-    category: list[Category] | None,
-    severity_min: int | None,
-    status: list[ReportStatus] | None,
-    since: dt.datetime | None,
-    until: dt.datetime | None,
-    bbox: str | None,
+    request: HttpRequest, *, known: set[str] = LIST_FILTERS, bbox: str | None = None, **filters
 ):
-    """The report filters shared by the list and the map layer."""
-    refuse_unknown_filters(request, LIST_FILTERS)
-    found = DamageReport.objects.all()
-    if category:
-        found = found.filter(category__in=category)
-    if severity_min is not None:
-        found = found.filter(severity__gte=severity_min)
-    if status:
-        found = found.filter(status__in=status)
-    if since is not None:
-        found = found.filter(created_at__gte=since)
-    if until is not None:
-        found = found.filter(created_at__lt=until)
-    if bbox:
-        found = found.in_bbox(*_bbox(bbox))
-    return found
+    """The reports the query's filters select; an unknown filter or a bad bbox is a 422.
+    Shared by the list and the map layer."""
+    refuse_unknown_filters(request, known)
+    return DamageReport.objects.matching(bbox=parse_bbox(bbox) if bbox else None, **filters)
 
 
 @router.get("/reports", response=list[ReportOut], auth=SIGNED_IN)
@@ -166,15 +156,19 @@ def filtered_reports(
 def list_reports(
     request: HttpRequest,
     category: list[Category] | None = Query(None),
+    severity: list[Severity] | None = Query(None),
     severity_min: int | None = Query(None, ge=1, le=5),
     status: list[ReportStatus] | None = Query(None),
     since: Moment | None = None,
     until: Moment | None = None,
     bbox: str | None = Query(None, max_length=200, description="西,南,東,北"),
 ):
+    """Reports, newest first, filtered by category, severity (exact or at least), status,
+    time received and bbox (west,south,east,north). An unknown filter is a 422."""
     found = filtered_reports(
         request,
         category=category,
+        severity=severity,
         severity_min=severity_min,
         status=status,
         since=since,
@@ -226,29 +220,28 @@ def duplicates(request: HttpRequest, report_id: Id):
     return [_out(request, r) for r in reports.duplicates_of(_report(report_id))]
 
 
-def _triage(request: HttpRequest, report_id: int, action: str, **extra) -> dict:
-    reports.triage(request.auth, report_id, action, **extra)
-    return _out(request, _report(report_id))
-
-
 @router.post("/reports/{report_id}/verify", response=ReportOut, auth=STAFF)
 def verify(request: HttpRequest, report_id: Id):
-    return _triage(request, report_id, "verify")
+    """new → verified (409 from any other state)."""
+    return _out(request, _report(reports.verify(request.auth, report_id).pk))
 
 
 @router.post("/reports/{report_id}/assign", response=ReportOut, auth=STAFF)
 def assign(request: HttpRequest, report_id: Id, payload: AssignIn):
-    return _triage(request, report_id, "assign", team=payload.team)
+    """Hand the report to a team: new, verified or assigned → assigned."""
+    return _out(request, _report(reports.assign(request.auth, report_id, payload.team).pk))
 
 
 @router.post("/reports/{report_id}/resolve", response=ReportOut, auth=STAFF)
 def resolve(request: HttpRequest, report_id: Id):
-    return _triage(request, report_id, "resolve")
+    """Any open state → resolved."""
+    return _out(request, _report(reports.resolve(request.auth, report_id).pk))
 
 
 @router.post("/reports/{report_id}/reject", response=ReportOut, auth=STAFF)
 def reject(request: HttpRequest, report_id: Id):
-    return _triage(request, report_id, "reject")
+    """Any open state → rejected."""
+    return _out(request, _report(reports.reject(request.auth, report_id).pk))
 
 
 @router.post("/reports/{report_id}/merge", response=ReportOut, auth=STAFF)

@@ -220,6 +220,8 @@ REPORT_PUBLIC_PER_HOUR = env("REPORT_PUBLIC_PER_HOUR", default=10, cast=int)
 CITY_BBOX = [
     float(v) for v in env_list("CITY_BBOX", default=["139.33", "35.44", "139.46", "35.53"])
 ]
+# The public map's occupancy band: 混雑 (crowded) from this % of capacity, 満員 at 100 %.
+MAP_CROWDED_PERCENT = env("MAP_CROWDED_PERCENT", default=80, cast=int)
 
 # Providers (unset → console transport; DESIGN decision 5).
 TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")

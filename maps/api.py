@@ -6,18 +6,24 @@ as text: serialising ten thousand features row by row in Python costs more than 
 Tiles are one ST_AsMVT query over the GiST index.
 """
 
+from django.contrib.gis.geos import Point
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
-from ninja import Path, Query, Router
+from ninja import Path, Query, Router, Schema
 from pydantic import BaseModel, Field
 
-from disaster.auth import SIGNED_IN, STAFF
+from alerts.models import Alert
+from disaster.auth import STAFF
 from disaster.errors import Invalid
 from disaster.models import DamageReport
-from disaster.reports_api import filtered_reports, refuse_unknown_filters
+from disaster.reports_api import LIST_FILTERS, Severity, filtered_reports
 from disaster.schemas import Moment
+from maps import queries
 from maps.models import District
+from maps.queries import parse_bbox, refuse_unknown_filters
+from shelters.models import Hazard, Shelter
+from shelters.schemas import Latitude, Longitude
 
 router = Router(tags=["map data"])
 
@@ -25,6 +31,7 @@ GEOJSON = "application/geo+json"
 MVT = "application/vnd.mapbox-vector-tile"
 MAX_FEATURES = 50_000
 TILE_EXTENT = 4096
+BBOX = Query(None, max_length=200, description="minLon,minLat,maxLon,maxLat（西,南,東,北）")
 
 
 def _feature_collection(sql: str, params: list, properties: str, geometry: str) -> HttpResponse:
@@ -47,26 +54,38 @@ def _feature_collection(sql: str, params: list, properties: str, geometry: str) 
         return HttpResponse(cursor.fetchone()[0], content_type=GEOJSON)
 
 
-@router.get("/map/reports.geojson", auth=SIGNED_IN, response={200: None})
+def _geojson(text: str) -> HttpResponse:
+    return HttpResponse(text, content_type=GEOJSON)
+
+
+@router.get("/map/reports.geojson", auth=STAFF, response={200: None})
 def reports_geojson(
     request: HttpRequest,
     category: list[DamageReport.Category] | None = Query(None),
+    severity: list[Severity] | None = Query(None),
     severity_min: int | None = Query(None, ge=1, le=5),
     status: list[DamageReport.Status] | None = Query(None),
     since: Moment | None = None,
     until: Moment | None = None,
-    bbox: str | None = Query(None, max_length=200, description="西,南,東,北"),
+    bbox: str | None = BBOX,
+    area: str | None = Query(
+        None, max_length=100_000, description="GeoJSON の Polygon か MultiPolygon（その中の報告）"
+    ),
     limit: int = Query(10_000, ge=1, le=MAX_FEATURES),
 ):
-    """Damage reports as GeoJSON points, newest first (no reporter contact)."""
+    """Damage reports as GeoJSON points, newest first (no reporter contact, no description;
+    operations staff only). The FeatureCollection is built by PostgreSQL."""
     found = filtered_reports(
         request,
+        known=LIST_FILTERS | {"area"},
         category=category,
+        severity=severity,
         severity_min=severity_min,
         status=status,
         since=since,
         until=until,
         bbox=bbox,
+        area=queries.parse_area(area) if area else None,
     )
     rows = found.order_by("-created_at", "-id").values(
         "id", "point", "category", "severity", "status", "reporters", "created_at"
@@ -80,12 +99,113 @@ def reports_geojson(
 
 
 @router.get("/map/districts.geojson", auth=None, response={200: None}, tags=["public"])
-def districts_geojson(request: HttpRequest):
+def districts_geojson(request: HttpRequest, bbox: str | None = BBOX):
     """The districts alerts are targeted by (public: names and areas only)."""
-    refuse_unknown_filters(request, set())
-    sql, params = District.objects.values("id", "name", "name_en", "area").query.sql_with_params()
+    refuse_unknown_filters(request, {"bbox"})
+    districts = District.objects.all()
+    if bbox:
+        districts = districts.filter(area__intersects=queries.bbox_polygon(parse_bbox(bbox)))
+    sql, params = districts.values("id", "name", "name_en", "area").query.sql_with_params()
     properties = "'name', f.name, 'name_en', f.name_en"
     return _feature_collection(sql, list(params), properties, "f.area")
+
+
+@router.get("/map/shelters.geojson", auth=STAFF, response={200: None})
+def shelters_geojson(
+    request: HttpRequest,
+    status: list[Shelter.Status] | None = Query(None),
+    hazard: Hazard | None = None,
+    occupancy_min: float | None = Query(None, ge=0, le=10_000, description="収容率（%）以上"),
+    occupancy_max: float | None = Query(None, ge=0, le=10_000, description="収容率（%）以下"),
+    worst_days_max: float | None = Query(
+        None, ge=0, le=10_000, description="最も早く尽きる品目の残り日数がこれ以下"
+    ),
+    short: bool | None = Query(None, description="不足している品目がある（true）／ない（false）"),
+    bbox: str | None = BBOX,
+):
+    """Shelters for the operations map: status, occupancy and its %, the band residents
+    see, and the worst shortage (the item with the fewest days of supply, how many items
+    are short). Operations staff only."""
+    refuse_unknown_filters(
+        request,
+        {"status", "hazard", "occupancy_min", "occupancy_max", "worst_days_max", "short", "bbox"},
+    )
+    rows = queries.shelter_layer(
+        queries.ShelterLayerFilter(
+            statuses=status,
+            hazard=hazard,
+            bbox=parse_bbox(bbox) if bbox else None,
+            occupancy_min=occupancy_min,
+            occupancy_max=occupancy_max,
+            worst_days_max=worst_days_max,
+            short=short,
+        )
+    )
+    return _geojson(queries.feature_collection(rows, "point"))
+
+
+@router.get("/map/alerts.geojson", auth=STAFF, response={200: None})
+def alerts_geojson(
+    request: HttpRequest,
+    kind: list[Alert.Kind] | None = Query(None),
+    drill: bool | None = None,
+    hazard: Hazard | None = None,
+    bbox: str | None = BBOX,
+):
+    """Alert areas in force (approved or sent, within their validity): each alert's whole
+    target (drawn area and districts, or the city) as one geometry. Operations staff only."""
+    refuse_unknown_filters(request, {"kind", "drill", "hazard", "bbox"})
+    rows = queries.alert_layer(
+        kinds=kind, drill=drill, hazard=hazard, bbox=parse_bbox(bbox) if bbox else None
+    )
+    return _geojson(queries.feature_collection(rows, "geometry"))
+
+
+@router.get("/map/public/shelters.geojson", auth=None, response={200: None}, tags=["public"])
+def public_shelters_geojson(
+    request: HttpRequest, hazard: Hazard | None = None, bbox: str | None = BBOX
+):
+    """Open shelters for residents: where, the hazards each serves and an occupancy band
+    (free 空き / crowded 混雑 from MAP_CROWDED_PERCENT % / full 満員), never a head-count."""
+    refuse_unknown_filters(request, {"hazard", "bbox"})
+    shelters = queries.open_shelters(hazard, parse_bbox(bbox) if bbox else None)
+    rows = [
+        {**queries.public_shelter(s), "point": s.point} for s in shelters.order_by("name", "pk")
+    ]
+    for row in rows:
+        del row["latitude"], row["longitude"]  # the geometry says where
+    return _geojson(queries.feature_collection(rows, "point"))
+
+
+class NearestOut(Schema):
+    id: int
+    name: str
+    name_en: str
+    address: str
+    hazards: list[str]
+    status: str
+    band: str = Field(description="free（空き）/ crowded（混雑）/ full（満員）")
+    band_label: str
+    latitude: float
+    longitude: float
+    distance_m: float
+
+
+@router.get("/map/public/nearest", auth=None, response=list[NearestOut], tags=["public"])
+def nearest_shelters(
+    request: HttpRequest,
+    lat: Latitude,
+    lon: Longitude,
+    hazard: Hazard | None = None,
+    limit: int = Query(5, ge=1, le=50),
+):
+    """The open shelters nearest to a point (the visitor's location), for the hazard chosen,
+    nearest first with the distance in metres: a KNN scan of the GiST index (`<->`), then
+    the true distance. Only shelters accepting people (status open)."""
+    refuse_unknown_filters(request, {"lat", "lon", "hazard", "limit"})
+    here = Point(lon, lat, srid=4326)
+    shelters = queries.open_shelters(hazard).accepting().nearest(here)[:limit]
+    return [{**queries.public_shelter(s), "distance_m": round(s.distance.m, 1)} for s in shelters]
 
 
 class Tile(BaseModel):

@@ -32,6 +32,9 @@ PUBLIC: set[tuple[str, str]] = {
     ("POST", "/api/v1/public/reports"),
     # The districts alerts are targeted by (names and areas).
     ("GET", "/api/v1/map/districts.geojson"),
+    # The public map: open shelters with an occupancy band, and the nearest ones (KNN).
+    ("GET", "/api/v1/map/public/shelters.geojson"),
+    ("GET", "/api/v1/map/public/nearest"),
 }
 # Endpoints whose successful answer is a file, not JSON (their errors are still JSON).
 NOT_JSON: dict[tuple[str, str], str] = {
@@ -39,6 +42,9 @@ NOT_JSON: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/shelters/export.geojson"): "application/geo+json",
     ("GET", "/api/v1/map/reports.geojson"): "application/geo+json",
     ("GET", "/api/v1/map/districts.geojson"): "application/geo+json",
+    ("GET", "/api/v1/map/shelters.geojson"): "application/geo+json",
+    ("GET", "/api/v1/map/alerts.geojson"): "application/geo+json",
+    ("GET", "/api/v1/map/public/shelters.geojson"): "application/geo+json",
 }
 
 UNKNOWN_ID = "999999"

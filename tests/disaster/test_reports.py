@@ -4,6 +4,7 @@ kind of bad input refused with the field at fault."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 
 import pytest
@@ -282,3 +283,117 @@ def test_the_public_form_is_rate_limited_per_sender(settings):
 
 def test_anonymous_visitors_cannot_read_reports():
     assert Client().get("/api/v1/reports").status_code == 401
+
+
+def test_duplicates_are_measured_in_metres_and_the_distance_is_a_setting(
+    api_as, ops_user, settings
+):
+    client = api_as(ops_user)
+    report = staff_report(client)
+    east = staff_report(client, longitude=139.4111)  # ~100 m east (a degree is ~91 km here)
+
+    settings.REPORT_DUPLICATE_METRES = 80
+    too_far = client.get(f"/api/v1/reports/{report['id']}/duplicates").json()
+    settings.REPORT_DUPLICATE_METRES = 120
+    near = client.get(f"/api/v1/reports/{report['id']}/duplicates").json()
+
+    assert too_far == [] and [r["id"] for r in near] == [east["id"]]
+
+
+def test_duplicates_are_only_proposed_within_the_time_window(api_as, ops_user, settings):
+    client = api_as(ops_user)
+    report = staff_report(client)
+    later = staff_report(client, latitude=35.4902)
+    DamageReport.objects.filter(pk=later["id"]).update(
+        created_at=DamageReport.objects.get(pk=report["id"]).created_at
+        + dt.timedelta(minutes=settings.REPORT_DUPLICATE_MINUTES + 1)
+    )
+    resolved = staff_report(client, latitude=35.4901)
+    client.post(f"/api/v1/reports/{resolved['id']}/resolve")
+
+    assert client.get(f"/api/v1/reports/{report['id']}/duplicates").json() == []
+
+
+def test_a_merged_report_lists_every_source_it_stands_for(api_as, ops_user):
+    client = api_as(ops_user)
+    kept = staff_report(client)
+    web = Client(REMOTE_ADDR="203.0.113.9").post(
+        "/api/v1/public/reports", {"category": "road_blocked", "severity": "3", **INSIDE}
+    )
+    client.post(
+        f"/api/v1/reports/{web.json()['id']}/merge", {"into": kept["id"]}, "application/json"
+    )
+
+    merged = client.get(f"/api/v1/reports/{kept['id']}").json()
+
+    assert merged["reporters"] == 2
+    assert [(s["id"], s["source"]) for s in merged["sources"]] == [
+        (kept["id"], "staff"),
+        (web.json()["id"], "web"),
+    ]
+
+
+def test_reports_are_filtered_by_exact_severities_and_time(api_as, ops_user):
+    client = api_as(ops_user)
+    two = staff_report(client, severity=2)
+    staff_report(client, severity=3)
+    four = staff_report(client, severity=4)
+    future = "2099-01-01T00:00:00%2B09:00"
+
+    def ids(query: str) -> set[int]:
+        return {r["id"] for r in client.get(f"/api/v1/reports?{query}").json()["items"]}
+
+    assert ids("severity=2&severity=4") == {two["id"], four["id"]}
+    assert ids(f"since={future}") == set()
+    assert len(ids(f"until={future}")) == 3
+    assert client.get("/api/v1/reports?severity=9").status_code == 422
+
+
+def test_markup_in_every_text_field_is_kept_as_text(api_as, ops_user):
+    payload = "<img src=x onerror=alert(1)>"
+    report = staff_report(api_as(ops_user), description=payload, address=payload)
+
+    stored = DamageReport.objects.get(pk=report["id"])
+    assert stored.description == payload and stored.address == payload
+    assert report["description"] == payload
+
+
+def test_without_a_boundary_the_configured_box_decides(api_as, ops_user, settings):
+    CityBoundary.objects.all().delete()
+    settings.CITY_BBOX = [139.40, 35.48, 139.42, 35.50]
+    client = api_as(ops_user)
+
+    inside = client.post(
+        "/api/v1/reports", {"category": "fire", "severity": 2, **INSIDE}, "application/json"
+    )
+    outside = client.post(
+        "/api/v1/reports",
+        {"category": "fire", "severity": 2, "latitude": 35.47, "longitude": 139.41},
+        "application/json",
+    )
+
+    assert inside.status_code == 201
+    assert outside.status_code == 422 and outside.json()["errors"][0]["field"] == "latitude"
+
+
+def test_every_change_is_published_without_the_contact_and_matches_its_schema(
+    api_as, ops_user, published
+):
+    client = api_as(ops_user)
+    report = staff_report(client, contact="yamada@example.jp 090-5555-6666")
+    other = staff_report(client, contact="suzuki@example.jp")
+    client.post(f"/api/v1/reports/{report['id']}/verify")
+    client.post(f"/api/v1/reports/{report['id']}/assign", {"team": "消防"}, "application/json")
+    client.post(f"/api/v1/reports/{other['id']}/merge", {"into": report["id"]}, "application/json")
+    client.post(f"/api/v1/reports/{report['id']}/reject")
+
+    events = published("report.created") + published("report.updated")  # schema-checked
+
+    assert [e["status"] for e in published("report.updated")] == [
+        "verified",
+        "assigned",
+        "duplicate",
+        "assigned",
+        "rejected",
+    ]
+    assert "example.jp" not in str(events) and "090" not in str(events)

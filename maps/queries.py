@@ -1,0 +1,288 @@
+"""What the map layers show, computed once for the API and anyone else who needs it:
+shelters with occupancy and their worst shortage, the public occupancy band, alert areas in
+force, and the parsing of the bbox and area filters every layer shares.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.contrib.gis.geos import GEOSGeometry, Polygon
+from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, Value
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import gettext as _
+
+from alerts.drafting import target_area
+from alerts.models import Alert
+from disaster.errors import Invalid
+from shelters.models import Shelter
+from shelters.services import percent_of_capacity
+from stockpile import coverage
+
+Bbox = tuple[float, float, float, float]
+
+
+def refuse_unknown_filters(request: HttpRequest, known: set[str]) -> None:
+    """A filter we do not know is a 422 naming it: silently ignoring a misspelt filter
+    would show the operations room the wrong map."""
+    unknown = sorted(set(request.GET) - known)
+    if unknown:
+        raise Invalid(
+            _("不明な絞り込み条件: %(names)s") % {"names": ", ".join(unknown)},
+            fields={name: _("この条件はありません。") for name in unknown},
+        )
+
+
+def parse_bbox(text: str) -> Bbox:
+    """`west,south,east,north` in degrees (minLon,minLat,maxLon,maxLat), or a 422."""
+    try:
+        west, south, east, north = (float(v) for v in text.split(","))
+    except ValueError as error:
+        raise Invalid(
+            _("bbox は 西,南,東,北（経度,緯度,経度,緯度）の4つの数です。"),
+            fields={"bbox": _("bbox は 西,南,東,北 の4つの数です。")},
+        ) from error
+    if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
+        raise Invalid(
+            _("bbox の範囲が正しくありません（西<東、南<北、経度 ±180、緯度 ±90）。"),
+            fields={"bbox": _("bbox の範囲が正しくありません。")},
+        )
+    return west, south, east, north
+
+
+def parse_area(text: str) -> GEOSGeometry:
+    """A GeoJSON Polygon or MultiPolygon (as sent in a query string), or a 422 saying why.
+    The rules are the alert areas' (`alerts.services._area`): one meaning of "an area"."""
+    from alerts.services import _area
+
+    try:
+        geojson = json.loads(text)
+    except ValueError as error:
+        raise Invalid(
+            _("区域が GeoJSON として読めません。"),
+            fields={"area": _("GeoJSON の Polygon か MultiPolygon にしてください。")},
+        ) from error
+    if not isinstance(geojson, dict):
+        raise Invalid(fields={"area": _("GeoJSON の Polygon か MultiPolygon にしてください。")})
+    return _area(geojson)
+
+
+def bbox_polygon(bbox: Bbox) -> Polygon:
+    return Polygon.from_bbox(bbox)
+
+
+# The public occupancy band: residents need "can I go there", not a head-count.
+FREE, CROWDED, FULL = "free", "crowded", "full"
+BAND_LABELS = {
+    FREE: gettext_lazy("空き"),
+    CROWDED: gettext_lazy("混雑"),
+    FULL: gettext_lazy("満員"),
+}
+
+
+def occupancy_band(status: str, occupancy: int, capacity: int) -> str:
+    """満員 when the shelter says so or is at capacity, 混雑 from MAP_CROWDED_PERCENT % of
+    capacity, else 空き. A shelter without a known capacity is 空き unless it says full."""
+    percent = percent_of_capacity(occupancy, capacity)
+    if status == Shelter.Status.FULL or (percent is not None and percent >= 100):
+        return FULL
+    if percent is not None and percent >= settings.MAP_CROWDED_PERCENT:
+        return CROWDED
+    return FREE
+
+
+PUBLIC_STATUSES = (Shelter.Status.OPEN, Shelter.Status.FULL)
+
+
+def open_shelters(hazard: str | None = None, bbox: Bbox | None = None):
+    """Shelters residents may be sent to now (open, or open and full), with occupancy."""
+    shelters = Shelter.objects.filter(status__in=PUBLIC_STATUSES, is_shelter=True)
+    if hazard:
+        shelters = shelters.serving(hazard)
+    if bbox is not None:
+        shelters = shelters.filter(point__intersects=bbox_polygon(bbox))
+    return shelters.with_occupancy()
+
+
+def public_shelter(shelter: Shelter) -> dict[str, Any]:
+    """A shelter as the public sees it: where, for which hazards, and its band. Never a
+    head-count, a phone number of staff or anything about the people inside."""
+    band = occupancy_band(shelter.status, shelter.occupancy, shelter.capacity)
+    return {
+        "id": shelter.pk,
+        "name": shelter.name,
+        "name_en": shelter.name_en,
+        "address": shelter.address,
+        "hazards": list(shelter.hazards),
+        "status": shelter.status,
+        "band": band,
+        "band_label": str(BAND_LABELS[band]),
+        "latitude": shelter.point.y,
+        "longitude": shelter.point.x,
+    }
+
+
+@dataclass
+class StockState:
+    """A shelter's worst stock figure: the item that runs out first."""
+
+    worst_days: float | None = None
+    worst_item: str | None = None
+    shortages: int = 0
+
+
+def stock_states() -> dict[int, StockState]:
+    """Per shelter: the fewest days of supply of any item and how many items are short
+    (`stockpile.coverage`, the same figures as the stock screens)."""
+    states: dict[int, StockState] = {}
+    for level in coverage.levels():
+        if level.depot.shelter_id is None:
+            continue  # a central warehouse: no shelter on the map
+        state = states.setdefault(level.depot.shelter_id, StockState())
+        if level.status == coverage.Status.SHORT:
+            state.shortages += 1
+        days = level.days_of_supply
+        if days is not None and (state.worst_days is None or days < state.worst_days):
+            state.worst_days, state.worst_item = days, level.item.name
+    return states
+
+
+@dataclass
+class ShelterLayerFilter:
+    statuses: list[str] | None = None
+    hazard: str | None = None
+    bbox: Bbox | None = None
+    occupancy_min: float | None = None
+    occupancy_max: float | None = None
+    worst_days_max: float | None = None
+    short: bool | None = None
+
+
+def shelter_layer(wanted: ShelterLayerFilter) -> list[dict[str, Any]]:
+    """Shelters for the operations map: status, occupancy %, band and worst shortage."""
+    shelters = Shelter.objects.filter(is_shelter=True)
+    if wanted.statuses:
+        shelters = shelters.filter(status__in=wanted.statuses)
+    if wanted.hazard:
+        shelters = shelters.serving(wanted.hazard)
+    if wanted.bbox is not None:
+        shelters = shelters.filter(point__intersects=bbox_polygon(wanted.bbox))
+    states = stock_states()
+    rows = []
+    for shelter in shelters.with_occupancy().order_by("name", "pk"):
+        percent = percent_of_capacity(shelter.occupancy, shelter.capacity)
+        stock = states.get(shelter.pk, StockState())
+        if wanted.occupancy_min is not None and (percent or 0) < wanted.occupancy_min:
+            continue
+        if wanted.occupancy_max is not None and (percent or 0) > wanted.occupancy_max:
+            continue
+        if wanted.worst_days_max is not None and (
+            stock.worst_days is None or stock.worst_days > wanted.worst_days_max
+        ):
+            continue
+        if wanted.short is not None and (stock.shortages > 0) != wanted.short:
+            continue
+        band = occupancy_band(shelter.status, shelter.occupancy, shelter.capacity)
+        rows.append(
+            {
+                "id": shelter.pk,
+                "point": shelter.point,
+                "name": shelter.name,
+                "name_en": shelter.name_en,
+                "status": shelter.status,
+                "status_label": str(shelter.get_status_display()),
+                "hazards": list(shelter.hazards),
+                "capacity": shelter.capacity,
+                "occupancy": shelter.occupancy,
+                "occupancy_percent": percent,
+                "band": band,
+                "worst_days": stock.worst_days,
+                "worst_item": stock.worst_item,
+                "shortages": stock.shortages,
+            }
+        )
+    return rows
+
+
+ALERT_SHOWN = (Alert.Status.APPROVED, Alert.Status.SENDING, Alert.Status.SENT)
+
+
+def alerts_in_force(now: dt.datetime | None = None):
+    """Alerts approved or sent whose validity (`valid_minutes` from when they went out) has
+    not run out, annotated with `ends_at`."""
+    now = now or timezone.now()
+    minute = Value(dt.timedelta(minutes=1), output_field=DurationField())
+    return (
+        Alert.objects.filter(status__in=ALERT_SHOWN)
+        .annotate(
+            ends_at=ExpressionWrapper(
+                Coalesce("sent_at", "approved_at", "created_at")
+                + ExpressionWrapper(F("valid_minutes") * minute, output_field=DurationField()),
+                output_field=DateTimeField(),
+            )
+        )
+        .filter(ends_at__gte=now)
+        .prefetch_related("districts")
+        .order_by("-ends_at", "-pk")
+    )
+
+
+def alert_layer(
+    *, kinds: list[str] | None, drill: bool | None, hazard: str | None, bbox: Bbox | None
+) -> list[dict[str, Any]]:
+    """Alert areas in force, each as one geometry (`alerts.drafting.target_area`: its drawn
+    area and districts, or the whole city)."""
+    alerts = alerts_in_force()
+    if kinds:
+        alerts = alerts.filter(kind__in=kinds)
+    if drill is not None:
+        alerts = alerts.filter(is_drill=drill)
+    if hazard:
+        alerts = alerts.filter(hazard=hazard)
+    window = bbox_polygon(bbox) if bbox is not None else None
+    language = get_language() or settings.LANGUAGE_CODE
+    rows = []
+    for alert in alerts:
+        area = target_area(alert)
+        if area is None or (window is not None and not window.intersects(area)):
+            continue
+        rows.append(
+            {
+                "id": alert.pk,
+                "geometry": area,
+                "kind": alert.kind,
+                "kind_label": str(alert.get_kind_display()),
+                "title": alert.title(language),
+                "status": alert.status,
+                "drill": alert.is_drill,
+                "hazard": alert.hazard,
+                "level": alert.level,
+                "whole_city": alert.whole_city,
+                "district_ids": sorted(d.pk for d in alert.districts.all()),
+                "ends_at": alert.ends_at.isoformat(),
+            }
+        )
+    return rows
+
+
+def feature_collection(rows: list[dict[str, Any]], geometry: str) -> str:
+    """Rows (each with `id` and a GEOS geometry under `geometry`) as GeoJSON text."""
+    features = []
+    for row in rows:
+        properties = {k: v for k, v in row.items() if k not in ("id", geometry)}
+        features.append(
+            {
+                "type": "Feature",
+                "id": row["id"],
+                "geometry": json.loads(row[geometry].json),
+                "properties": properties,
+            }
+        )
+    return json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False)

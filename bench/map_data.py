@@ -89,7 +89,7 @@ def run() -> dict:
 
     from disaster.models import ApiToken, DamageReport, User
     from disaster.roles import Role
-    from maps.api import tile_sql
+    from maps.api import tile_sql, tile_where
 
     _ensure_reports()
     user, _ = User.objects.update_or_create(
@@ -133,8 +133,8 @@ def run() -> dict:
     rng = random.Random(7)
     centre_x, centre_y = _tile((WEST + EAST) / 2, (SOUTH + NORTH) / 2, ZOOM)
     tiles = [(centre_x + rng.randint(-4, 4), centre_y + rng.randint(-4, 4)) for _ in range(TILES)]
-    open_statuses = list(DamageReport.OPEN_STATUSES)
-    sql = tile_sql("AND r.status = ANY(%s)")
+    where, filters = tile_where()  # the endpoint's default: open reports
+    sql = tile_sql(where)
 
     def tile_api(x: int, y: int) -> bytes:
         response = client.get(f"/api/v1/map/tiles/reports/{ZOOM}/{x}/{y}.pbf")
@@ -144,7 +144,7 @@ def run() -> dict:
 
     def tile_raw(x: int, y: int) -> bytes:
         with connection.cursor() as cursor:
-            cursor.execute(sql, [ZOOM, x, y, open_statuses])
+            cursor.execute(sql, [ZOOM, x, y, *filters])
             return bytes(cursor.fetchone()[0] or b"")
 
     tile_api(*tiles[0]), tile_raw(*tiles[0])  # warm-up

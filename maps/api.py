@@ -239,19 +239,63 @@ def tile_sql(where: str = "") -> str:
     """  # noqa: S608 (our own SQL)
 
 
+def tile_where(
+    *,
+    category: list[str] | None = None,
+    severity: list[int] | None = None,
+    severity_min: int | None = None,
+    status: list[str] | None = None,
+    since=None,
+    until=None,
+) -> tuple[str, list]:
+    """The tile query's filters (the report list's, as SQL on the `r` alias), with their
+    parameters. Without a status, the open reports: resolved ones leave the map."""
+    clauses = ["r.status = ANY(%s)"]
+    params: list = [list(status or DamageReport.OPEN_STATUSES)]
+    for clause, value in (
+        ("r.category = ANY(%s)", category or None),
+        ("r.severity = ANY(%s)", severity or None),
+        ("r.severity >= %s", severity_min),
+        ("r.created_at >= %s", since),
+        ("r.created_at < %s", until),
+    ):
+        if value is not None:
+            clauses.append(clause)
+            params.append(value)
+    return "".join(f" AND {clause}" for clause in clauses), params
+
+
 @router.get(
     "/map/tiles/reports/{z}/{x}/{y}.pbf", auth=STAFF, response={200: None}, tags=["map data"]
 )
-def report_tile(request: HttpRequest, tile: Path[Tile]):
-    """A Mapbox vector tile (layer `reports`) of the open damage reports."""
-    refuse_unknown_filters(request, set())
+def report_tile(
+    request: HttpRequest,
+    tile: Path[Tile],
+    category: list[DamageReport.Category] | None = Query(None),
+    severity: list[Severity] | None = Query(None),
+    severity_min: int | None = Query(None, ge=1, le=5),
+    status: list[DamageReport.Status] | None = Query(None, description="既定は未解決の報告"),
+    since: Moment | None = None,
+    until: Moment | None = None,
+):
+    """A Mapbox vector tile (layer `reports`; properties report_id, category, severity,
+    status, reporters) of the damage reports the filters select, open ones by default.
+    One ST_AsMVT query. Operations staff only."""
+    refuse_unknown_filters(
+        request, {"category", "severity", "severity_min", "status", "since", "until"}
+    )
     if tile.x >= 2**tile.z or tile.y >= 2**tile.z:
         raise Invalid(fields={"x": _("このズームにはないタイルです。")})
+    where, params = tile_where(
+        category=category,
+        severity=severity,
+        severity_min=severity_min,
+        status=status,
+        since=since,
+        until=until,
+    )
     with connection.cursor() as cursor:
-        cursor.execute(
-            tile_sql("AND r.status = ANY(%s)"),
-            [tile.z, tile.x, tile.y, list(DamageReport.OPEN_STATUSES)],
-        )
+        cursor.execute(tile_sql(where), [tile.z, tile.x, tile.y, *params])
         body = bytes(cursor.fetchone()[0] or b"")
     response = HttpResponse(body, content_type=MVT)
     response["Cache-Control"] = "private, max-age=10"

@@ -97,3 +97,43 @@ def test_an_empty_tile_is_empty_and_a_tile_outside_its_zoom_is_refused(api_as, o
 
 def test_shelter_managers_may_not_fetch_tiles(api_as, manager_user):
     assert api_as(manager_user).get("/api/v1/map/tiles/reports/3/0/0.pbf").status_code == 403
+
+
+def test_a_vector_tile_takes_the_report_filters(api_as, ops_user):
+    fire = report(139.4101, 35.4901, severity=4)
+    report(139.4102, 35.4902, severity=2)
+    flood = report(139.4103, 35.4903, category="flooding", severity=5)
+    resolved = report(139.4104, 35.4904, status="resolved")
+    x, y = tile_of(139.4101, 35.4901, 15)
+    client = api_as(ops_user)
+
+    def ids(query: str) -> set[int]:
+        response = client.get(f"/api/v1/map/tiles/reports/15/{x}/{y}.pbf?{query}")
+        assert response.status_code == 200, response.content
+        decoded = mapbox_vector_tile.decode(response.content)
+        return {f["id"] for f in decoded.get("reports", {"features": []})["features"]}
+
+    assert ids("category=fire&severity_min=3") == {fire.pk}
+    assert ids("severity=5") == {flood.pk}
+    assert ids("status=resolved") == {resolved.pk}
+    assert ids("since=2099-01-01T00:00:00%2B09:00") == set()
+    assert client.get(f"/api/v1/map/tiles/reports/15/{x}/{y}.pbf?zoom=1").status_code == 422
+
+
+def test_the_tile_query_agrees_with_postgis_on_what_lies_in_the_tile(api_as, ops_user):
+    from django.db import connection
+
+    reports = [report(139.36 + i * 0.0007, 35.45 + i * 0.0005) for i in range(100)]
+    x, y = tile_of(139.39, 35.47, 14)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id FROM disaster_damagereport "
+            "WHERE ST_Intersects(ST_Transform(point, 3857), ST_TileEnvelope(14, %s, %s))",
+            [x, y],
+        )
+        expected = {row[0] for row in cursor.fetchall()}
+
+    body = api_as(ops_user).get(f"/api/v1/map/tiles/reports/14/{x}/{y}.pbf").content
+
+    assert 0 < len(expected) < len(reports)
+    assert {f["id"] for f in mapbox_vector_tile.decode(body)["reports"]["features"]} == expected

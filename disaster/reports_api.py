@@ -27,17 +27,6 @@ router = Router(tags=["damage reports"])
 Category = DamageReport.Category
 Severity = Annotated[int, Field(ge=1, le=5)]
 ReportStatus = DamageReport.Status
-LIST_FILTERS = {
-    "category",
-    "severity",
-    "severity_min",
-    "status",
-    "since",
-    "until",
-    "bbox",
-    "limit",
-    "offset",
-}
 
 
 class PhotoOut(Schema):
@@ -142,40 +131,47 @@ def _out(request: HttpRequest, report: DamageReport) -> dict:
     }
 
 
+class ReportFilters(Schema):
+    """The report filters of the list, the map layer and the vector tiles."""
+
+    category: list[Category] | None = None
+    severity: list[Severity] | None = None
+    severity_min: int | None = Field(None, ge=1, le=5, description="深刻度がこれ以上")
+    status: list[ReportStatus] | None = None
+    since: Moment | None = Field(None, description="受付日時がこれ以降")
+    until: Moment | None = Field(None, description="受付日時がこれより前")
+
+    def names(self) -> set[str]:
+        return set(type(self).model_fields)
+
+
 def filtered_reports(
-    request: HttpRequest, *, known: set[str] = LIST_FILTERS, bbox: str | None = None, **filters
+    request: HttpRequest,
+    filters: ReportFilters,
+    *,
+    bbox: str | None = None,
+    extra: set[str] = frozenset(),
+    **more,
 ):
     """The reports the query's filters select; an unknown filter or a bad bbox is a 422.
-    Shared by the list and the map layer."""
-    refuse_unknown_filters(request, known)
-    return DamageReport.objects.matching(bbox=parse_bbox(bbox) if bbox else None, **filters)
+    `extra` names the endpoint's own parameters besides the filters and the bbox."""
+    refuse_unknown_filters(request, filters.names() | {"bbox"} | extra)
+    return DamageReport.objects.matching(
+        bbox=parse_bbox(bbox) if bbox else None, **filters.model_dump(), **more
+    )
 
 
 @router.get("/reports", response=list[ReportOut], auth=SIGNED_IN)
 @paginate(Paginated)
 def list_reports(
     request: HttpRequest,
-    category: list[Category] | None = Query(None),
-    severity: list[Severity] | None = Query(None),
-    severity_min: int | None = Query(None, ge=1, le=5),
-    status: list[ReportStatus] | None = Query(None),
-    since: Moment | None = None,
-    until: Moment | None = None,
+    filters: Query[ReportFilters],
     bbox: str | None = Query(None, max_length=200, description="西,南,東,北"),
 ):
     """Reports, newest first, filtered by category, severity (exact or at least), status,
     time received and bbox (west,south,east,north). An unknown filter is a 422."""
-    found = filtered_reports(
-        request,
-        category=category,
-        severity=severity,
-        severity_min=severity_min,
-        status=status,
-        since=since,
-        until=until,
-        bbox=bbox,
-    ).prefetch_related("photos")
-    return [_out(request, r) for r in found]
+    found = filtered_reports(request, filters, bbox=bbox, extra={"limit", "offset"})
+    return [_out(request, r) for r in found.prefetch_related("photos")]
 
 
 @router.post("/reports", response={201: ReportOut}, auth=STAFF)

@@ -17,8 +17,7 @@ from alerts.models import Alert
 from disaster.auth import STAFF
 from disaster.errors import Invalid
 from disaster.models import DamageReport
-from disaster.reports_api import LIST_FILTERS, Severity, filtered_reports
-from disaster.schemas import Moment
+from disaster.reports_api import ReportFilters, filtered_reports
 from maps import queries
 from maps.models import District
 from maps.queries import parse_bbox, refuse_unknown_filters
@@ -61,12 +60,7 @@ def _geojson(text: str) -> HttpResponse:
 @router.get("/map/reports.geojson", auth=STAFF, response={200: None})
 def reports_geojson(
     request: HttpRequest,
-    category: list[DamageReport.Category] | None = Query(None),
-    severity: list[Severity] | None = Query(None),
-    severity_min: int | None = Query(None, ge=1, le=5),
-    status: list[DamageReport.Status] | None = Query(None),
-    since: Moment | None = None,
-    until: Moment | None = None,
+    filters: Query[ReportFilters],
     bbox: str | None = BBOX,
     area: str | None = Query(
         None, max_length=100_000, description="GeoJSON の Polygon か MultiPolygon（その中の報告）"
@@ -77,14 +71,9 @@ def reports_geojson(
     operations staff only). The FeatureCollection is built by PostgreSQL."""
     found = filtered_reports(
         request,
-        known=LIST_FILTERS | {"area"},
-        category=category,
-        severity=severity,
-        severity_min=severity_min,
-        status=status,
-        since=since,
-        until=until,
+        filters,
         bbox=bbox,
+        extra={"area", "limit"},
         area=queries.parse_area(area) if area else None,
     )
     rows = found.order_by("-created_at", "-id").values(
@@ -239,25 +228,18 @@ def tile_sql(where: str = "") -> str:
     """  # noqa: S608 (our own SQL)
 
 
-def tile_where(
-    *,
-    category: list[str] | None = None,
-    severity: list[int] | None = None,
-    severity_min: int | None = None,
-    status: list[str] | None = None,
-    since=None,
-    until=None,
-) -> tuple[str, list]:
+def tile_where(filters: ReportFilters | None = None) -> tuple[str, list]:
     """The tile query's filters (the report list's, as SQL on the `r` alias), with their
     parameters. Without a status, the open reports: resolved ones leave the map."""
+    filters = filters or ReportFilters()
     clauses = ["r.status = ANY(%s)"]
-    params: list = [list(status or DamageReport.OPEN_STATUSES)]
+    params: list = [list(filters.status or DamageReport.OPEN_STATUSES)]
     for clause, value in (
-        ("r.category = ANY(%s)", category or None),
-        ("r.severity = ANY(%s)", severity or None),
-        ("r.severity >= %s", severity_min),
-        ("r.created_at >= %s", since),
-        ("r.created_at < %s", until),
+        ("r.category = ANY(%s)", filters.category or None),
+        ("r.severity = ANY(%s)", filters.severity or None),
+        ("r.severity >= %s", filters.severity_min),
+        ("r.created_at >= %s", filters.since),
+        ("r.created_at < %s", filters.until),
     ):
         if value is not None:
             clauses.append(clause)
@@ -268,32 +250,14 @@ def tile_where(
 @router.get(
     "/map/tiles/reports/{z}/{x}/{y}.pbf", auth=STAFF, response={200: None}, tags=["map data"]
 )
-def report_tile(
-    request: HttpRequest,
-    tile: Path[Tile],
-    category: list[DamageReport.Category] | None = Query(None),
-    severity: list[Severity] | None = Query(None),
-    severity_min: int | None = Query(None, ge=1, le=5),
-    status: list[DamageReport.Status] | None = Query(None, description="既定は未解決の報告"),
-    since: Moment | None = None,
-    until: Moment | None = None,
-):
+def report_tile(request: HttpRequest, tile: Path[Tile], filters: Query[ReportFilters]):
     """A Mapbox vector tile (layer `reports`; properties report_id, category, severity,
     status, reporters) of the damage reports the filters select, open ones by default.
     One ST_AsMVT query. Operations staff only."""
-    refuse_unknown_filters(
-        request, {"category", "severity", "severity_min", "status", "since", "until"}
-    )
+    refuse_unknown_filters(request, filters.names())
     if tile.x >= 2**tile.z or tile.y >= 2**tile.z:
         raise Invalid(fields={"x": _("このズームにはないタイルです。")})
-    where, params = tile_where(
-        category=category,
-        severity=severity,
-        severity_min=severity_min,
-        status=status,
-        since=since,
-        until=until,
-    )
+    where, params = tile_where(filters)
     with connection.cursor() as cursor:
         cursor.execute(tile_sql(where), [tile.z, tile.x, tile.y, *params])
         body = bytes(cursor.fetchone()[0] or b"")

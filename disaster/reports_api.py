@@ -18,9 +18,9 @@ from disaster.auth import SIGNED_IN, STAFF
 from disaster.errors import Invalid, NotFound
 from disaster.models import DamageReport, ReportPhoto
 from disaster.photos import check_photo
+from disaster.query import parse_bbox, refuse_unknown_filters
 from disaster.roles import is_staff_role
 from disaster.schemas import Id, Moment, Paginated
-from maps.queries import parse_bbox, refuse_unknown_filters
 
 router = Router(tags=["damage reports"])
 

@@ -17,10 +17,10 @@ from alerts.models import Alert
 from disaster.auth import STAFF
 from disaster.errors import Invalid
 from disaster.models import DamageReport
+from disaster.query import parse_area, parse_bbox, refuse_unknown_filters
 from disaster.reports_api import ReportFilters, filtered_reports
 from maps import queries
 from maps.models import District
-from maps.queries import parse_bbox, refuse_unknown_filters
 from shelters.models import Hazard, Shelter
 from shelters.schemas import Latitude, Longitude
 
@@ -74,7 +74,7 @@ def reports_geojson(
         filters,
         bbox=bbox,
         extra={"area", "limit"},
-        area=queries.parse_area(area) if area else None,
+        area=parse_area(area) if area else None,
     )
     rows = found.order_by("-created_at", "-id").values(
         "id", "point", "category", "severity", "status", "reporters", "created_at"

@@ -343,3 +343,14 @@ def test_an_area_that_is_not_a_valid_geojson_polygon_is_a_422(api_as, ops_user, 
 
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "area"
+
+
+def test_a_bad_bbox_says_what_a_bbox_is_in_the_visitors_language():
+    japanese = Client().get("/api/v1/map/public/shelters.geojson?bbox=139.4,35.4,139.5")
+    english = Client().get(
+        "/api/v1/map/public/shelters.geojson?bbox=139.4,35.4,139.5", HTTP_ACCEPT_LANGUAGE="en"
+    )
+
+    assert japanese.status_code == english.status_code == 422
+    assert "西,南,東,北" in japanese.json()["message"]
+    assert "west,south,east,north" in english.json()["message"]

@@ -397,3 +397,36 @@ def test_every_change_is_published_without_the_contact_and_matches_its_schema(
         "rejected",
     ]
     assert "example.jp" not in str(events) and "090" not in str(events)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "content_type"), [("PNG", "image/png"), ("WEBP", "image/webp"), ("JPEG", "image/jpeg")]
+)
+def test_every_accepted_format_loses_its_gps_in_the_copy_others_see(
+    api_as, ops_user, manager_user, fmt, content_type
+):
+    sent = photo_with_gps(fmt)
+    assert Image.open(io.BytesIO(sent)).getexif().get_ifd(0x8825)  # the test photo has GPS
+    report = staff_report(api_as(ops_user))
+
+    added = api_as(ops_user).post(
+        f"/api/v1/reports/{report['id']}/photos", {"photo": upload(sent, "p", content_type)}
+    )
+    response = api_as(manager_user).get(added.json()["url"])
+    public = b"".join(response.streaming_content)
+
+    assert response["Content-Type"] == content_type
+    assert Image.open(io.BytesIO(public)).format == fmt
+    assert not Image.open(io.BytesIO(public)).getexif()
+    assert b"SonaePhone" not in public
+
+
+def test_a_public_report_with_an_oversized_photo_is_a_413_and_stores_nothing(settings):
+    settings.REPORT_PHOTO_MAX_BYTES = 500
+    response = Client().post(
+        "/api/v1/public/reports",
+        {"category": "fire", "severity": "3", "photo": upload(photo_with_gps()), **INSIDE},
+    )
+
+    assert response.status_code == 413 and response.json()["code"] == "too_large"
+    assert not DamageReport.objects.exists()

@@ -1,7 +1,9 @@
 """Who an alert reaches, computed in PostGIS.
 
-A subscriber is a recipient when their home point lies in the alert's area or they belong
-to one of its districts (or the alert is for the whole city). A point exactly on the area's
+A subscriber is a recipient when their home point lies in the alert's area (the drawn
+polygon and the targeted districts' polygons) or they chose one of its districts (or the
+alert is for the whole city): a LINE user who only shared a location is reached by an
+alert for the district they live in. A point exactly on the area's
 border counts as inside (ST_Intersects): an alert errs towards reaching someone. Each
 subscriber is selected once however many ways they match; channels are decided per
 subscriber by the fan-out (alerts/fanout.py).
@@ -12,6 +14,7 @@ lies in, else the first district they chose.
 
 from __future__ import annotations
 
+from django.contrib.gis.db.models import Union
 from django.db import connection
 from django.db.models import Q, QuerySet
 
@@ -26,11 +29,16 @@ def recipients_of(
     if whole_city:
         return Subscriber.objects.all()
     match = Q(pk__in=[])
-    if area is not None:
-        match |= Q(home__intersects=area)
     if district_ids:
         members = Subscriber.districts.through.objects.filter(district_id__in=district_ids)
         match |= Q(pk__in=members.values("subscriber_id"))
+        # The districts' polygons as one geometry, so the homes are found through their
+        # GiST index in the same single test as the drawn area.
+        lived_in = District.objects.filter(pk__in=district_ids).aggregate(u=Union("area"))["u"]
+        if lived_in is not None:
+            area = lived_in if area is None else area.union(lived_in)
+    if area is not None:
+        match |= Q(home__intersects=area)
     return Subscriber.objects.filter(match)
 
 

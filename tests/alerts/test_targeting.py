@@ -93,3 +93,24 @@ def test_the_whole_city_reaches_everyone():
     person("b")
 
     assert selected(alert_to(whole_city=True)) == {"Ua", "Ub"}
+
+
+def test_a_home_inside_a_targeted_district_is_reached_without_having_chosen_it(district):
+    person("lives_there", 139.43, 35.49)  # shared a location on LINE, picked no district
+    person("on_its_border", 139.44, 35.49)
+    person("next_door", 139.45, 35.49)
+
+    assert selected(alert_to(districts=[district])) == {"Ulives_there", "Uon_its_border"}
+
+
+def test_a_home_in_both_the_drawn_area_and_a_targeted_district_is_selected_once(district):
+    person("shared_border", 139.42, 35.49)  # on the square's edge and the district's
+    chose = person("chose_and_lives", 139.43, 35.49)
+    chose.districts.add(district)
+
+    alert = alert_to(area=SQUARE, districts=[district])
+
+    assert sorted(recipients(alert).values_list("line_user_id", flat=True)) == [
+        "Uchose_and_lives",
+        "Ushared_border",
+    ]

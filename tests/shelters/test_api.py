@@ -339,6 +339,26 @@ def test_a_head_count_out_of_bounds_is_refused_naming_the_field(
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("role", ["ops_user", "manager_user"])
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [("headcounts", {"total": 10}), ("status", {"status": "open"})],
+    ids=["headcount", "status"],
+)
+def test_writing_to_an_unknown_shelter_is_not_found_and_writes_nothing(
+    request, api_as, shelter, role, path, body
+):
+    client = api_as(request.getfixturevalue(role))
+
+    response = post(client, f"/shelters/987654/{path}", body)
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+    assert not HeadCount.objects.exists()
+    assert kinds_published() == []
+
+
+@pytest.mark.django_db
 def test_the_largest_head_count_and_more_pets_than_people_are_accepted(api_as, ops_user, shelter):
     body = {"total": HeadCount.MAX_PEOPLE, "elderly": HeadCount.MAX_PEOPLE, "pets": 5}
 

@@ -3,12 +3,17 @@
 LINE carries the whole title and body. An SMS carries only what fits one message (70
 characters when it holds any Japanese, 160 in plain GSM-7 letters): the level, the area,
 the title and a short link to the open shelters; drafts whose SMS would not fit are refused.
+A language the alert has no title in gets the Japanese SMS as it is (mixing its own level
+and area words with the Japanese title could overflow what the check measured).
 Drills are prefixed 【訓練】 everywhere, so no one mistakes one for a real alert.
+An alert that asks for a safety check (安否確認) tells each recipient how to answer: the
+digits 1 / 2 / 3 texted back on either channel (alerts/subscriptions.py reads them).
 """
 
 from __future__ import annotations
 
 from django.conf import settings
+from django.db.models import Max
 
 from alerts.models import Alert, Language, text_field_suffix
 
@@ -42,14 +47,32 @@ DRAWN_AREA = {
     Language.VIETNAMESE: "Khu vực chỉ định",
 }
 
+# The safety-check question: in full on LINE, in a few characters on an SMS.
+SAFETY_PROMPT = {
+    Language.JAPANESE: "安否を数字で返信してください: 1 避難した / 2 自宅で無事 / 3 助けが必要",
+    Language.EASY_JAPANESE: "すうじ で へんじ して ください: 1 にげた / 2 ぶじ / 3 たすけて",
+    Language.ENGLISH: "Reply with a number: 1 evacuated / 2 safe at home / 3 need help",
+    Language.CHINESE: "请回复数字: 1 已避难 / 2 在家平安 / 3 需要帮助",
+    Language.KOREAN: "숫자로 답장해 주세요: 1 대피함 / 2 집에서 안전 / 3 도움 필요",
+    Language.VIETNAMESE: "Trả lời bằng số: 1 đã sơ tán / 2 an toàn ở nhà / 3 cần giúp đỡ",
+}
+SAFETY_SMS = {
+    Language.JAPANESE: "返信:1避難 2無事 3救助",
+    Language.EASY_JAPANESE: "へんじ 1にげた 2ぶじ 3たすけて",
+    Language.ENGLISH: "Reply 1 evacuated 2 safe 3 help",
+    Language.CHINESE: "回复:1已避难 2平安 3求助",
+    Language.KOREAN: "답장:1대피 2안전 3도움",
+    Language.VIETNAMESE: "Đáp 1 sơ tán 2 an toàn 3 cứu",
+}
+
 
 def sms_limit(text: str) -> int:
     """How many characters one SMS holds for this text."""
     return SMS_GSM_LIMIT if set(text) <= _GSM7 else SMS_UCS2_LIMIT
 
 
-def short_link(alert: Alert) -> str:
-    return f"{settings.PUBLIC_BASE_URL}/a/{alert.pk or 0}"
+def short_link(alert: Alert, alert_id: int | None = None) -> str:
+    return f"{settings.PUBLIC_BASE_URL}/a/{alert_id or alert.pk or 0}"
 
 
 def area_name(alert: Alert, language: str, district_names: list[str] | None = None) -> str:
@@ -66,29 +89,43 @@ def area_name(alert: Alert, language: str, district_names: list[str] | None = No
 
 
 def message_text(
-    alert: Alert, language: str, channel: str, district_names: list[str] | None = None
+    alert: Alert,
+    language: str,
+    channel: str,
+    district_names: list[str] | None = None,
+    *,
+    alert_id: int | None = None,
 ) -> str:
-    """What one recipient reads: in their language, falling back to Japanese."""
+    """What one recipient reads: in their language, falling back to Japanese. `alert_id`
+    stands in for the id of an alert not saved yet (its link's length counts)."""
     prefix = DRILL_PREFIX if alert.is_drill else ""
     title = alert.title(language)
+    link = short_link(alert, alert_id)
     if channel == "sms":
+        if not getattr(alert, f"title_{text_field_suffix(language)}", ""):
+            language = Language.JAPANESE
         level = ""
         if alert.level:
             label = LEVEL_LABEL.get(language, LEVEL_LABEL[Language.JAPANESE])
             level = label.format(level=alert.level) + " "
         area = area_name(alert, language, district_names)
-        return f"{prefix}{level}{area}: {title} {short_link(alert)}"
-    return f"{prefix}{title}\n\n{alert.body(language)}\n\n{short_link(alert)}"
+        ask = f" {SAFETY_SMS.get(language, SAFETY_SMS[Language.JAPANESE])}"
+        return f"{prefix}{level}{area}: {title} {link}{ask if alert.asks_safety else ''}"
+    ask = f"\n\n{SAFETY_PROMPT.get(language, SAFETY_PROMPT[Language.JAPANESE])}"
+    body = alert.body(language) + (ask if alert.asks_safety else "")
+    return f"{prefix}{title}\n\n{body}\n\n{link}"
 
 
 def sms_too_long(alert: Alert, district_names: list[str]) -> dict[str, str]:
-    """Field errors for the languages whose SMS would not fit one message."""
+    """Field errors for the languages whose SMS would not fit one message (the others get
+    the Japanese one); an unsaved draft's link is measured with the id it will get."""
+    alert_id = alert.pk or (Alert.objects.aggregate(last=Max("pk"))["last"] or 0) + 1
     errors = {}
     for language in Language.values:
         field = f"title_{text_field_suffix(language)}"
         if language != Language.JAPANESE and not getattr(alert, field):
-            continue  # falls back to Japanese, checked there
-        text = message_text(alert, language, "sms", district_names)
+            continue  # gets the Japanese SMS, checked there
+        text = message_text(alert, language, "sms", district_names, alert_id=alert_id)
         if len(text) > (limit := sms_limit(text)):
             errors[field] = (
                 f"SMS が {len(text)} 文字になり、1通（{limit} 文字）に収まりません。"

@@ -345,3 +345,68 @@ def test_an_area_that_is_not_valid_geojson_is_refused(api_as, ops_user, area):
 
 def test_the_drafted_event_carries_the_drawn_area_for_the_map(drafted, published):
     assert published("alert.drafted")[-1]["area"]["type"] == "MultiPolygon"
+
+
+def fixed_sms_part(alert_id_digits: int) -> int:
+    """Characters of the Japanese level-4 SMS of `draft()` besides its title."""
+    from django.conf import settings
+
+    return (
+        len("警戒レベル4 指定区域: ") + 1 + len(f"{settings.PUBLIC_BASE_URL}/a/") + alert_id_digits
+    )
+
+
+def test_the_sms_check_measures_the_link_with_the_id_the_alert_will_get(api_as, ops_user):
+    Alert.objects.create(
+        pk=99_999, kind="information", title_ja="先の発令", body_ja="本文", channels=["line"]
+    )
+    title = "避" * (70 - fixed_sms_part(1))  # fits only with a one-digit id
+
+    refused = api_as(ops_user).post(
+        "/api/v1/alerts", draft(title_ja=title), content_type="application/json"
+    )
+    shorter = api_as(ops_user).post(
+        "/api/v1/alerts", draft(title_ja=title[:-5]), content_type="application/json"
+    )
+
+    assert refused.status_code == 422
+    assert "75" in errors_of(refused)["title_ja"]
+    assert shorter.status_code == 201, shorter.content
+    previews = api_as(ops_user).get(f"/api/v1/alerts/{shorter.json()['id']}/messages").json()
+    sms = [p for p in previews if p["channel"] == "sms"]
+    assert sms and all(p["characters"] <= p["sms_limit"] for p in sms)
+
+
+def test_a_language_without_its_own_title_gets_the_japanese_sms_that_was_measured(api_as, ops_user):
+    # At the limit in Japanese; Vietnamese level and area words ("Khu vực chỉ định") around
+    # the Japanese title would not fit.
+    title = "避" * (70 - fixed_sms_part(6))
+
+    created = api_as(ops_user).post(
+        "/api/v1/alerts", draft(title_ja=title), content_type="application/json"
+    )
+
+    assert created.status_code == 201, created.content
+    previews = api_as(ops_user).get(f"/api/v1/alerts/{created.json()['id']}/messages").json()
+    sms = {p["language"]: p for p in previews if p["channel"] == "sms"}
+    assert sms["vi"]["text"] == sms["zh"]["text"] == sms["ja"]["text"]
+    assert sms["en"]["text"].startswith("Alert level 4")  # English has its own title
+    assert all(p["characters"] <= p["sms_limit"] for p in sms.values())
+
+
+def test_a_safety_check_asks_every_recipient_to_answer_with_a_digit(api_as, ops_user):
+    created = api_as(ops_user).post(
+        "/api/v1/alerts", draft(asks_safety=True), content_type="application/json"
+    )
+    assert created.status_code == 201, created.content
+
+    previews = api_as(ops_user).get(f"/api/v1/alerts/{created.json()['id']}/messages").json()
+    by = {(p["language"], p["channel"]): p for p in previews}
+
+    assert "1 避難した / 2 自宅で無事 / 3 助けが必要" in by[("ja", "line")]["text"]
+    assert "1 evacuated / 2 safe at home / 3 need help" in by[("en", "line")]["text"]
+    assert "返信:1避難 2無事 3救助" in by[("ja", "sms")]["text"]
+    assert all(p["characters"] <= p["sms_limit"] for p in previews if p["channel"] == "sms")
+    plain = api_as(ops_user).post("/api/v1/alerts", draft(), content_type="application/json")
+    plain_previews = api_as(ops_user).get(f"/api/v1/alerts/{plain.json()['id']}/messages").json()
+    assert not any("3 助けが必要" in p["text"] or "3救助" in p["text"] for p in plain_previews)

@@ -5,6 +5,7 @@ Pages are rendered here with what they need to start; their small scripts read t
 and, on `/ops/`, the live channel `/ws/ops/`.
 """
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -42,7 +43,13 @@ def public_map(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "maps/public_map.html",
-        {"hazards": Hazard.choices, "hazard_labels": dict(Hazard.choices)},
+        {
+            "hazards": Hazard.choices,
+            "hazard_labels": dict(Hazard.choices),
+            "crowded_percent": settings.MAP_CROWDED_PERCENT,
+            "shelters_url": reverse("api:public_shelters_geojson"),
+            "nearest_url": reverse("api:nearest_shelters"),
+        },
     )
 
 

@@ -90,6 +90,23 @@ def test_the_public_pages_speak_english_when_asked(path):
     assert "避難所".encode() not in response.content.split(b"<footer")[0].split(b"<main")[1]
 
 
+def test_the_public_map_states_the_crowded_threshold_it_is_configured_with(settings):
+    settings.MAP_CROWDED_PERCENT = 70
+
+    japanese = Client().get("/map/").content.decode()
+    english = Client(headers={"Accept-Language": "en"}).get("/map/").content.decode()
+
+    assert "空き（70% 未満）・混雑（70% 以上）" in japanese
+    assert "Space (under 70%), Crowded (70% or more)" in english
+
+
+def test_the_public_map_reads_the_public_layers_that_carry_bands_not_head_counts():
+    page = Client().get("/map/").content.decode()
+
+    assert 'data-shelters-url="/api/v1/map/public/shelters.geojson"' in page
+    assert 'data-nearest-url="/api/v1/map/public/nearest"' in page
+
+
 def test_the_operations_map_starts_with_each_shortage_and_the_names_to_show_it(
     session_as, ops_user, shelter
 ):

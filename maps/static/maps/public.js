@@ -5,43 +5,28 @@ import { api, el, messages } from "./dom.js";
 
 const t = messages("public-messages");
 const hazardLabels = JSON.parse(document.getElementById("hazard-labels").textContent);
+const page = document.getElementById("public-map-page").dataset;
 const NEAREST = 5;
-// Bands, not numbers: residents need "can I go there", and a count per shelter says more
-// about the people inside than they need to know.
-const CROWDED_FROM = 80;
+const BAND_COLOURS = { free: "#1a7f37", crowded: "#c77700", full: "#b00020" };
 
 let map = null;
 let openLayer = null;
 let hereMarker = null;
 
-export function band(shelter) {
-  const p = shelter.percent_of_capacity;
-  if (shelter.status === "full" || (p !== null && p >= 100)) return "full";
-  if (p !== null && p >= CROWDED_FROM) return "crowded";
-  return "free";
-}
-
-function distanceKm(a, b) {
-  const rad = Math.PI / 180;
-  const dLat = (b.lat - a.lat) * rad;
-  const dLon = (b.lon - a.lon) * rad;
-  const h = Math.sin(dLat / 2) ** 2 + Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLon / 2) ** 2;
-  return 12742 * Math.asin(Math.sqrt(h));
-}
-
-function shelterItem(shelter, from) {
-  const b = band(shelter);
+// The band (空き / 混雑 / 満員) comes from the server (MAP_CROWDED_PERCENT), which never sends a
+// head-count to the public: residents need "can I go there", not how many people are inside.
+function shelterItem(shelter) {
   const name = document.documentElement.lang === "en" && shelter.name_en ? shelter.name_en : shelter.name;
   const hazards = shelter.hazards.map((h) => hazardLabels[h] ?? h).join("、");
   return el(
     "li",
-    { "data-shelter": shelter.id, "data-band": b },
+    { "data-shelter": shelter.id, "data-band": shelter.band },
     el("strong", {}, name),
     " ",
-    el("span", { class: `band band-${b}` }, t[b]),
-    from
-      ? el("span", { class: "distance" }, ` ${t.distance} ${distanceKm(from, { lat: shelter.latitude, lon: shelter.longitude }).toFixed(1)} km`)
-      : null,
+    el("span", { class: `band band-${shelter.band}` }, t[shelter.band]),
+    shelter.distance_m === undefined
+      ? null
+      : el("span", { class: "distance" }, ` ${t.distance} ${(shelter.distance_m / 1000).toFixed(1)} km`),
     el("br"),
     shelter.address,
     hazards ? el("br") : null,
@@ -52,21 +37,25 @@ function shelterItem(shelter, from) {
 async function loadOpen() {
   const list = document.getElementById("open-list");
   try {
-    const page = await api("GET", "/api/v1/shelters?status=open&status=full&limit=1000");
-    const shelters = page.items;
+    const found = await api("GET", page.sheltersUrl);
+    const shelters = found.features.map((f) => ({
+      ...f.properties,
+      id: f.id,
+      latitude: f.geometry.coordinates[1],
+      longitude: f.geometry.coordinates[0],
+    }));
     list.replaceChildren(...shelters.map((s) => shelterItem(s)));
     if (!shelters.length) list.append(el("li", {}, t.noneOpen));
     for (const s of shelters) {
-      const b = band(s);
       L.circleMarker([s.latitude, s.longitude], {
         radius: 10,
         color: "#222",
         weight: 2,
-        fillColor: { free: "#1a7f37", crowded: "#c77700", full: "#b00020" }[b],
+        fillColor: BAND_COLOURS[s.band],
         fillOpacity: 0.9,
       })
         .bindPopup(() => el("div", { class: "popup" }, [...shelterItem(s).childNodes]))
-        .bindTooltip(`${s.name} ${t[b]}`)
+        .bindTooltip(`${s.name} ${t[s.band]}`)
         .addTo(openLayer);
     }
     const bounds = openLayer.getBounds();
@@ -76,6 +65,7 @@ async function loadOpen() {
   }
 }
 
+/** The open shelters nearest to `here` for the hazard chosen: a PostGIS KNN search. */
 async function findNearest(here) {
   const status = document.getElementById("nearest-status");
   const list = document.getElementById("nearest-list");
@@ -83,17 +73,16 @@ async function findNearest(here) {
   if (hereMarker) hereMarker.remove();
   hereMarker = L.marker([here.lat, here.lon], { title: t.here }).addTo(map);
   const query = new URLSearchParams({
-    status: "open",
-    near_lat: here.lat.toFixed(6),
-    near_lon: here.lon.toFixed(6),
+    lat: here.lat.toFixed(6),
+    lon: here.lon.toFixed(6),
     limit: String(NEAREST),
   });
   const hazard = document.getElementById("hazard").value;
   if (hazard) query.set("hazard", hazard);
   try {
-    const page = await api("GET", `/api/v1/shelters?${query}`);
-    list.replaceChildren(...page.items.map((s) => shelterItem(s, here)));
-    status.textContent = page.items.length ? t.found : t.noneNear;
+    const nearest = await api("GET", `${page.nearestUrl}?${query}`);
+    list.replaceChildren(...nearest.map((s) => shelterItem(s)));
+    status.textContent = nearest.length ? t.found : t.noneNear;
   } catch {
     status.textContent = t.failed;
   }

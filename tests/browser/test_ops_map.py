@@ -8,6 +8,7 @@ import re
 import socket
 import threading
 import time
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import uvicorn
@@ -187,17 +188,21 @@ def test_a_report_is_verified_assigned_and_resolved_from_its_popup(
     assert DamageReport.objects.get(pk=report["id"]).status == "resolved"
 
 
-def test_a_duplicate_is_merged_into_another_report_from_its_popup(
+def test_a_near_duplicate_is_proposed_in_the_popup_and_merged_from_it(
     ops_page, asgi_url, ops_user, open_shelter
 ):
     first = create_report(ops_user)
-    second = create_report(ops_user, latitude=35.5126)
+    second = create_report(ops_user, latitude=35.5126)  # 11 m away, same category
+    create_report(ops_user, latitude=35.5127, category="flooding", severity=2)  # another kind
     page = ops_page
     open_ops(page, asgi_url)
 
     open_report_popup(page, second["id"])
-    page.get_by_label("統合先の報告番号").fill(str(first["id"]))
-    page.get_by_role("button", name="統合").click()
+    proposed = page.locator(".leaflet-popup-content [data-duplicate]")
+    expect(proposed).to_have_text([f"#{first['id']}"])
+    proposed.click()
+    expect(page.get_by_label("統合先の報告番号")).to_have_value(str(first["id"]))
+    page.get_by_role("button", name="統合", exact=True).click()
 
     expect(page.locator("#triage-result")).to_have_text(f"更新しました #{second['id']}")
     merged = DamageReport.objects.get(pk=second["id"])
@@ -353,3 +358,30 @@ def test_every_open_report_can_be_shown_as_vector_tiles_and_opened_from_them(
     page.mouse.click(*point)
     expect(page.locator(f".leaflet-popup-content [data-report='{report['id']}']")).to_be_visible()
     screenshot(page, "ops-map-report-tiles")
+
+
+def test_the_report_tiles_follow_the_filters_chosen_on_the_map(
+    ops_page, asgi_url, ops_user, open_shelter
+):
+    page = ops_page
+    open_ops(page, asgi_url)
+    page.evaluate("window.sonaeOps.map.setView([35.5125, 139.4165], 16, {animate: false})")
+    with page.expect_response(lambda r: "/api/v1/map/tiles/reports/16/" in r.url) as first:
+        page.evaluate("window.sonaeOps.map.addLayer(window.sonaeOps.layers.reportTiles)")
+    assert "?" not in first.value.url  # open reports of every kind and severity
+
+    with page.expect_response(lambda r: "category=flooding" in r.url) as filtered:
+        filters = page.locator("#report-filters")
+        filters.locator("select[name=category]").select_option("flooding")
+        filters.locator("select[name=severity]").select_option("3")
+        filters.locator("select[name=status]").select_option("resolved")
+
+    query = parse_qs(urlsplit(filtered.value.url).query)
+    assert filtered.value.status == 200, filtered.value.text()
+    tile = page.evaluate("window.sonaeOps.layers.reportTiles._url")
+    assert parse_qs(urlsplit(tile).query) == {
+        "category": ["flooding"],
+        "severity_min": ["3"],
+        "status": ["resolved"],
+    }
+    assert query["category"] == ["flooding"]

@@ -120,6 +120,32 @@ async function triage(report, action, body) {
   }
 }
 
+/** The open reports near in place and time that this one probably repeats (the API's
+ * near-duplicate hint): each a button that puts its number in the merge field. */
+function duplicateHints(report, into) {
+  const box = el("p", { class: "duplicates", hidden: true });
+  if (!isUnresolved(report)) return box;
+  api("GET", `${REPORTS_URL}/${report.id}/duplicates`)
+    .then((found) => {
+      if (!found.length) return;
+      const buttons = found.map((other) => {
+        const b = el("button", { type: "button", class: "link", "data-duplicate": other.id }, `#${other.id}`);
+        b.addEventListener("click", () => {
+          into.value = String(other.id);
+          into.focus();
+        });
+        return b;
+      });
+      box.replaceChildren(`${t.possibleDuplicates}: `, ...buttons);
+      // Shown in place: popup.update() would rebuild the popup from its function.
+      box.hidden = false;
+    })
+    .catch(() => {
+      // Only a hint: the merge field still takes a number typed in.
+    });
+  return box;
+}
+
 function reportPopup(report) {
   const team = el("input", { type: "text", id: `team-${report.id}`, maxlength: 100 });
   const into = el("input", { type: "number", id: `into-${report.id}`, min: 1 });
@@ -136,6 +162,7 @@ function reportPopup(report) {
     report.reporters > 1 ? el("p", {}, `${t.reportedBy} ${report.reporters}`) : null,
     el("p", { class: "description" }, report.description ?? ""),
     report.address ? el("p", {}, report.address) : null,
+    duplicateHints(report, into),
     el(
       "div",
       { class: "triage" },
@@ -226,7 +253,7 @@ function reportTilesLayer() {
   });
   // Drawn only (VectorGrid 1.3's own click handling breaks on Leaflet 1.9): a click on the
   // tiles asks the API which open report lies under the pointer.
-  return L.vectorGrid.protobuf(TILES_URL, {
+  return L.vectorGrid.protobuf(tilesUrl(), {
     rendererFactory: L.canvas.tile,
     interactive: false,
     maxNativeZoom: 18,
@@ -249,11 +276,26 @@ async function reportUnder(event) {
   if (id) await showReport(id);
 }
 
+/** The tile URL with the filter form's choices, as the tile endpoint takes them (the same
+ * report filters as the list): without a status, the tiles hold the open reports. */
+function tilesUrl() {
+  const f = reportFilters();
+  const query = new URLSearchParams();
+  if (f.category) query.append("category", f.category);
+  if (f.severity > 1) query.append("severity_min", String(f.severity));
+  if (f.status === "") for (const status of Object.keys(state.report_statuses)) query.append("status", status);
+  else if (f.status !== "open") query.append("status", f.status);
+  if (f.hours) query.append("since", new Date(Date.now() - f.hours * 3600e3).toISOString());
+  const text = query.toString();
+  return text ? `${TILES_URL}?${text}` : TILES_URL;
+}
+
 function refilterReports() {
   layers.reports.clearLayers();
   for (const [id, report] of reports) {
     if (reportVisible(report)) layers.reports.addLayer(reportMarkers.get(id));
   }
+  layers.reportTiles?.setUrl(tilesUrl());
 }
 
 async function loadReports() {

@@ -17,6 +17,7 @@ from disaster.schemas import Id, Paginated
 from shelters import opendata, services
 from shelters.models import HeadCount, Shelter
 from shelters.schemas import (
+    HeadCountFilter,
     HeadCountIn,
     HeadCountOut,
     Latitude,
@@ -170,10 +171,12 @@ def change_status(request: HttpRequest, shelter_id: Id, payload: StatusIn):
 
 @router.get("/shelters/{shelter_id}/headcounts", response=list[HeadCountOut], auth=SIGNED_IN)
 @paginate(Paginated)
-def list_headcounts(request: HttpRequest, shelter_id: Id):
-    """Head-count history, newest first: the first is the current occupancy."""
+def list_headcounts(request: HttpRequest, shelter_id: Id, filters: HeadCountFilter = Query(...)):
+    """Head-count history, newest first: the first is the current occupancy. `since` and
+    `until` limit it to a period."""
     check_shelter_write(request.auth, Shelter.objects.get(pk=shelter_id).pk)
-    return HeadCount.objects.filter(shelter_id=shelter_id).select_related("shelter", "by")
+    counts = HeadCount.objects.filter(shelter_id=shelter_id).select_related("shelter", "by")
+    return filters.filter(counts)
 
 
 @router.post("/shelters/{shelter_id}/headcounts", response={201: HeadCountOut}, auth=SIGNED_IN)

@@ -8,6 +8,7 @@ from django.db.models import Q
 from ninja import Field, FilterLookup, FilterSchema, Schema
 from pydantic import ConfigDict
 
+from disaster.schemas import Moment
 from shelters.models import Hazard, HeadCount, Shelter
 from shelters.services import percent_of_capacity
 
@@ -160,6 +161,11 @@ class HeadCountIn(Schema):
     language_support: People = 0
     pets: People = 0
     note: str = Field("", max_length=500)
+
+
+class HeadCountFilter(FilterSchema):
+    since: Annotated[Moment | None, FilterLookup("at__gte")] = None
+    until: Annotated[Moment | None, FilterLookup("at__lt")] = None
 
 
 class HeadCountOut(Schema):

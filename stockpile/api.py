@@ -27,11 +27,13 @@ from stockpile.schemas import (
     CountIn,
     CountSheetOut,
     DecisionIn,
+    DepotFilter,
     DepotOut,
     DepotStock,
     DisposalIn,
     ExpiringOut,
     IssueIn,
+    ItemFilter,
     ItemOut,
     MovementFilter,
     MovementOut,
@@ -96,15 +98,16 @@ def depot_field(user, depot_id: int, field: str) -> Depot:
 
 @router.get("/items", response=list[ItemOut], auth=SIGNED_IN)
 @paginate(Paginated)
-def list_items(request: HttpRequest):
-    return Item.objects.all()
+def list_items(request: HttpRequest, filters: ItemFilter = Query(...)):
+    """The item catalogue, by category and code."""
+    return filters.filter(Item.objects.all())
 
 
 @router.get("/depots", response=list[DepotOut], auth=SIGNED_IN)
 @paginate(Paginated)
-def list_depots(request: HttpRequest):
+def list_depots(request: HttpRequest, filters: DepotFilter = Query(...)):
     """Every depot: shelters' warehouses and the central ones (transfers need them all)."""
-    return Depot.objects.order_by("name", "pk")
+    return filters.filter(Depot.objects.order_by("name", "pk"))
 
 
 class StockQuery(Schema):

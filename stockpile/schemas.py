@@ -3,6 +3,7 @@
 import datetime as dt
 from typing import Annotated
 
+from django.db.models import Q
 from ninja import Field, FilterLookup, FilterSchema, Schema
 
 from disaster.schemas import Id, Moment
@@ -31,6 +32,26 @@ class ItemOut(Schema):
     @staticmethod
     def resolve_category_label(item: Item) -> str:
         return str(item.get_category_display())
+
+
+class ItemFilter(FilterSchema):
+    category: Annotated[Item.Category | None, FilterLookup("category")] = None
+    q: str | None = Field(None, max_length=100, description="品目コード・品名（日英）の一部")
+
+    def filter_q(self, value: str | None) -> Q:
+        if not value:
+            return Q()
+        return Q(code__icontains=value) | Q(name_ja__icontains=value) | Q(name_en__icontains=value)
+
+
+class DepotFilter(FilterSchema):
+    shelter: Annotated[Id | None, FilterLookup("shelter_id")] = None
+    central: bool | None = Field(
+        None, description="true: 中央備蓄倉庫だけ / false: 避難所の倉庫だけ"
+    )
+
+    def filter_central(self, value: bool | None) -> Q:
+        return Q() if value is None else Q(shelter__isnull=value)
 
 
 class DepotOut(Schema):

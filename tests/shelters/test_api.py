@@ -7,6 +7,8 @@ phone number must never look like, or announce, an opening or a closing.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.contrib.gis.geos import Point
 from django.test import Client
@@ -303,6 +305,25 @@ def test_head_counts_keep_their_history_and_the_latest_is_the_current_occupancy(
         for e in published("shelter.headcount")
     ] == [(120, 600, 20.0), (310, 600, 51.7), (290, 600, 48.3)]
     assert HeadCount.objects.count() == 3
+
+
+@pytest.mark.django_db
+def test_head_count_history_can_be_limited_to_a_period(api_as, manager_user, shelter):
+    at = [dt.datetime(2025, 9, 1, hour, tzinfo=dt.UTC) for hour in (0, 6, 12)]
+    for total, when in zip([50, 80, 120], at, strict=True):
+        HeadCount.objects.create(shelter=shelter, total=total, at=when)
+    client = api_as(manager_user)
+
+    def totals(**params) -> list[int]:
+        response = client.get(f"{API}/shelters/{shelter.pk}/headcounts", params)
+        assert response.status_code == 200, response.content
+        return [row["total"] for row in response.json()["items"]]
+
+    assert totals() == [120, 80, 50]
+    assert totals(since="2025-09-01T06:00:00Z") == [120, 80]
+    assert totals(until="2025-09-01T15:00:00+09:00") == [50]  # 06:00 UTC: the end is excluded
+    assert totals(until="2025-09-01T16:00:00+09:00") == [80, 50]
+    assert totals(since="2025-09-01T01:00:00Z", until="2025-09-01T07:00:00Z") == [80]
 
 
 @pytest.mark.django_db

@@ -919,3 +919,38 @@ def test_a_time_before_year_one_in_utc_is_a_clear_422_not_a_crash(api_as, ops_us
 
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "since"
+
+
+# Catalogue and depot lists ----------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_catalogue_filters_by_category_and_by_part_of_a_code_or_name(
+    manager, water, rice, toilets
+):
+    def codes(**params) -> list[str]:
+        response = get(manager, "/items", **params)
+        assert response.status_code == 200, response.content
+        return [item["code"] for item in response.json()["items"]]
+
+    assert codes() == ["alpha-rice", "toilet-units", "water"]  # by category, then code
+    assert codes(category="food") == ["alpha-rice"]
+    assert codes(q="アルファ") == ["alpha-rice"]
+    assert codes(q="TOILET") == ["toilet-units"]
+    assert codes(category="water", q="rice") == []
+    assert get(manager, "/items", category="sweets").status_code == 422
+
+
+@pytest.mark.django_db
+def test_the_depot_list_filters_by_shelter_and_central_warehouses(
+    manager, shelter, depot, other_depot, central_depot
+):
+    def ids(**params) -> set[int]:
+        response = get(manager, "/depots", **params)
+        assert response.status_code == 200, response.content
+        return {row["id"] for row in response.json()["items"]}
+
+    assert ids() == {depot.pk, other_depot.pk, central_depot.pk}
+    assert ids(shelter=shelter.pk) == {depot.pk}
+    assert ids(central="true") == {central_depot.pk}
+    assert ids(central="false") == {depot.pk, other_depot.pk}

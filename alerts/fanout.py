@@ -16,6 +16,9 @@ The steps (`send_alert` in alerts/jobs.py runs them):
    Twilio has no key, so its transport looks the message up before sending again (see
    alerts/transports/twilio_sms.py for the window that leaves).
 5. LINE deliveries that failed for good fall back to SMS when the subscriber has a phone.
+   Deliveries still queued once the alert's validity (valid_minutes from approval) has
+   passed are not sent but recorded undeliverable: a retried job must not bring a level-4
+   order hours late (Twilio's validity period only covers Twilio's own queue).
 6. Progress counts (no personal data) are published at most every
    ALERTS_PROGRESS_INTERVAL_S and once at the end; then the alert is marked sent.
 """
@@ -158,6 +161,19 @@ def fallback_to_sms(alert: Alert) -> int:
     ]
     Delivery.objects.bulk_create(rows, ignore_conflicts=True)
     return len(rows)
+
+
+def expire_queued(alert: Alert) -> int:
+    """Record the deliveries still queued after the alert's validity ended as undeliverable
+    instead of sending them late. ("sending" ones are finished: they may have gone out.)"""
+    if alert.approved_at is None:
+        return 0
+    expires = alert.approved_at + timedelta(minutes=alert.valid_minutes)
+    if timezone.now() < expires:
+        return 0
+    return Delivery.objects.filter(alert=alert, status=QUEUED).update(
+        status=UNDELIVERABLE, last_error="expired before sending", updated_at=timezone.now()
+    )
 
 
 def _address_column(channel: str) -> str:
@@ -419,6 +435,7 @@ class Fanout:
         for channel in ("line", "sms"):
             if channel == "sms":
                 fallback_to_sms(self.alert)
+            expire_queued(self.alert)
             started = time.perf_counter()
             self.run_channel(channel)
             self.timings[f"{channel}_s"] = time.perf_counter() - started

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from alerts import fanout
 from alerts.models import Delivery
@@ -85,3 +87,30 @@ def test_a_refused_line_user_with_a_phone_gets_the_sms(fake_line, fake_twilio):
     assert line == {"U" + "a" * 32: "sent", "U" + "b" * 32: "failed", "U" + "c" * 32: "sent"}
     assert [m["to"] for m in fake_twilio.messages] == ["+819022222222"]
     assert {u for u, _ in fake_line.deliveries} == {"U" + "a" * 32, "U" + "c" * 32}
+
+
+def test_a_job_that_runs_after_the_alert_expired_sends_nothing_late(fake_line, fake_twilio):
+    many(line=2, sms=2)
+    alert = city_alert()
+    alert.approved_at = timezone.now() - timedelta(minutes=alert.valid_minutes + 1)
+    alert.save()
+
+    fanout.send(alert.pk)
+
+    assert not fake_line.deliveries and not fake_twilio.messages
+    expired = Delivery.objects.filter(alert=alert)
+    assert expired.count() == 4
+    assert set(expired.values_list("status", "last_error")) == {
+        ("undeliverable", "expired before sending")
+    }
+
+
+def test_a_job_within_the_validity_sends_as_usual(fake_line, fake_twilio):
+    many(line=1, sms=1)
+    alert = city_alert()
+    alert.approved_at = timezone.now() - timedelta(minutes=alert.valid_minutes - 5)
+    alert.save()
+
+    fanout.send(alert.pk)
+
+    assert len(fake_line.deliveries) == 1 and len(fake_twilio.messages) == 1

@@ -430,3 +430,25 @@ def test_a_public_report_with_an_oversized_photo_is_a_413_and_stores_nothing(set
 
     assert response.status_code == 413 and response.json()["code"] == "too_large"
     assert not DamageReport.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"latitude": "nan"}, "latitude"),
+        ({"longitude": "inf"}, "latitude"),
+        ({"latitude": "north"}, "latitude"),
+        ({"latitude": "35.68", "longitude": "139.76"}, "latitude"),  # Tokyo, not our city
+        ({"severity": "9"}, "severity"),
+        ({"category": "<script>"}, "category"),
+    ],
+)
+def test_the_public_form_refuses_bad_places_and_values_with_the_field_and_stores_nothing(
+    changes, field
+):
+    body = {"category": "fire", "severity": "3", **INSIDE, **changes}
+    response = Client().post("/api/v1/public/reports", body)
+
+    assert response.status_code == 422, response.content
+    assert field in {e["field"] for e in response.json()["errors"]}
+    assert not DamageReport.objects.exists()

@@ -38,6 +38,16 @@ def send_scheduled_messages(timestamp: int | None = None) -> int:
     return len(send_due())
 
 
+@app.periodic(cron="*/5 * * * *")
+@app.task(queue="housekeeping", queueing_lock="forget_stale_conversations")
+def forget_stale_conversations(timestamp: int | None = None) -> dict[str, int]:
+    """Every five minutes: residents' report pieces that made no report in time (photos
+    included), handled-event ids LINE no longer redelivers, and ended rate windows."""
+    from alerts.privacy import forget_stale
+
+    return forget_stale()
+
+
 def defer_sending(alert: Alert) -> None:
     """Queue the fan-out of one alert, at most once at a time (a queueing lock per alert)."""
     send_alert.configure(queueing_lock=f"send_alert:{alert.pk}").defer(alert_id=alert.pk)

@@ -323,3 +323,43 @@ class ScheduledMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.texts.get('title_ja', '')} ({self.get_repeat_display()})"
+
+
+class LineConversation(models.Model):
+    """What one LINE user is in the middle of telling us, kept CONVERSATION_MINUTES.
+
+    A damage report often arrives in pieces (a photo, then the place; or the place, then a
+    photo and a few words): the pieces wait here until they make a report. `awaiting`
+    says what a location message answers ("home": the settings asked for it). Personal
+    data: deleted with the subscriber, and outdated rows are pruned.
+    """
+
+    class Awaiting(models.TextChoices):
+        NOTHING = "", _("なし")
+        HOME = "home", _("自宅の位置")
+
+    line_user_id = models.CharField(max_length=64, unique=True)
+    awaiting = models.CharField(max_length=10, choices=Awaiting.choices, blank=True)
+    point = models.PointField(srid=4326, null=True, blank=True)
+    address = models.CharField(max_length=300, blank=True)
+    text = models.TextField(blank=True)
+    photo = models.BinaryField(null=True, blank=True)
+    # Once the pieces made a report, later pieces within the window add to it.
+    report = models.ForeignKey(
+        "disaster.DamageReport", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return f"#{self.pk}"  # never the LINE id
+
+
+class SeenLineEvent(models.Model):
+    """A webhook event id already handled: LINE redelivers events it could not confirm,
+    and a redelivered photo must not make a second report."""
+
+    event_id = models.CharField(max_length=64, primary_key=True)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return self.event_id

@@ -1,12 +1,17 @@
-"""What residents' messages mean: subscribing, choosing, unsubscribing, answering.
+"""What residents' messages mean: subscribing, choosing, reporting, asking, unsubscribing.
 
 LINE: follow creates a subscriber and asks for a language and a district (quick replies);
-a shared location sets the home point; unfollow/block deletes the subscriber's data.
-SMS: STOP / 停止 deletes the subscriber's data. Both: the safety-check answers
-(evacuated / safe at home / need help) for the latest alert that asked for them.
+every answer offers the menu (report damage, nearest shelter, settings, my data, stop). A
+photo, words and a location become a damage report (alerts/line_reports.py); a location
+also answers with the nearest open shelters; unfollow, block or stop deletes the
+resident's data (alerts/privacy.py). SMS: keywords in Japanese and English for the nearest
+open shelter (by district name or postal code), help, my data and STOP / 停止.
+Both: the safety-check answers (evacuated / safe at home / need help) for the latest alert
+that asked for them. A sender who floods the bot is answered once, then ignored for the
+rest of the minute.
 
-Every function here runs inside the webhook's transaction and returns the reply text (and
-quick replies), which the webhook sends through the reply API after commit.
+Every function here runs inside the webhook's transaction and returns the answer, which
+the webhook sends after commit (LINE's reply API, or TwiML for an SMS).
 """
 
 from __future__ import annotations
@@ -16,28 +21,37 @@ import logging
 import re
 import secrets
 import uuid
-from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from linebot.v3.messaging import (
-    LocationAction,
-    PostbackAction,
-    QuickReply,
-    QuickReplyItem,
-)
+from linebot.v3.messaging import LocationAction, PostbackAction, QuickReplyItem
 
-from alerts import delivery_events  # noqa: F401 (registers the event schemas)
-from alerts.models import Alert, Language, PhoneConfirmation, SafetyAnswer, Subscriber
+from alerts import (
+    delivery_events,  # noqa: F401 (registers the event schemas)
+    line_reports,
+    privacy,
+    shelter_finder,
+)
+from alerts.models import (
+    Alert,
+    Language,
+    PhoneConfirmation,
+    SafetyAnswer,
+    SeenLineEvent,
+    Subscriber,
+)
 from alerts.phones import BadPhoneNumber, to_e164
+from alerts.replies import QUICK_REPLY_MAX, Answer
 from alerts.transports import TransportError, send_with_retries
-from disaster.errors import Conflict, DomainError, Invalid
+from disaster import ratelimit
+from disaster.errors import Conflict, DomainError, Invalid, TooLarge
 from disaster.events import publish
+from disaster.reports import city_contains
 from maps.models import District
 
 log = logging.getLogger(__name__)
@@ -48,30 +62,44 @@ SAFETY_WORDS = {
     "safe_at_home": {"2", "自宅", "在宅", "無事", "safe", "home", "safe at home"},
     "need_help": {"3", "助けて", "救助", "help", "need help", "sos"},
 }
+HELP_WORDS = {"help", "ヘルプ", "へるぷ", "メニュー", "menu", "使い方", "?", "？"}
+SHELTER_WORDS = {"避難所", "ひなんじょ", "shelter", "shelters"}
+DATA_WORDS = {"data", "my data", "データ", "私のデータ", "登録情報"}
 LANGUAGE_LABELS = dict(Language.choices)
-QUICK_REPLY_MAX = 13  # LINE's limit on quick reply buttons
+# Replies in the languages we have words for; other readers get English.
+REPLY_LANGUAGE = {Language.JAPANESE: "ja", Language.EASY_JAPANESE: "ja"}
 
 
-@dataclass
-class Answer:
-    text: str
-    choices: list[QuickReplyItem] = field(default_factory=list)
-
-    def quick_reply(self) -> QuickReply | None:
-        return QuickReply(items=self.choices[:QUICK_REPLY_MAX]) if self.choices else None
+def reply_language(subscriber: Subscriber | None) -> str:
+    if subscriber is None:
+        return "ja"
+    return REPLY_LANGUAGE.get(subscriber.language, "en")
 
 
-def reply(reply_token: str, answer: Answer) -> None:
-    """Send a webhook answer through LINE's reply API once the event's writes committed."""
-    from alerts.transports.line import Line
+def keyword(text: str) -> str:
+    return shelter_finder.normalised(text).lower()
 
-    def send() -> None:
-        try:
-            Line().reply(reply_token, answer.text, answer.quick_reply())
-        except Exception:  # a lost reply must not undo the subscriber's choice
-            log.warning("LINE reply failed", exc_info=True)
 
-    transaction.on_commit(send)
+# --- LINE ---------------------------------------------------------------------------------
+
+
+def menu_choices() -> list[QuickReplyItem]:
+    """The bot's menu, offered with every answer that ends a step."""
+    entries = [
+        (_("被害を報告"), "menu=report"),
+        (_("近くの避難所"), "menu=shelters"),
+        (_("設定"), "menu=settings"),
+        (_("私のデータ"), "menu=data"),
+        (_("配信停止"), "menu=stop"),
+    ]
+    return [
+        QuickReplyItem(action=PostbackAction(label=label, data=data, displayText=label))
+        for label, data in entries
+    ]
+
+
+def with_menu(text: str) -> Answer:
+    return Answer(text, menu_choices())
 
 
 def language_choices() -> list[QuickReplyItem]:
@@ -95,6 +123,12 @@ def district_choices() -> list[QuickReplyItem]:
     return items
 
 
+def ask_district(user_id: str) -> Answer:
+    """The districts to pick from, or the home location: the next location shared is home."""
+    line_reports.await_home(user_id)
+    return Answer(_("地区を選ぶか、自宅で現在地を送ってください。"), district_choices())
+
+
 def _line_subscriber(user_id: str) -> Subscriber | None:
     return Subscriber.objects.filter(line_user_id=user_id).first()
 
@@ -115,43 +149,83 @@ def follow(user_id: str) -> Answer:
     )
 
 
-def forget_line(user_id: str) -> None:
-    """Unfollow or block: delete, not flag (DESIGN decision 9)."""
-    Subscriber.objects.filter(line_user_id=user_id).delete()
-
-
-def forget_phone(phone: str) -> bool:
-    deleted, _ = Subscriber.objects.filter(phone=phone).delete()
-    return bool(deleted)
-
-
-def set_location(user_id: str, latitude: float, longitude: float) -> Answer:
+def menu(user_id: str, entry: str) -> Answer | None:
+    """A tap on the menu (or its keyword)."""
     subscriber = _line_subscriber(user_id)
-    if subscriber is None:
-        return Answer("友だち追加からやり直してください。")
-    subscriber.home = Point(longitude, latitude, srid=4326)
-    subscriber.save(update_fields=["home"])
-    return Answer("現在地を登録しました。この地域の避難情報をお届けします。")
+    if entry == "report":
+        return Answer(
+            _(
+                "被害の写真と場所（位置情報）を送ってください。"
+                "写真がなければ、様子を文章で送ってください。"
+            ),
+            line_reports.photo_choices() + line_reports.place_choices(),
+        )
+    if entry == "shelters":
+        ask = line_reports.place_choices()
+        if subscriber is not None and subscriber.home is not None:
+            return Answer(
+                _("自宅の近く:")
+                + "\n"
+                + shelter_finder.line_text(subscriber.home)
+                + "\n\n"
+                + _("今いる場所の近くを探すには、位置情報を送ってください。"),
+                ask,
+            )
+        return Answer(_("位置情報を送ると、近くの開設中の避難所をお知らせします。"), ask)
+    if entry == "settings":
+        if subscriber is None:
+            return with_menu(_("避難情報の受信は、友だち追加からやり直してください。"))
+        return Answer(_("言語を選んでください。"), language_choices())
+    if entry == "data":
+        forget = PostbackAction(
+            label=_("データを削除"), data="menu=stop", displayText=_("データを削除")
+        )
+        return Answer(privacy.line_summary(user_id), [QuickReplyItem(action=forget)])
+    if entry == "stop":
+        yes = PostbackAction(label=_("はい、削除する"), data="forget=yes", displayText=_("はい"))
+        no = PostbackAction(label=_("いいえ"), data="menu=main", displayText=_("いいえ"))
+        return Answer(
+            _(
+                "避難情報の配信を止め、登録情報と送った報告とのつながりをすべて削除します。よろしいですか？"
+            ),
+            [QuickReplyItem(action=yes), QuickReplyItem(action=no)],
+        )
+    if entry == "main":
+        return with_menu(_("メニューから選んでください。"))
+    return None
 
 
 def choose(user_id: str, data: str) -> Answer | None:
-    """A postback: `lang=<code>`, `district=<id>` or `safety=<alert id>:<answer>`."""
+    """A postback: `menu=<entry>`, `lang=<code>`, `district=<id>`, `category=<report>:<kind>`,
+    `forget=yes` or `safety=<alert id>:<answer>`."""
+    name, _sep, value = data.partition("=")
+    if name == "menu":
+        return menu(user_id, value)
+    if name == "category":
+        return line_reports.choose_category(user_id, value)
+    if name == "forget" and value == "yes":
+        privacy.forget_line(user_id)
+        return Answer(
+            _(
+                "配信を停止し、登録情報を削除しました。再開するにはブロックを解除するか、もう一度友だち追加してください。"
+            )
+        )
     subscriber = _line_subscriber(user_id)
     if subscriber is None:
         return None
-    name, _, value = data.partition("=")
     if name == "lang" and value in LANGUAGE_LABELS:
         subscriber.language = value
         subscriber.save(update_fields=["language"])
-        return Answer("地区を選ぶか、現在地を送ってください。", district_choices())
+        with translation.override(reply_language(subscriber)):
+            return ask_district(user_id)
     if name == "district" and value.isdigit():
         district = District.objects.filter(pk=int(value)).first()
         if district is None:
-            return Answer("その地区は見つかりません。", district_choices())
+            return Answer(_("その地区は見つかりません。"), district_choices())
         subscriber.districts.add(district)
-        return Answer(f"{district.name}の避難情報をお届けします。")
+        return with_menu(_("%(district)sの避難情報をお届けします。") % {"district": district.name})
     if name == "safety":
-        alert_id, _, kind = value.partition(":")
+        alert_id, _sep, kind = value.partition(":")
         if alert_id.isdigit() and kind in SAFETY_WORDS:
             return answer_safety(subscriber, int(alert_id), kind)
     log.info("LINE postback ignored: %s", name)
@@ -205,67 +279,171 @@ def publish_safety(alert: Alert) -> None:
     )
 
 
-def handle_line_event(event: dict) -> Answer | None:
-    """One LINE webhook event. Unknown types are acknowledged and logged, never an error."""
+def handle_line_event(event: dict, photo: bytes | DomainError | None = None) -> Answer | None:
+    """One LINE webhook event, with the photo of an image message already fetched (or why
+    it could not be). Unknown types are acknowledged and logged, never an error."""
     kind = event.get("type")
-    user_id = (event.get("source") or {}).get("userId")
-    if not user_id or (event.get("source") or {}).get("type") != "user":
+    source = event.get("source") or {}
+    user_id = source.get("userId")
+    if not user_id or source.get("type") != "user":
         log.info("LINE event %s without a user ignored", kind)
+        return None
+    if not _first_time(event):
+        log.info("LINE event redelivered and already handled")
         return None
     if kind == "follow":
         return follow(user_id)
     if kind == "unfollow":
-        forget_line(user_id)
+        privacy.forget_line(user_id)
         return None
-    if kind == "postback":
-        return choose(user_id, str((event.get("postback") or {}).get("data", "")))
-    if kind == "message":
-        message = event.get("message") or {}
-        if message.get("type") == "location":
-            try:
-                return set_location(
-                    user_id, float(message["latitude"]), float(message["longitude"])
-                )
-            except (KeyError, TypeError, ValueError):
-                return None
-        if message.get("type") == "text":
-            return text_message(user_id, str(message.get("text", "")))
+    if kind not in {"message", "postback"}:
+        log.info("LINE event type %r acknowledged and ignored", kind)
         return None
-    log.info("LINE event type %r acknowledged and ignored", kind)
-    return None
+    with translation.override(reply_language(_line_subscriber(user_id))):
+        past = over_limit("line", user_id)
+        if past:
+            return Answer(too_many()) if past == 1 else None
+        if kind == "postback":
+            return choose(user_id, str((event.get("postback") or {}).get("data", "")))
+        return message(user_id, event.get("message") or {}, photo)
+
+
+def _first_time(event: dict) -> bool:
+    """False for a redelivery of an event we handled (LINE resends events it could not
+    confirm, and a resent photo must not make a second report)."""
+    event_id = str(event.get("webhookEventId") or "")[:64]
+    if not event_id:
+        return True
+    redelivered = bool((event.get("deliveryContext") or {}).get("isRedelivery"))
+    if redelivered and SeenLineEvent.objects.filter(event_id=event_id).exists():
+        return False
+    SeenLineEvent.objects.get_or_create(event_id=event_id)
+    return True
+
+
+def over_limit(channel: str, address: str) -> int:
+    """How many messages this sender is past RESIDENT_MESSAGES_PER_MINUTE (0: within)."""
+    count = ratelimit.hit(ratelimit.sender_key(channel, address), 60)
+    return max(0, count - settings.RESIDENT_MESSAGES_PER_MINUTE)
+
+
+def too_many() -> str:
+    return _("短時間に送信が多すぎます。1分ほど待ってから送ってください。")
+
+
+def message(user_id: str, content: dict, photo: bytes | DomainError | None) -> Answer | None:
+    kind = content.get("type")
+    if kind == "text":
+        return text_message(user_id, str(content.get("text", "")))
+    if kind == "location":
+        try:
+            here = Point(float(content["longitude"]), float(content["latitude"]), srid=4326)
+        except (KeyError, TypeError, ValueError):
+            return None
+        if not city_contains(here):
+            return with_menu(
+                _("その場所は%(city)sの外です。%(city)s内の場所を送ってください。")
+                % {"city": settings.CITY_NAME}
+            )
+        return line_reports.add_place(user_id, here, str(content.get("address") or ""))
+    if kind == "image":
+        return _photo(user_id, photo)
+    return with_menu(
+        _(
+            "スタンプ・動画・音声・ファイルには対応していません。"
+            "写真・文章・位置情報を送るか、メニューから選んでください。"
+        )
+    )
+
+
+def _photo(user_id: str, photo: bytes | DomainError | None) -> Answer:
+    try:
+        if isinstance(photo, DomainError):
+            raise photo
+        if photo is None:
+            raise DomainError(_("写真を受け取れませんでした。もう一度送ってください。"))
+        return line_reports.add_photo(user_id, photo)
+    except TooLarge:
+        return with_menu(line_reports.too_large())
+    except DomainError as error:
+        return with_menu(
+            error.message if error.status != 415 else _("写真（JPEG・PNG・WebP）を送ってください。")
+        )
 
 
 def text_message(user_id: str, text: str) -> Answer | None:
+    """Keywords first (menu, shelter, settings, data, stop, safety answers); any other words
+    describe damage and wait for a place, or add to the report just sent."""
+    word = keyword(text)
     subscriber = _line_subscriber(user_id)
-    if subscriber is None:
-        return None
-    word = text.strip().lower()
-    if word in {"言語", "language"}:
-        return Answer("言語を選んでください。", language_choices())
-    if word in {"地区", "district", "area"}:
-        return Answer("地区を選ぶか、現在地を送ってください。", district_choices())
+    if word in HELP_WORDS - SAFETY_WORDS["need_help"]:
+        return menu(user_id, "main")
+    if word in SHELTER_WORDS:
+        return menu(user_id, "shelters")
+    if word in DATA_WORDS:
+        return menu(user_id, "data")
+    if word in STOP_WORDS:
+        return menu(user_id, "stop")
+    if word in {"言語", "language", "設定", "settings"}:
+        return menu(user_id, "settings")
+    if word in {"地区", "district", "area"} and subscriber is not None:
+        return ask_district(user_id)
     kind = safety_kind(text)
-    if kind:
-        alert = latest_safety_alert(subscriber)
-        return answer_safety(subscriber, alert.pk, kind) if alert else None
-    return Answer("「言語」「地区」と送ると設定を変えられます。")
+    alert = latest_safety_alert(subscriber) if kind and subscriber else None
+    if alert is not None:
+        return answer_safety(subscriber, alert.pk, kind)
+    if not word:
+        return with_menu(_("メニューから選んでください。"))
+    return line_reports.add_text(user_id, text.strip())
+
+
+# --- SMS ------------------------------------------------------------------------------------
 
 
 def handle_sms(phone: str, body: str) -> str:
-    """An inbound SMS; the answer goes back as TwiML."""
-    word = body.strip().lower()
-    if word in STOP_WORDS:
-        forget_phone(phone)
+    """An inbound SMS; the answer goes back as TwiML (empty: no answer)."""
+    word = keyword(body)
+    if word in STOP_WORDS or word in {"削除", "delete"}:
+        privacy.forget_phone(phone)
         return "配信を停止し、登録情報を削除しました。 / Unsubscribed; your data was deleted."
     subscriber = Subscriber.objects.filter(phone=phone).first()
-    if subscriber is None:
-        return _subscribe_by_text(phone, word)
-    kind = safety_kind(body)
-    if kind:
-        alert = latest_safety_alert(subscriber)
-        if alert:
+    english = word.isascii() if word else reply_language(subscriber) == "en"
+    with translation.override("en" if english else "ja"):
+        past = over_limit("sms", phone)
+        if past:
+            return shelter_finder.fit_sms(too_many()) if past == 1 else ""
+        kind = safety_kind(body)
+        alert = latest_safety_alert(subscriber) if kind and subscriber else None
+        if alert is not None:
             return answer_safety(subscriber, alert.pk, kind).text
-    return "1: 避難した 2: 自宅で無事 3: 助けが必要 / STOP で配信停止"
+        first, _sep, rest = word.partition(" ")
+        if first in SHELTER_WORDS:
+            return shelter_by_sms(rest)
+        if word in HELP_WORDS:
+            return sms_help()
+        if word in DATA_WORDS:
+            return privacy.phone_summary(phone)
+        if subscriber is None:
+            return _subscribe_by_text(phone, word) or sms_help()
+        return sms_help()
+
+
+def sms_help() -> str:
+    return shelter_finder.fit_sms(
+        _("避難所 地区名か郵便番号: 近くの避難所 / データ: 登録情報 / 停止: 配信停止と削除")
+    )
+
+
+def shelter_by_sms(place: str) -> str:
+    if not place:
+        return shelter_finder.fit_sms(_("例: 避難所 栗原 / 避難所 2520013"))
+    district = shelter_finder.district_named(place)
+    if district is None:
+        return shelter_finder.fit_sms(
+            _("「%(place)s」が見つかりません。地区名か郵便番号7桁で送ってください。")
+            % {"place": place[:20]}
+        )
+    return shelter_finder.sms_text(shelter_finder.district_point(district), district.name)
 
 
 JOIN_WORDS = {

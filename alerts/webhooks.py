@@ -17,13 +17,15 @@ import logging
 from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from linebot.v3 import SignatureValidator
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from alerts import fanout, subscriptions
+from alerts import fanout, line_reports, replies, subscriptions
+from disaster.errors import DomainError
 
 log = logging.getLogger(__name__)
 
@@ -69,16 +71,32 @@ def line(request: HttpRequest) -> HttpResponse:
         if not isinstance(events, list):
             raise TypeError
     except (ValueError, KeyError, TypeError):
-        return JsonResponse({"detail": "body is not a LINE webhook JSON object"}, status=400)
+        log.warning("LINE webhook: a signed body that is not a LINE webhook was ignored")
+        return JsonResponse({})
     for event in events:
         if not isinstance(event, dict):
             log.warning("LINE webhook: ignored a non-object event")
             continue
+        photo = _photo_of(event)  # before the transaction: no transaction waits on LINE
         with transaction.atomic():
-            answer = subscriptions.handle_line_event(event)
+            answer = subscriptions.handle_line_event(event, photo)
         if answer and event.get("replyToken"):
-            subscriptions.reply(event["replyToken"], answer)
+            replies.reply(event["replyToken"], answer)
     return JsonResponse({})
+
+
+def _photo_of(event: dict) -> bytes | DomainError | None:
+    """The photo of an image message a resident sent from LINE, or why we have none."""
+    content = event.get("message") or {}
+    if event.get("type") != "message" or content.get("type") != "image":
+        return None
+    if (content.get("contentProvider") or {}).get("type", "line") != "line":
+        # Sent by another service from its own URL: we fetch nothing from elsewhere.
+        return DomainError(_("LINE で撮った・選んだ写真を送ってください。"))
+    try:
+        return line_reports.fetch_photo(str(content.get("id", "")))
+    except DomainError as error:
+        return error
 
 
 @csrf_exempt

@@ -213,6 +213,18 @@ class IdempotentRequest(models.Model):
         return f"{self.principal} {self.key}"
 
 
+class RateWindow(models.Model):
+    """How many requests one sender made in the current window: see `disaster.ratelimit`.
+    The key is a keyed hash of the sender, never their number or LINE id."""
+
+    key = models.CharField(max_length=100, primary_key=True)
+    started_at = models.DateTimeField()
+    count = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.key[:12]}… {self.count}"
+
+
 def as_geography(expression):
     """A 4326 point as PostGIS geography, so distances are metres on the spheroid."""
     return Cast(expression, output_field=gis_models.PointField(srid=4326, geography=True))

@@ -93,6 +93,19 @@ def event(report: DamageReport) -> dict[str, Any]:
     }
 
 
+def sole_active_incident_id() -> int | None:
+    """The incident a report without one belongs to: the only incident in progress
+    (started, not ended, not closed). With none or several, no guess: staff decide."""
+    now = timezone.now()
+    active = list(
+        Incident.objects.filter(started_at__lte=now)
+        .exclude(phase=Incident.Phase.CLOSED)
+        .exclude(ended_at__lte=now)
+        .values_list("pk", flat=True)[:2]
+    )
+    return active[0] if len(active) == 1 else None
+
+
 def _history(
     report: DamageReport, by: User | None, action: str, before: str, note: str = ""
 ) -> None:
@@ -117,7 +130,8 @@ def create_report(
     client: str = "",
 ) -> DamageReport:
     """Record a report (and its photo, already checked). 422 outside the city. A public
-    sender's `client` key is rate-limited."""
+    sender's `client` key is rate-limited. Without an incident, the report joins the one
+    incident in progress, if there is exactly one (`sole_active_incident_id`)."""
     if client:
         check_rate(client)
     errors = {}
@@ -138,7 +152,7 @@ def create_report(
         source=source,
         reporter_contact=new.contact,
         reported_by=by if getattr(by, "is_authenticated", False) else None,
-        incident_id=new.incident_id,
+        incident_id=new.incident_id or sole_active_incident_id(),
         client_key=client,
     )
     if photo is not None:
@@ -268,3 +282,46 @@ def duplicates_of(report: DamageReport) -> list[DamageReport]:
             minutes=settings.REPORT_DUPLICATE_MINUTES,
         ).exclude(pk=report.pk)[:20]
     )
+
+
+@transaction.atomic
+def add_to_report(
+    report_id: int, *, text: str = "", photo: tuple[bytes, Image.Image] | None = None
+) -> DamageReport:
+    """More from the reporter shortly after (a second photo, a few words): added to the
+    report, with a line in its history."""
+    report = _locked(report_id)
+    if text:
+        report.description = f"{report.description}\n{text}".strip()[:2000]
+    if photo is not None:
+        attach_photo(report, *photo)
+    report.updated_at = timezone.now()
+    report.save(update_fields=["description", "updated_at"])
+    _history(report, None, "add", report.status, _("写真") if photo else text)
+    audit.record(None, "report.add", report, after={"photo": photo is not None})
+    publish("report.updated", event(report))
+    return report
+
+
+@transaction.atomic
+def recategorise(report_id: int, category: str, *, contact: str) -> DamageReport:
+    """The reporter (known by their private contact) says what kind of damage it is,
+    while the report is still new: once staff triaged it, the category is theirs."""
+    report = _locked(report_id)
+    if not contact or report.reporter_contact != contact:
+        raise NotFound(_("被害報告 %(id)s はありません。") % {"id": report_id})
+    if report.status != Status.NEW:
+        raise Conflict(_("この報告は職員が確認済みのため、種類は変えられません。"))
+    before = report.category
+    report.category, report.updated_at = category, timezone.now()
+    report.save(update_fields=["category", "updated_at"])
+    _history(report, None, "recategorise", report.status, f"{before} → {category}")
+    audit.record(
+        None,
+        "report.recategorise",
+        report,
+        before={"category": before},
+        after={"category": category},
+    )
+    publish("report.updated", event(report))
+    return report

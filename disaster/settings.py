@@ -231,6 +231,17 @@ TWILIO_BASE_URL = env("TWILIO_BASE_URL", default="")
 LINE_CHANNEL_SECRET = env("LINE_CHANNEL_SECRET", default="")
 LINE_CHANNEL_ACCESS_TOKEN = env("LINE_CHANNEL_ACCESS_TOKEN", default="")
 LINE_API_BASE_URL = env("LINE_API_BASE_URL", default="")
+# LINE serves message content (residents' photos) from its own host, api-data.line.me.
+LINE_DATA_BASE_URL = env("LINE_DATA_BASE_URL", default="")
+
+# Residents' messages to the LINE bot and by SMS (alerts/subscriptions.py): pieces of one damage
+# report are put together within this many minutes; a sender gets this many answers a
+# minute (beyond, one polite refusal, then silence); a shelter's map link in replies.
+RESIDENT_PIECES_MINUTES = env("RESIDENT_PIECES_MINUTES", default=10, cast=int)
+RESIDENT_MESSAGES_PER_MINUTE = env("RESIDENT_MESSAGES_PER_MINUTE", default=20, cast=int)
+SHELTER_MAP_LINK = env(
+    "SHELTER_MAP_LINK", default="https://maps.gsi.go.jp/#17/{latitude:.6f}/{longitude:.6f}/"
+)
 # Alert fan-out (alerts/fanout.py, alerts/transports/base.py).
 ALERTS_SEND_ATTEMPTS = env("ALERTS_SEND_ATTEMPTS", default=6, cast=int)  # per request, per run
 ALERTS_RETRY_BASE_S = env("ALERTS_RETRY_BASE_S", default=0.5, cast=float)

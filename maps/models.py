@@ -1,4 +1,5 @@
 from django.contrib.gis.db import models
+from django.contrib.postgres.fields import ArrayField
 from django.utils.translation import gettext_lazy as _
 
 
@@ -14,6 +15,11 @@ class District(models.Model):
     area = models.MultiPolygonField(_("区域"), srid=4326)
     is_derived = models.BooleanField(_("推定区域"), default=False)
     source = models.CharField(_("出典"), max_length=300, blank=True)
+    # 郵便番号 (7 digits, no hyphen) in the district: residents without a smartphone ask for
+    # their nearest shelter by SMS with a postal code.
+    postal_codes = ArrayField(
+        models.CharField(max_length=7), verbose_name=_("郵便番号"), default=list, blank=True
+    )
 
     class Meta:
         verbose_name = _("地区")

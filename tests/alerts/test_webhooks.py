@@ -84,14 +84,16 @@ def test_postbacks_choose_language_and_district(client, fake_line):
     assert list(chosen.districts.all()) == [district]
 
 
-def test_a_shared_location_sets_the_home_point(client, fake_line):
+def test_a_location_shared_when_the_settings_ask_for_it_sets_the_home_point(client, fake_line):
     subscriber(line_user_id=USER)
     location = next(
         e for e in SAMPLE["events"] if e["type"] == "message" and e["message"]["type"] == "location"
     )
-    post_line(client, [location])
+    inside = {**location, "message": {**location["message"], "latitude": 35.49, "longitude": 139.4}}
+    post_line(client, [{**sample("postback"), "postback": {"data": "lang=ja"}}])
+    post_line(client, [inside])
     home = Subscriber.objects.get(line_user_id=USER).home
-    assert (round(home.y, 5), round(home.x, 5)) == (35.65911, 139.70373)
+    assert (round(home.y, 5), round(home.x, 5)) == (35.49, 139.4)
 
 
 def test_unknown_event_types_are_acknowledged_and_change_nothing(client, fake_line):

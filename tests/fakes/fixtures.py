@@ -38,6 +38,7 @@ def fake_line(settings, fast_retries) -> Iterator[FakeLine]:
     server = FakeLine().start()
     settings.LINE_CHANNEL_ACCESS_TOKEN = server.access_token
     settings.LINE_API_BASE_URL = server.url
+    settings.LINE_DATA_BASE_URL = server.url
     settings.LINE_CHANNEL_SECRET = "line-secret"
     server.faults.retry_after = "0.05"
     yield server

@@ -221,12 +221,16 @@ class FakeLine(FakeServer):
         self.deliveries: list[tuple[str, str]] = []  # (user id, text) actually delivered
         self.replies: list[dict] = []
         self.batches: list[int] = []  # recipients per accepted request
+        self.bodies: list[dict] = []  # accepted push/multicast bodies: what LINE would show
         self.retry_keys: dict[str, str] = {}  # key → accepted request id
         self.replayed = 0  # requests answered 409: their key was accepted before
         self.refused: set[str] = set()  # user ids LINE rejects (400), e.g. invalid
         self.app.router.add_post("/v2/bot/message/push", self.accept)
         self.app.router.add_post("/v2/bot/message/multicast", self.accept)
         self.app.router.add_post("/v2/bot/message/reply", self.reply)
+        # Message content (residents' photos): api-data.line.me in real life.
+        self.contents: dict[str, tuple[bytes, str]] = {}  # message id → (body, content type)
+        self.app.router.add_get("/v2/bot/message/{message_id}/content", self.content)
 
     async def accept(self, request: web.Request) -> web.Response:
         if request.headers.get("Authorization") != f"Bearer {self.access_token}":
@@ -249,6 +253,7 @@ class FakeLine(FakeServer):
         if key:
             self.retry_keys[key] = request_id
         self.batches.append(len(recipients))
+        self.bodies.append(body)
         for user_id in recipients:
             for message in body["messages"]:
                 self.deliveries.append((user_id, message.get("text", "")))
@@ -260,6 +265,18 @@ class FakeLine(FakeServer):
         body = await request.json()
         self.replies.append(body)
         return web.json_response(_sent(body["messages"]))
+
+    async def content(self, request: web.Request) -> web.Response:
+        if request.headers.get("Authorization") != f"Bearer {self.access_token}":
+            return self.error(401, {})
+        found = self.contents.get(request.match_info["message_id"])
+        if found is None:  # LINE keeps content for a while only
+            return web.json_response({"message": "Not found"}, status=404)
+        body, content_type = found
+        return web.Response(body=body, content_type=content_type)
+
+    def replied_texts(self) -> list[str]:
+        return [m.get("text", "") for r in self.replies for m in r["messages"]]
 
     def accepted(self) -> Counter[tuple[str, str]]:
         """How many times each (user id, text) was delivered."""

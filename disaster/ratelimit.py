@@ -1,0 +1,40 @@
+"""Counting a sender's requests in fixed windows, in PostgreSQL (one upsert, so parallel
+requests from one sender cannot slip past), for webhooks that anyone can call: the LINE bot
+and inbound SMS. The key is a keyed hash of the sender, never the sender itself."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from django.conf import settings
+from django.db import connection
+
+from disaster.models import RateWindow
+
+
+def sender_key(kind: str, address: str) -> str:
+    """A keyed hash of a sender's address: enough to count their messages, not to find them."""
+    digest = hmac.new(settings.SECRET_KEY.encode(), address.encode(), hashlib.sha256)
+    return f"{kind}:{digest.hexdigest()}"
+
+
+def hit(key: str, window_s: int) -> int:
+    """Count one request for `key` and return how many it made in the current window
+    (this one included). A window starts with a sender's first request after the last one
+    ended."""
+    table = RateWindow._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {table} AS w (key, started_at, count) VALUES (%s, now(), 1)
+            ON CONFLICT (key) DO UPDATE SET
+                started_at = CASE WHEN w.started_at < now() - make_interval(secs => %s)
+                                  THEN now() ELSE w.started_at END,
+                count = CASE WHEN w.started_at < now() - make_interval(secs => %s)
+                             THEN 1 ELSE w.count + 1 END
+            RETURNING count
+            """,  # noqa: S608 (our own table name)
+            [key, window_s, window_s],
+        )
+        return cursor.fetchone()[0]

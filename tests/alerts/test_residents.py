@@ -1,0 +1,543 @@
+"""Residents' side, end to end: signed LINE webhooks and Twilio inbound SMS in, damage
+reports, shelters and privacy answers out through the fake LINE and Twilio servers.
+
+Payloads start from LINE's own samples in shared/data; photos are fetched by the real
+line-bot-sdk from the fake's content API.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+
+import pytest
+from channels.db import database_sync_to_async
+from django.contrib.gis.geos import MultiPolygon, Point, Polygon
+from django.db import connection
+from django.test import Client
+from PIL import Image
+
+from alerts.models import LineConversation, SafetyAnswer, SeenLineEvent, Subscriber
+from disaster.events import flush_broadcasts
+from disaster.models import AuditEntry, DamageReport, Event, RateWindow
+from maps.models import District
+from shelters.models import HeadCount, Shelter
+from tests.alerts.delivery_helpers import city_alert, subscriber
+from tests.alerts.test_webhooks import SAMPLE, USER, post_line, post_twilio, sample
+from tests.disaster.test_reports import photo_with_gps
+from tests.disaster.test_websocket import TIMEOUT, open_socket
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CITY_HALL = (35.4887, 139.4075)  # 座間市役所, inside the configured city box
+TOKYO = (35.65910807942215, 139.70372892916203)  # the location in LINE's sample payload
+PHONE = "+819012340000"
+
+
+@pytest.fixture
+def shelters(db) -> dict[str, Shelter]:
+    """Three open shelters at growing distances from the city hall, one closed nearer."""
+
+    def make(name: str, east: float, status: str, capacity: int = 100, inside: int = 0):
+        shelter = Shelter.objects.create(
+            name=name,
+            address=f"神奈川県座間市{name}",
+            point=Point(CITY_HALL[1] + east, CITY_HALL[0], srid=4326),
+            capacity=capacity,
+            hazards=["earthquake"],
+            status=status,
+        )
+        if inside:
+            HeadCount.objects.create(shelter=shelter, total=inside)
+        return shelter
+
+    return {
+        "closed": make("閉鎖中の公民館", 0.001, "closed"),
+        "near": make("座間小学校", 0.004, "open"),
+        "middle": make("栗原中学校", 0.012, "open", inside=90),
+        "far": make("相模が丘小学校", 0.030, "open", inside=100),
+        "farthest": make("ひばりが丘小学校", 0.050, "open"),
+    }
+
+
+def image_event(message_id: str, **changes) -> dict:
+    event = next(
+        e for e in SAMPLE["events"] if e["type"] == "message" and e["message"]["type"] == "image"
+    )
+    message = {"id": message_id, "type": "image", "contentProvider": {"type": "line"}}
+    return {**event, "source": {"type": "user", "userId": USER}, "message": message, **changes}
+
+
+def location_event(latitude: float, longitude: float, address: str = "座間市役所前") -> dict:
+    event = next(
+        e for e in SAMPLE["events"] if e["type"] == "message" and e["message"]["type"] == "location"
+    )
+    place = {**event["message"], "latitude": latitude, "longitude": longitude, "address": address}
+    return {**event, "message": place}
+
+
+def text_event(text: str, user: str = USER) -> dict:
+    event = SAMPLE["events"][0]  # a text message from a user
+    return {
+        **event,
+        "source": {"type": "user", "userId": user},
+        "message": {**event["message"], "text": text},
+    }
+
+
+def postback(data: str, user: str = USER) -> dict:
+    return {
+        **sample("postback"),
+        "source": {"type": "user", "userId": user},
+        "postback": {"data": data},
+    }
+
+
+def last_reply(fake_line) -> dict:
+    return fake_line.replies[-1]["messages"][0]
+
+
+def quick_data(message: dict) -> list[str]:
+    items = (message.get("quickReply") or {}).get("items", [])
+    return [i["action"].get("data") or i["action"]["type"] for i in items]
+
+
+def serve_photo(fake_line, message_id: str, data: bytes | None = None) -> bytes:
+    data = data or photo_with_gps()
+    fake_line.contents[message_id] = (data, "image/jpeg")
+    return data
+
+
+def test_a_photo_then_a_location_make_one_report_answered_with_its_number_and_shelters(
+    client, fake_line, shelters, api_as, ops_user
+):
+    subscriber(line_user_id=USER)
+    serve_photo(fake_line, "m-1")
+
+    post_line(client, [image_event("m-1")])
+    assert not DamageReport.objects.exists()
+    asked = last_reply(fake_line)
+    assert "位置情報" in asked["text"] and "location" in quick_data(asked)
+
+    post_line(client, [location_event(*CITY_HALL)])
+
+    report = DamageReport.objects.get()
+    assert (report.source, report.status, report.address) == ("line", "new", "座間市役所前")
+    assert report.reporter_contact == f"LINE:{USER}"
+    assert (round(report.point.y, 4), round(report.point.x, 4)) == CITY_HALL
+    (photo,) = report.photos.all()
+    assert not Image.open(photo.public.open()).getexif()  # no GPS in the copy others see
+    answer = last_reply(fake_line)["text"]
+    assert f"No.{report.pk}" in answer
+    # The three nearest accepting people, nearest first, with a band and a map link.
+    names = [s.name for s in (shelters["near"], shelters["middle"], shelters["far"])]
+    assert [answer.index(name) for name in names] == sorted(answer.index(n) for n in names)
+    assert "閉鎖中" not in answer and "ひばりが丘" not in answer
+    assert "空き" in answer and "混雑" in answer and "満員" in answer
+    assert answer.count("https://maps.gsi.go.jp/#17/") == 3
+    assert "360m" in answer  # 0.004° of longitude at 35.5° N, in a straight line
+    # Operations staff see the sender; nobody else does.
+    seen = api_as(ops_user).get(f"/api/v1/reports/{report.pk}").json()
+    assert seen["reporter_contact"] == f"LINE:{USER}" and seen["source"] == "line"
+
+
+def test_a_location_then_a_photo_and_words_make_one_report(client, fake_line, shelters):
+    subscriber(line_user_id=USER)
+    serve_photo(fake_line, "m-2")
+
+    post_line(client, [location_event(*CITY_HALL)])
+    first = last_reply(fake_line)
+    assert "座間小学校" in first["text"]  # a location alone answers with shelters
+    assert {"camera", "cameraRoll"} <= set(quick_data(first))
+    assert not DamageReport.objects.exists()
+
+    post_line(client, [image_event("m-2")])
+    post_line(client, [text_event("ブロック塀が倒れて道をふさいでいます")])
+
+    report = DamageReport.objects.get()
+    assert report.photos.count() == 1
+    assert report.description == "ブロック塀が倒れて道をふさいでいます"
+    assert "No." in last_reply(fake_line)["text"] and "追加" in last_reply(fake_line)["text"]
+
+
+def test_words_and_a_location_make_a_report_of_the_kind_the_words_say(
+    client, fake_line, shelters, published
+):
+    post_line(client, [text_event("火事です。煙が出ています")])  # not even a subscriber
+    post_line(client, [location_event(*CITY_HALL)])
+
+    report = DamageReport.objects.get()
+    assert (report.category, report.severity) == ("fire", 4)
+    choices = quick_data(last_reply(fake_line))
+    assert f"category={report.pk}:people" in choices and len(choices) == 12
+    (created,) = published("report.created")
+    assert created["source"] == "line" and USER not in json.dumps(created)
+
+
+def test_pieces_further_apart_than_the_window_are_not_joined(client, fake_line, shelters, settings):
+    serve_photo(fake_line, "m-3")
+    post_line(client, [image_event("m-3")])
+    LineConversation.objects.update(
+        updated_at=dt.datetime.now(dt.UTC)
+        - dt.timedelta(minutes=settings.RESIDENT_PIECES_MINUTES + 1)
+    )
+
+    post_line(client, [location_event(*CITY_HALL)])
+
+    assert not DamageReport.objects.exists()  # the old photo was forgotten
+
+
+def test_the_reporter_may_set_the_category_until_staff_triage_it(
+    client, fake_line, shelters, ops_user
+):
+    post_line(client, [text_event("道がふさがっています")])
+    post_line(client, [location_event(*CITY_HALL)])
+    report = DamageReport.objects.get()
+
+    post_line(client, [postback(f"category={report.pk}:people", user="U" + "f" * 32)])
+    report.refresh_from_db()
+    assert report.category == "road_blocked"  # someone else's tap changes nothing
+
+    post_line(client, [postback(f"category={report.pk}:landslide")])
+    report.refresh_from_db()
+    assert report.category == "landslide"
+    assert report.history.filter(action="recategorise").exists()
+
+    from disaster.reports import verify
+
+    verify(ops_user, report.pk)
+    post_line(client, [postback(f"category={report.pk}:fire")])
+    report.refresh_from_db()
+    assert report.category == "landslide" and "変えられません" in last_reply(fake_line)["text"]
+
+
+def test_a_redelivered_photo_makes_no_second_report(client, fake_line, shelters):
+    serve_photo(fake_line, "m-4")
+    post_line(client, [location_event(*CITY_HALL)])
+    first = image_event("m-4", webhookEventId="01HEVENT0000000000000000")
+    again = {**first, "deliveryContext": {"isRedelivery": True}}
+
+    post_line(client, [first])
+    post_line(client, [again])
+
+    assert DamageReport.objects.get().photos.count() == 1
+    assert SeenLineEvent.objects.filter(event_id="01HEVENT0000000000000000").exists()
+
+
+@pytest.mark.parametrize("kind", ["sticker", "video", "audio"])
+def test_unsupported_messages_get_a_polite_answer_and_the_menu(client, fake_line, kind):
+    event = next(
+        e for e in SAMPLE["events"] if e["type"] == "message" and e["message"]["type"] == kind
+    )
+    post_line(client, [event])
+
+    answer = last_reply(fake_line)
+    assert "対応していません" in answer["text"]
+    assert "menu=report" in quick_data(answer) and "menu=shelters" in quick_data(answer)
+    assert not LineConversation.objects.filter(text__gt="").exists()
+
+
+def test_a_photo_over_the_size_limit_is_refused_and_nothing_is_kept(client, fake_line, settings):
+    settings.REPORT_PHOTO_MAX_BYTES = 1000
+    serve_photo(fake_line, "m-5", b"\xff\xd8" + b"0" * 5000)
+
+    post_line(client, [image_event("m-5")])
+
+    assert "大きすぎます" in last_reply(fake_line)["text"]
+    assert not LineConversation.objects.exclude(photo=None).exists()
+
+
+def test_a_photo_line_no_longer_has_asks_to_send_it_again(client, fake_line):
+    post_line(client, [image_event("gone")])  # the fake answers 404, as LINE does later
+
+    assert "もう一度" in last_reply(fake_line)["text"]
+    assert not LineConversation.objects.exclude(photo=None).exists()
+
+
+def test_something_that_is_not_a_photo_is_refused(client, fake_line):
+    serve_photo(fake_line, "m-6", b"%PDF-1.7 not a photo")
+
+    post_line(client, [image_event("m-6")])
+
+    assert "写真" in last_reply(fake_line)["text"]
+    assert not LineConversation.objects.exclude(photo=None).exists()
+
+
+def test_a_location_outside_the_city_is_answered_so_and_kept_nowhere(client, fake_line):
+    subscriber(line_user_id=USER)
+
+    post_line(client, [location_event(*TOKYO)])
+
+    assert "座間市の外" in last_reply(fake_line)["text"]
+    assert not LineConversation.objects.exclude(point=None).exists()
+    assert Subscriber.objects.get(line_user_id=USER).home is None
+
+
+def test_a_sender_flooding_the_bot_is_answered_once_then_ignored(client, fake_line, settings):
+    settings.RESIDENT_MESSAGES_PER_MINUTE = 3
+    for n in range(6):
+        post_line(client, [text_event(f"メニュー {n}" if n else "メニュー")])
+
+    texts = fake_line.replied_texts()
+    assert len(texts) == 4 and "多すぎます" in texts[3]
+    other = "U" + "e" * 32
+    post_line(client, [text_event("メニュー", user=other)])  # others are not held back
+    assert len(fake_line.replies) == 5
+
+
+def test_the_menu_answers_each_entry(client, fake_line, shelters):
+    person = subscriber(line_user_id=USER)
+    person.home = Point(CITY_HALL[1], CITY_HALL[0], srid=4326)
+    person.save()
+
+    post_line(client, [text_event("メニュー")])
+    assert quick_data(last_reply(fake_line)) == [
+        "menu=report",
+        "menu=shelters",
+        "menu=settings",
+        "menu=data",
+        "menu=stop",
+    ]
+    post_line(client, [postback("menu=report")])
+    assert {"camera", "cameraRoll", "location"} == set(quick_data(last_reply(fake_line)))
+    post_line(client, [postback("menu=shelters")])
+    assert "自宅の近く" in last_reply(fake_line)["text"]
+    assert "座間小学校" in last_reply(fake_line)["text"]
+    post_line(client, [postback("menu=settings")])
+    assert "lang=en" in quick_data(last_reply(fake_line))
+    post_line(client, [postback("menu=data")])
+    data = last_reply(fake_line)
+    assert "日本語" in data["text"] and "登録あり" in data["text"]
+    assert quick_data(data) == ["menu=stop"]
+    post_line(client, [postback("menu=stop")])
+    assert quick_data(last_reply(fake_line)) == ["forget=yes", "menu=main"]
+    assert Subscriber.objects.filter(line_user_id=USER).exists()  # only asked so far
+
+
+def test_settings_ask_for_home_and_the_next_location_sets_it(client, fake_line, shelters):
+    subscriber(line_user_id=USER)
+
+    post_line(client, [postback("lang=en")])
+    assert "location" in quick_data(last_reply(fake_line))
+    post_line(client, [location_event(*CITY_HALL)])
+
+    home = Subscriber.objects.get(line_user_id=USER).home
+    assert (round(home.y, 4), round(home.x, 4)) == CITY_HALL
+    answer = last_reply(fake_line)["text"]
+    assert "home" in answer.lower() and "座間小学校" in answer  # in English, with shelters
+    assert not DamageReport.objects.exists()
+
+
+def test_deleting_by_line_leaves_nothing_of_the_resident_behind(
+    client, fake_line, fake_twilio, shelters
+):
+    person = subscriber(line_user_id=USER)
+    district = District.objects.create(
+        name="緑ケ丘", area=MultiPolygon(Polygon.from_bbox((139.3, 35.4, 139.5, 35.6)))
+    )
+    person.districts.add(district)
+    alert = city_alert(("line",))
+    alert.asks_safety = True
+    alert.save()
+    from alerts import fanout
+
+    fanout.send(alert.pk)
+    post_line(client, [postback(f"safety={alert.pk}:safe_at_home")])
+    serve_photo(fake_line, "m-7")
+    post_line(client, [image_event("m-7")])
+    post_line(client, [location_event(*CITY_HALL)])
+    post_line(client, [text_event("写真を撮りました")])  # starts nothing: adds to the report
+    report = DamageReport.objects.get()
+    assert SafetyAnswer.objects.exists() and LineConversation.objects.exists()
+
+    post_line(client, [postback("menu=data")])
+    assert f"No.{report.pk}" in last_reply(fake_line)["text"]
+    post_line(client, [postback("forget=yes")])
+
+    assert "削除しました" in last_reply(fake_line)["text"]
+    assert tables_mentioning(USER) == []
+    assert not RateWindow.objects.exists() and not Subscriber.objects.exists()
+    report.refresh_from_db()  # the damage stays on the map, without who said it
+    assert report.reporter_contact == "" and report.client_key == ""
+    assert report.description == "写真を撮りました" and report.photos.count() == 1
+
+
+def tables_mentioning(secret: str) -> list[str]:
+    """Every table of ours with a row whose text holds `secret` (a LINE id, a number)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = 'public' AND table_type = 'BASE TABLE'"
+        )
+        tables = [row[0] for row in cursor.fetchall()]
+        found = []
+        for table in tables:
+            cursor.execute(
+                f'SELECT 1 FROM "{table}" t WHERE strpos(t::text, %s) > 0 LIMIT 1',  # noqa: S608
+                [secret],
+            )
+            if cursor.fetchone():
+                found.append(table)
+    return found
+
+
+def test_unfollow_also_unlinks_the_reports_sent(client, fake_line, shelters):
+    post_line(client, [text_event("停電しています")])
+    post_line(client, [location_event(*CITY_HALL)])
+    unfollow = {**sample("follow"), "type": "unfollow"}
+    del unfollow["follow"]
+
+    post_line(client, [unfollow])
+
+    assert tables_mentioning(USER) == []
+    assert DamageReport.objects.get().category == "power"
+
+
+async def test_a_report_sent_by_line_reaches_the_operations_room_live(
+    fake_line, shelters, ops_user
+):
+    socket, connected, _code = await open_socket(ops_user)
+    assert connected
+
+    @database_sync_to_async
+    def report_by_line() -> int:
+        client = Client()
+        serve_photo(fake_line, "m-8")
+        post_line(client, [image_event("m-8")])
+        post_line(client, [location_event(*CITY_HALL)])
+        flush_broadcasts()
+        return DamageReport.objects.get().pk
+
+    report_id = await report_by_line()
+    message = await socket.receive_json_from(TIMEOUT)
+    while message["kind"] != "report.created":
+        message = await socket.receive_json_from(TIMEOUT)
+
+    assert message["payload"]["id"] == report_id and message["payload"]["source"] == "line"
+    assert USER not in json.dumps(message)
+    await socket.disconnect()
+
+
+# --- SMS ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def kurihara(db) -> District:
+    """A district around the three open shelters, with its postal codes."""
+    west, south = CITY_HALL[1] - 0.01, CITY_HALL[0] - 0.01
+    return District.objects.create(
+        name="栗原",
+        name_en="Kurihara",
+        area=MultiPolygon(Polygon.from_bbox((west, south, west + 0.02, south + 0.02))),
+        postal_codes=["2520013", "2520014"],
+    )
+
+
+def sms(client, body: str, number: str = PHONE) -> str:
+    response = post_twilio(client, "/hooks/twilio/sms", {"From": number, "Body": body})
+    assert response.status_code == 200
+    from xml.etree import ElementTree
+
+    found = ElementTree.fromstring(response.content).find("Message")
+    return "" if found is None else found.text or ""
+
+
+@pytest.mark.parametrize("body", ["避難所 栗原", "避難所　〒252-0013", "ひなんじょ 2520014"])
+def test_an_sms_asks_for_the_nearest_open_shelter_by_district_or_postal_code(
+    client, fake_twilio, shelters, kurihara, body
+):
+    answer = sms(client, body)
+
+    assert answer.startswith("栗原 近くの避難所:")
+    assert "座間小学校" in answer and "閉鎖中" not in answer
+    assert len(answer) <= 70  # one Japanese SMS
+
+
+def test_an_english_sms_gets_an_english_answer(client, fake_twilio, shelters, kurihara):
+    answer = sms(client, "SHELTER kurihara")
+
+    assert answer.startswith("Near 栗原:")
+    assert "Space" in answer and len(answer) <= 70
+
+
+def test_an_unknown_place_or_none_says_how_to_ask(client, fake_twilio, kurihara):
+    assert "見つかりません" in sms(client, "避難所 どこか")
+    assert "例" in sms(client, "避難所")
+    assert "郵便番号" in sms(client, "HELP") or "postal" in sms(client, "HELP").lower()
+
+
+def test_sms_help_data_and_stop(client, fake_twilio, kurihara):
+    person = subscriber(phone=PHONE)
+    person.districts.add(kurihara)
+
+    help_text = sms(client, "ヘルプ")
+    assert "避難所" in help_text and len(help_text) <= 70
+    data = sms(client, "データ")
+    assert "栗原" in data and len(data) <= 70
+    assert "削除" in sms(client, "停止")
+    assert tables_mentioning(PHONE) == []
+
+
+def test_need_help_by_sms_still_answers_a_safety_check(client, fake_twilio, fake_line):
+    from alerts import fanout
+
+    person = subscriber(phone=PHONE)
+    alert = city_alert(("sms",))
+    alert.asks_safety = True
+    alert.save()
+    fanout.send(alert.pk)
+
+    sms(client, "help")
+
+    assert SafetyAnswer.objects.get(subscriber=person).answer == "need_help"
+
+
+def test_an_sms_flood_is_answered_once_then_silently(client, fake_twilio, kurihara, settings):
+    settings.RESIDENT_MESSAGES_PER_MINUTE = 2
+    answers = [sms(client, "避難所 栗原") for _ in range(5)]
+
+    assert [bool(a) for a in answers] == [True, True, True, False, False]
+    assert "多すぎます" in answers[2]
+
+
+def test_nothing_personal_is_logged_or_published(client, fake_line, shelters, caplog):
+    caplog.set_level("DEBUG")
+    post_line(client, [text_event("断水しています")])
+    post_line(client, [location_event(*CITY_HALL)])
+    post_line(client, [postback("menu=data")])
+
+    assert USER not in caplog.text
+    assert USER not in json.dumps(list(Event.objects.values_list("payload", flat=True)))
+    assert USER not in json.dumps(list(AuditEntry.objects.values_list("after", flat=True)))
+
+
+def test_the_photo_is_kept_as_sent_for_operations_staff(
+    client, fake_line, shelters, api_as, ops_user
+):
+    sent = serve_photo(fake_line, "m-9")
+    post_line(client, [image_event("m-9")])
+    post_line(client, [location_event(*CITY_HALL)])
+    report = api_as(ops_user).get(f"/api/v1/reports/{DamageReport.objects.get().pk}").json()
+
+    original = api_as(ops_user).get(report["photos"][0]["original_url"])
+    assert b"".join(original.streaming_content) == sent
+    assert Image.open(io.BytesIO(sent)).getexif().get_ifd(0x8825)
+
+
+def test_stale_pieces_seen_events_and_rate_windows_are_pruned(client, fake_line, settings):
+    from alerts.jobs import forget_stale_conversations
+
+    serve_photo(fake_line, "m-10")
+    post_line(client, [image_event("m-10", webhookEventId="01OLD")])
+    post_line(client, [text_event("メニュー", user="U" + "d" * 32)])
+    long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=2)
+    LineConversation.objects.update(updated_at=long_ago)
+    SeenLineEvent.objects.filter(event_id="01OLD").update(at=long_ago)
+    RateWindow.objects.update(started_at=long_ago)
+    post_line(client, [text_event("いまの説明", user="U" + "c" * 32)])  # fresh: kept
+
+    pruned = forget_stale_conversations()
+
+    assert pruned == {"conversations": 1, "events": 1, "rate_windows": 2}
+    assert list(LineConversation.objects.values_list("text", flat=True)) == ["いまの説明"]

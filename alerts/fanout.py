@@ -45,7 +45,13 @@ from django.utils import timezone
 
 from alerts import delivery_events  # noqa: F401 (registers the event schemas)
 from alerts.models import Alert, Delivery, Subscriber
-from alerts.transports import Transport, TransportError, send_with_retries, transport_for
+from alerts.transports import (
+    OneTap,
+    Transport,
+    TransportError,
+    send_with_retries,
+    transport_for,
+)
 from disaster.events import publish
 
 log = logging.getLogger(__name__)
@@ -286,6 +292,7 @@ class Fanout:
         self.alert = alert
         self.since: datetime = timezone.now()
         self.texts: dict[tuple[str, str], str] = {}
+        self.answers: dict[str, tuple[OneTap, ...]] = {}
         self._lock = threading.Lock()
         self._claim_lock = threading.Lock()
         self._last_progress = 0.0
@@ -301,6 +308,14 @@ class Fanout:
             self.texts[key] = message_text(self.alert, language, channel)
         return self.texts[key]
 
+    def one_taps(self, language: str) -> tuple[OneTap, ...]:
+        """The safety check's one-tap answers (LINE shows them; SMS asks for a digit)."""
+        from alerts.messages import safety_answers
+
+        if language not in self.answers:
+            self.answers[language] = safety_answers(self.alert, language)
+        return self.answers[language]
+
     def deliver(self, transport: Transport, claim: Claim) -> Outcome:
         text = self.text(claim.language, transport.channel)
         try:
@@ -311,6 +326,7 @@ class Fanout:
                 idempotency_key=claim.key,
                 since=self.since,
                 resumed=claim.resumed,
+                answers=self.one_taps(claim.language),
             )
         except TransportError as error:
             if error.permanent:

@@ -7,7 +7,8 @@ A language the alert has no title in gets the Japanese SMS as it is (mixing its 
 and area words with the Japanese title could overflow what the check measured).
 Drills are prefixed 【訓練】 everywhere, so no one mistakes one for a real alert.
 An alert that asks for a safety check (安否確認) tells each recipient how to answer: the
-digits 1 / 2 / 3 texted back on either channel (alerts/subscriptions.py reads them).
+digits 1 / 2 / 3 texted back on either channel, or on LINE one tap on a quick-reply button
+(a `safety=<alert id>:<answer>` postback); alerts/subscriptions.py reads both.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db.models import Max
 
-from alerts.models import Alert, Language, text_field_suffix
+from alerts.models import Alert, Language, SafetyAnswer, text_field_suffix
+from alerts.transports import OneTap
 
 DRILL_PREFIX = "【訓練】"
 SMS_UCS2_LIMIT = 70
@@ -64,6 +66,28 @@ SAFETY_SMS = {
     Language.KOREAN: "답장:1대피 2안전 3도움",
     Language.VIETNAMESE: "Đáp 1 sơ tán 2 an toàn 3 cứu",
 }
+
+# The same three answers as LINE quick-reply buttons (labels at most 20 characters).
+SAFETY_BUTTONS = {
+    Language.JAPANESE: ("避難した", "自宅で無事", "助けが必要"),
+    Language.EASY_JAPANESE: ("にげた", "いえ で ぶじ", "たすけて"),
+    Language.ENGLISH: ("Evacuated", "Safe at home", "Need help"),
+    Language.CHINESE: ("已避难", "在家平安", "需要帮助"),
+    Language.KOREAN: ("대피함", "집에서 안전", "도움 필요"),
+    Language.VIETNAMESE: ("Đã sơ tán", "An toàn ở nhà", "Cần giúp đỡ"),
+}
+
+
+def safety_answers(alert: Alert, language: str) -> tuple[OneTap, ...]:
+    """The one-tap safety answers for a recipient reading `language` (none when the alert
+    does not ask): evacuated / safe at home / need help, in the order the prompt numbers them."""
+    if not alert.asks_safety:
+        return ()
+    labels = SAFETY_BUTTONS.get(language, SAFETY_BUTTONS[Language.JAPANESE])
+    return tuple(
+        OneTap(label, f"safety={alert.pk}:{kind}")
+        for kind, label in zip(SafetyAnswer.Answer.values, labels, strict=True)
+    )
 
 
 def sms_limit(text: str) -> int:

@@ -46,6 +46,16 @@ class TransportError(Exception):
 
 
 @dataclass(frozen=True)
+class OneTap:
+    """An answer the recipient can give with one tap: a channel with buttons (LINE quick
+    replies) shows `label` and sends `data` back; channels without (SMS, console) ignore
+    it, their text asks for a reply keyword instead."""
+
+    label: str
+    data: str
+
+
+@dataclass(frozen=True)
 class Accepted:
     """The provider accepted the message: its id (Twilio SID, LINE request id)."""
 
@@ -54,13 +64,21 @@ class Accepted:
 
 
 class Transport:
-    """One provider. `send` delivers one text to up to `max_recipients` addresses in one
-    request and returns the provider's id for it, or raises TransportError."""
+    """One provider. `send` delivers one text (and, where the channel can show them, its
+    one-tap `answers`) to up to `max_recipients` addresses in one request and returns the
+    provider's id for it, or raises TransportError."""
 
     channel: str = ""
     max_recipients: int = 1
 
-    def send(self, to: Sequence[str], text: str, *, idempotency_key: str) -> str:
+    def send(
+        self,
+        to: Sequence[str],
+        text: str,
+        *,
+        idempotency_key: str,
+        answers: Sequence[OneTap] = (),
+    ) -> str:
         raise NotImplementedError
 
     def find_accepted(self, to: Sequence[str], text: str, since: datetime) -> str | None:
@@ -94,6 +112,7 @@ def send_with_retries(
     idempotency_key: str,
     since: datetime,
     resumed: bool = False,
+    answers: Sequence[OneTap] = (),
     attempts: int | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Accepted:
@@ -111,7 +130,8 @@ def send_with_retries(
                 found = transport.find_accepted(to, text, since)
                 if found:
                     return Accepted(found, attempt - 1)
-            return Accepted(transport.send(to, text, idempotency_key=idempotency_key), attempt)
+            sent = transport.send(to, text, idempotency_key=idempotency_key, answers=answers)
+            return Accepted(sent, attempt)
         except TransportError as error:
             tries_left = 0 if error.permanent else tries_left - 1
             if tries_left <= 0:

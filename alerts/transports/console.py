@@ -9,7 +9,7 @@ import logging
 import uuid
 from collections.abc import Sequence
 
-from alerts.transports.base import Transport
+from alerts.transports.base import OneTap, Transport
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +21,14 @@ class ConsoleTransport(Transport):
         self.channel = channel
         self.outbox: list[tuple[tuple[str, ...], str]] = []
 
-    def send(self, to: Sequence[str], text: str, *, idempotency_key: str) -> str:
+    def send(
+        self,
+        to: Sequence[str],
+        text: str,
+        *,
+        idempotency_key: str,
+        answers: Sequence[OneTap] = (),
+    ) -> str:
         self.outbox.append((tuple(to), text))
         log.info("[%s → %d recipient(s)] %s", self.channel, len(to), text)
         return f"console-{uuid.uuid4().hex}"

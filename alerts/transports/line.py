@@ -5,6 +5,7 @@ in the Messaging API spec). Every request carries an `X-Line-Retry-Key` (a UUID 
 batch and stored before the first attempt): LINE accepts a key once and answers 409 with
 the accepted request's id to any retry, so resending after a lost answer or a killed
 worker never delivers twice. That is why `find_accepted` is not needed here.
+One-tap answers (the safety check's) go out as quick-reply postback buttons on the text.
 """
 
 from __future__ import annotations
@@ -19,13 +20,15 @@ from linebot.v3.messaging import (
     Configuration,
     MessagingApi,
     MulticastRequest,
+    PostbackAction,
     PushMessageRequest,
     QuickReply,
+    QuickReplyItem,
     ReplyMessageRequest,
     TextMessage,
 )
 
-from alerts.transports.base import Transport, TransportError, retry_after_seconds
+from alerts.transports.base import OneTap, Transport, TransportError, retry_after_seconds
 
 MULTICAST_MAX = 500
 
@@ -48,8 +51,15 @@ class Line(Transport):
         self.api = api()
         self.timeout = settings.ALERTS_HTTP_TIMEOUT_S
 
-    def send(self, to: Sequence[str], text: str, *, idempotency_key: str) -> str:
-        messages = [TextMessage(text=text)]
+    def send(
+        self,
+        to: Sequence[str],
+        text: str,
+        *,
+        idempotency_key: str,
+        answers: Sequence[OneTap] = (),
+    ) -> str:
+        messages = [TextMessage(text=text, quick_reply=quick_reply(answers))]
         try:
             if len(to) == 1:
                 response = self.api.push_message_with_http_info(
@@ -78,6 +88,19 @@ class Line(Transport):
             ),
             _request_timeout=self.timeout,
         )
+
+
+def quick_reply(answers: Sequence[OneTap]) -> QuickReply | None:
+    """One-tap answers as quick-reply buttons sending a postback (the label is also shown
+    in the chat as the resident's own words)."""
+    if not answers:
+        return None
+    return QuickReply(
+        items=[
+            QuickReplyItem(action=PostbackAction(label=a.label, data=a.data, displayText=a.label))
+            for a in answers
+        ]
+    )
 
 
 def _accepted_or_raise(error: ApiException) -> str:

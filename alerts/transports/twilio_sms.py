@@ -27,7 +27,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from alerts.transports.base import Transport, TransportError, retry_after_seconds
+from alerts.transports.base import OneTap, Transport, TransportError, retry_after_seconds
 
 # The SDK logs every request at INFO, URLs included (a message look-up URL carries the
 # phone number): never let personal data reach the logs (DESIGN decision 9).
@@ -80,7 +80,14 @@ class TwilioSms(Transport):
             self._local.client = client
         return client
 
-    def send(self, to: Sequence[str], text: str, *, idempotency_key: str) -> str:
+    def send(
+        self,
+        to: Sequence[str],
+        text: str,
+        *,
+        idempotency_key: str,
+        answers: Sequence[OneTap] = (),  # no buttons in an SMS: the text asks for a digit
+    ) -> str:
         (number,) = to
         client = self.client()
         try:

@@ -68,3 +68,66 @@ def test_the_alert_asks_and_the_digit_texted_back_is_counted_and_listed(
     assert sum(c.get("evacuated", 0) for c in counts) == 1
     listed = api_as(ops_user).get(f"/api/v1/alerts/{alert.pk}/need-help").json()
     assert [row["subscriber_id"] for row in listed] == [on_line.pk]
+
+
+def line_postback(client, user_id: str, data: str):
+    event = {
+        "type": "postback",
+        "mode": "active",
+        "timestamp": 1,
+        "replyToken": "p" * 32,
+        "source": {"type": "user", "userId": user_id},
+        "webhookEventId": "01H" + "1" * 23,
+        "deliveryContext": {"isRedelivery": False},
+        "postback": {"data": data},
+    }
+    body = json.dumps({"destination": "U0", "events": [event]}).encode()
+    return post_line_body(client, body, settings.LINE_CHANNEL_SECRET)
+
+
+def test_line_recipients_answer_with_one_tap_in_their_language(client, fake_line, fake_twilio):
+    japanese = [subscriber(line_user_id=f"U{i:032x}") for i in range(2)]
+    english = subscriber(line_user_id="U" + "e" * 32, language="en", phone=PHONE)
+    alert = city_alert()
+    alert.asks_safety = True
+    alert.save()
+
+    fanout.send(alert.pk)
+
+    # A multicast names its recipients in a list, a push (one recipient) in a string.
+    by_recipients = {
+        tuple(sorted(b["to"] if isinstance(b["to"], list) else [b["to"]])): b
+        for b in fake_line.bodies
+    }
+    multicast = by_recipients[tuple(sorted(s.line_user_id for s in japanese))]
+    push = by_recipients[(english.line_user_id,)]
+    buttons = {
+        lang: [
+            (item["action"]["type"], item["action"]["label"], item["action"]["data"])
+            for item in body["messages"][0]["quickReply"]["items"]
+        ]
+        for lang, body in (("ja", multicast), ("en", push))
+    }
+    assert buttons["ja"] == [
+        ("postback", "避難した", f"safety={alert.pk}:evacuated"),
+        ("postback", "自宅で無事", f"safety={alert.pk}:safe_at_home"),
+        ("postback", "助けが必要", f"safety={alert.pk}:need_help"),
+    ]
+    assert [label for _, label, _ in buttons["en"]] == ["Evacuated", "Safe at home", "Need help"]
+    # The SMS has no buttons: its text asks for the digit.
+    ((_, sms_message),) = fake_twilio.accepted()
+    assert "返信:1避難 2無事 3救助" in sms_message
+
+    # The tap comes back as a postback and is counted as the answer.
+    _, _, data = buttons["en"][2]
+    assert line_postback(client, english.line_user_id, data).status_code == 200
+    assert list(SafetyAnswer.objects.values_list("subscriber_id", "answer")) == [
+        (english.pk, "need_help")
+    ]
+
+
+def test_an_alert_without_a_safety_check_has_no_buttons(fake_line):
+    subscriber(line_user_id="U" + "f" * 32)
+    fanout.send(city_alert(("line",)).pk)
+    ((message,),) = [body["messages"] for body in fake_line.bodies]
+    assert "quickReply" not in message

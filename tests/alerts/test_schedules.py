@@ -145,3 +145,26 @@ def test_two_alerts_approved_one_after_the_other_both_queue_their_sending(
         services.approve_alert(other, created.pk)
 
     assert ProcrastinateJob.objects.filter(task_name=send_alert.name).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_scheduled_message_reaches_each_subscriber_in_their_language_as_information(
+    api_as, ops_user, fake_line, fake_twilio
+):
+    from alerts import fanout
+    from tests.alerts.delivery_helpers import subscriber
+
+    subscriber(line_user_id="U" + "1" * 32, language="ja")
+    subscriber(line_user_id="U" + "2" * 32, language="en")
+    subscriber(line_user_id="U" + "3" * 32, language="vi")  # no Vietnamese text: Japanese
+    schedule(api_as, ops_user, channels=["line"])
+    [alert] = send_due(ScheduledMessage.objects.get().next_run_at)
+
+    fanout.send(alert.pk)
+
+    texts = dict(fake_line.deliveries)
+    assert "シェイクアウト訓練のお知らせ" in texts["U" + "1" * 32]
+    assert "ShakeOut drill" in texts["U" + "2" * 32]
+    assert "シェイクアウト訓練のお知らせ" in texts["U" + "3" * 32]
+    for text in texts.values():  # information, never worded as an evacuation order
+        assert "警戒レベル" not in text and "Alert level" not in text and "避難指示" not in text

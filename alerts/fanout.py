@@ -371,9 +371,9 @@ class Fanout:
         self.publishes_progress = not helper
         transport = transport_for(channel)
         if transport.max_recipients > 1:  # one request for many: as many as it takes
-            size = min(transport.max_recipients, getattr(settings, "ALERTS_SEND_LINE_BATCH", 500))
+            size = min(transport.max_recipients, settings.ALERTS_SEND_LINE_BATCH)
         else:  # one request each: claim a handful per thread so claims stay cheap
-            size = getattr(settings, "ALERTS_SEND_CLAIM", 50)
+            size = settings.ALERTS_SEND_CLAIM
 
         def worker() -> None:
             try:

@@ -251,6 +251,17 @@ ALERTS_SEND_THREADS = env("ALERTS_SEND_THREADS", default=8, cast=int)
 # Twilio has no bulk send: single sends from this many processes (one GIL each).
 ALERTS_SEND_PROCESSES = env("ALERTS_SEND_PROCESSES", default=2, cast=int)
 ALERTS_PROGRESS_INTERVAL_S = env("ALERTS_PROGRESS_INTERVAL_S", default=2.0, cast=float)
+# A 429's Retry-After is honoured up to this many seconds (a provider asking for more
+# would hold a sending thread, and the alert, for longer than its message stays useful).
+ALERTS_RETRY_AFTER_MAX_S = env("ALERTS_RETRY_AFTER_MAX_S", default=120.0, cast=float)
+# Twilio drops an SMS it could not hand over within this (its ValidityPeriod), so a queued
+# level-4 order never arrives late; 15 minutes.
+ALERTS_SMS_VALIDITY_S = env("ALERTS_SMS_VALIDITY_S", default=900, cast=int)
+# Deliveries claimed per provider request: a LINE multicast takes up to this many user ids
+# (never more than LINE's 500); each SMS thread claims this many single sends at a time
+# (few enough that a worker killed mid-claim leaves little to resume).
+ALERTS_SEND_LINE_BATCH = env("ALERTS_SEND_LINE_BATCH", default=500, cast=int)
+ALERTS_SEND_CLAIM = env("ALERTS_SEND_CLAIM", default=50, cast=int)
 
 # Background jobs run through Procrastinate on the same PostgreSQL.
 PROCRASTINATE_AUTODISCOVER_MODULE_NAME = "jobs"  # each app's jobs.py

@@ -137,6 +137,6 @@ def send_with_retries(
             if tries_left <= 0:
                 raise
             check_first = error.ambiguous
-            cap = getattr(settings, "ALERTS_RETRY_AFTER_MAX_S", 120.0)
+            cap = settings.ALERTS_RETRY_AFTER_MAX_S
             wait = error.retry_after if error.retry_after is not None else backoff(attempt)
             sleep(min(wait, cap))

@@ -97,7 +97,7 @@ class TwilioSms(Transport):
                 body=text,
                 status_callback=status_callback_url(idempotency_key),
                 # A level-4 order that could not go out within this window is stale.
-                validity_period=getattr(settings, "ALERTS_SMS_VALIDITY_S", 900),
+                validity_period=settings.ALERTS_SMS_VALIDITY_S,
             )
         except TwilioRestException as error:
             raise self._error(error, client) from error

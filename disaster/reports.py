@@ -10,8 +10,6 @@ another report) or rejected, from any open state.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import Image
 
-from disaster import audit
+from disaster import audit, ratelimit
 from disaster.errors import Conflict, Invalid, NotFound, RateLimited
 from disaster.events import publish
 from disaster.models import DamageReport, Incident, ReportChange, User
@@ -165,7 +163,7 @@ def create_report(
 
 def client_key(address: str) -> str:
     """A keyed hash of a sender's address: enough to count their reports, not to find them."""
-    return hmac.new(settings.SECRET_KEY.encode(), address.encode(), hashlib.sha256).hexdigest()
+    return ratelimit.keyed_hash(address)
 
 
 def check_rate(key: str) -> None:

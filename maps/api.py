@@ -6,6 +6,8 @@ as text: serialising ten thousand features row by row in Python costs more than 
 Tiles are one ST_AsMVT query over the GiST index.
 """
 
+import datetime as dt
+
 from django.contrib.gis.geos import Point
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
@@ -19,7 +21,7 @@ from disaster.errors import Invalid
 from disaster.models import DamageReport
 from disaster.query import parse_area, parse_bbox, refuse_unknown_filters
 from disaster.reports_api import ReportFilters, filtered_reports
-from maps import queries
+from maps import ops, queries
 from maps.models import District
 from shelters.models import Hazard, Shelter
 from shelters.schemas import Latitude, Longitude
@@ -195,6 +197,22 @@ def nearest_shelters(
     here = Point(lon, lat, srid=4326)
     shelters = queries.open_shelters(hazard).accepting().nearest(here)[:limit]
     return [{**queries.public_shelter(s), "distance_m": round(s.distance.m, 1)} for s in shelters]
+
+
+class ReportFigures(Schema):
+    open_by_severity: dict[str, int] = Field(description='未解決の報告数（深刻度 "1"〜"5" 別）')
+    per_hour: list[tuple[dt.datetime, int]] = Field(
+        description="直近の各時間（UTC の正時から）に受け付けた報告数、古い順"
+    )
+
+
+@router.get("/map/ops/report-figures", auth=STAFF, response=ReportFigures)
+def report_figures(request: HttpRequest):
+    """The operations map's report figures over every report, not only those the page has
+    loaded: unresolved reports by severity and reports per hour of the chart's window. The
+    page asks again after report events. Operations staff only."""
+    refuse_unknown_filters(request, set())
+    return ops.report_figures()
 
 
 class Tile(BaseModel):

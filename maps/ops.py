@@ -12,7 +12,8 @@ import datetime as dt
 import json
 from typing import Any
 
-from django.db.models import Max
+from django.db.models import Count, Max
+from django.db.models.functions import TruncHour
 from django.utils import timezone
 from django.utils.translation import get_language
 
@@ -79,6 +80,30 @@ def evacuee_series(hours: int = SERIES_HOURS) -> list[list[Any]]:
     return series
 
 
+def report_figures(hours: int = SERIES_HOURS) -> dict[str, Any]:
+    """The side panel's report figures, counted by PostgreSQL over every report (the page
+    holds only the newest thousand): unresolved reports by severity ("1"…"5"), and how
+    many reports arrived in each hour of the last `hours`, [hour, count] oldest first."""
+    by_severity = dict(
+        DamageReport.objects.unresolved().values_list("severity").annotate(n=Count("id")).order_by()
+    )
+    # Hours counted in UTC: every hour starts at the same instant in Japan's time zone.
+    now = timezone.now().astimezone(dt.UTC)
+    first = now.replace(minute=0, second=0, microsecond=0) - dt.timedelta(hours=hours)
+    per_hour = dict(
+        DamageReport.objects.filter(created_at__gte=first)
+        .annotate(hour=TruncHour("created_at", tzinfo=dt.UTC))
+        .values_list("hour")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    hour_starts = [first + dt.timedelta(hours=i) for i in range(hours + 1)]
+    return {
+        "open_by_severity": {str(n): by_severity.get(n, 0) for n in range(1, 6)},
+        "per_hour": [[at.isoformat(), per_hour.get(at, 0)] for at in hour_starts],
+    }
+
+
 def _districts() -> dict[str, Any]:
     features = [
         {
@@ -142,5 +167,6 @@ def snapshot() -> dict[str, Any]:
         "city": _geojson(CityBoundary.objects.values_list("area", flat=True).first()),
         "alerts": alert_areas(),
         "evacuees": evacuee_series(),
+        "report_figures": report_figures(),
         "events": [event.as_message() for event in reversed(feed)],
     }

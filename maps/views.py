@@ -32,6 +32,7 @@ def ops(request: HttpRequest) -> HttpResponse:
             "reports_url": reverse("api:list_reports"),
             "tiles_url": reverse("api:api-root") + "v1/map/tiles/reports/{z}/{x}/{y}.pbf",
             "geojson_url": reverse("api:reports_geojson"),
+            "figures_url": reverse("api:report_figures"),
             "report_categories": DamageReport.Category.choices,
             "report_statuses": DamageReport.Status.choices,
         },

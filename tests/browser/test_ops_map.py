@@ -4,6 +4,7 @@ layer), so events published by API writes reach the page as they do in productio
 
 from __future__ import annotations
 
+import io
 import re
 import socket
 import threading
@@ -14,8 +15,10 @@ import pytest
 import uvicorn
 from django.conf import settings
 from django.contrib.gis.geos import MultiPolygon, Polygon
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.test import Client
+from PIL import Image
 from playwright.sync_api import expect
 
 from disaster.events import publish
@@ -156,6 +159,37 @@ def test_a_report_created_through_the_api_appears_on_the_map_without_reload(
     open_report_popup(page, report["id"])
     expect(page.locator(".leaflet-popup-content .description")).to_have_text("倉庫から出火")
     screenshot(page, "ops-map-live-report")
+
+
+def test_a_reports_photo_is_shown_in_its_popup_and_opens_the_original(
+    ops_page, asgi_url, ops_user, open_shelter, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path
+    report = create_report(ops_user, description="写真つき")
+    jpeg = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(jpeg, format="JPEG")
+    upload = SimpleUploadedFile("photo.jpg", jpeg.getvalue(), content_type="image/jpeg")
+    response = token_client(ops_user).post(
+        f"/api/v1/reports/{report['id']}/photos", {"photo": upload}
+    )
+    assert response.status_code == 201, response.content
+    photo = response.json()
+    page = ops_page
+    open_ops(page, asgi_url)
+
+    open_report_popup(page, report["id"])
+
+    thumbnail = page.locator(f".leaflet-popup-content img[data-photo='{photo['id']}']")
+    expect(thumbnail).to_have_attribute("src", photo["url"])  # the copy without EXIF
+    expect(thumbnail).to_have_attribute("alt", "写真 1")
+    page.wait_for_function(
+        "() => document.querySelector('.leaflet-popup-content img[data-photo]')?.naturalWidth"
+        " === 64"
+    )
+    link = page.locator(".leaflet-popup-content .photos a")
+    expect(link).to_have_attribute("href", photo["original_url"])
+    expect(link).to_have_attribute("target", "_blank")
+    screenshot(page, "ops-map-report-photo")
 
 
 def test_a_report_is_verified_assigned_and_resolved_from_its_popup(

@@ -14,6 +14,8 @@ const REPORTS_URL = document.getElementById("ops-map-panel").dataset.reportsUrl 
 // the newest thousand, live, for triage).
 const TILES_URL = document.getElementById("ops-map-panel").dataset.tilesUrl || "";
 const GEOJSON_URL = document.getElementById("ops-map-panel").dataset.geojsonUrl || "";
+// The report figures of the side panel, counted by the server over every report.
+const FIGURES_URL = document.getElementById("ops-map-panel").dataset.figuresUrl || "";
 const FEED_MAX = 50;
 
 let map = null;
@@ -24,6 +26,7 @@ const reports = new Map();
 const reportMarkers = new Map();
 let shortages = state.shortages;
 let evacueeSeries = state.evacuees.map(([at, n]) => [new Date(at), n]);
+let reportFigures = state.report_figures;
 let lastEventId = state.last_event_id;
 
 // Shelters --------------------------------------------------------------------------------
@@ -146,6 +149,40 @@ function duplicateHints(report, into) {
   return box;
 }
 
+/** Where a photo link may point: our own API's paths only. */
+function ownPath(url) {
+  return typeof url === "string" && url.startsWith("/") && !url.startsWith("//") ? url : null;
+}
+
+/** The report's photos as thumbnails of the copy without EXIF; each opens the photo as it
+ * was sent (operations staff get its URL) or, failing that, the stripped copy. */
+function reportPhotos(report) {
+  const photos = (report.photos ?? []).filter((photo) => ownPath(photo.url));
+  if (!photos.length) return null;
+  return el(
+    "div",
+    { class: "photos" },
+    ...photos.map((photo, i) => {
+      const label = `${t.photo} ${i + 1}`;
+      const image = el("img", {
+        src: ownPath(photo.url),
+        alt: label,
+        loading: "lazy",
+        width: 96,
+        height: photo.width && photo.height ? Math.round((96 * photo.height) / photo.width) : 72,
+        "data-photo": photo.id,
+      });
+      const link = el(
+        "a",
+        { href: ownPath(photo.original_url) ?? ownPath(photo.url), target: "_blank", rel: "noopener" },
+        image,
+      );
+      link.setAttribute("aria-label", `${t.openOriginal}: ${label}`);
+      return link;
+    }),
+  );
+}
+
 function reportPopup(report) {
   const team = el("input", { type: "text", id: `team-${report.id}`, maxlength: 100 });
   const into = el("input", { type: "number", id: `into-${report.id}`, min: 1 });
@@ -162,6 +199,7 @@ function reportPopup(report) {
     report.reporters > 1 ? el("p", {}, `${t.reportedBy} ${report.reporters}`) : null,
     el("p", { class: "description" }, report.description ?? ""),
     report.address ? el("p", {}, report.address) : null,
+    reportPhotos(report),
     duplicateHints(report, into),
     el(
       "div",
@@ -378,13 +416,10 @@ function renderPanel() {
   for (const [id, value] of Object.entries(figures)) {
     document.getElementById(`figure-${id}`).textContent = String(value);
   }
-  const bySeverity = [0, 0, 0, 0, 0];
-  for (const report of reports.values()) {
-    if (isUnresolved(report)) bySeverity[report.severity - 1] += 1;
+  for (const n of [1, 2, 3, 4, 5]) {
+    const count = reportFigures.open_by_severity[n] ?? 0;
+    document.getElementById(`figure-severity-${n}`).textContent = String(count);
   }
-  bySeverity.forEach((n, i) => {
-    document.getElementById(`figure-severity-${i + 1}`).textContent = String(n);
-  });
 
   const list = document.getElementById("shortage-list");
   list.replaceChildren(
@@ -397,12 +432,29 @@ function renderPanel() {
   if (!shortages.length) list.append(el("li", {}, t.none));
 
   lineChart(document.getElementById("chart-evacuees"), evacueeSeries, t.evacuees);
-  const times = [...reports.values()].map((r) => new Date(r.created_at)).sort((a, b) => a - b);
   lineChart(
     document.getElementById("chart-reports"),
-    times.map((at, i) => [at, i + 1]),
-    t.reports,
+    reportFigures.per_hour.map(([at, n]) => [new Date(at), n]),
+    t.reportsPerHour,
   );
+}
+
+// The report figures are counts over every report, most of which the page never loads:
+// after report events the page asks the server again, once for a burst of events.
+const FIGURES_DELAY = 300;
+let figuresTimer = null;
+
+function refreshFigures() {
+  clearTimeout(figuresTimer);
+  figuresTimer = setTimeout(async () => {
+    if (!FIGURES_URL) return;
+    try {
+      reportFigures = await api("GET", FIGURES_URL);
+      renderPanel();
+    } catch {
+      // The figures stay as they were; the next report event asks again.
+    }
+  }, FIGURES_DELAY);
 }
 
 // The feed --------------------------------------------------------------------------------
@@ -528,7 +580,10 @@ function apply(event) {
       applyAlert(p);
       break;
     default:
-      if (event.kind.startsWith("report.")) refreshReport(p.id);
+      if (event.kind.startsWith("report.")) {
+        refreshReport(p.id);
+        refreshFigures();
+      }
   }
   addToFeed(event);
   renderPanel();
@@ -594,6 +649,8 @@ function show(status) {
 setInterval(() => {
   if (live.socket?.readyState === WebSocket.OPEN) live.socket.send(JSON.stringify({ type: "ping" }));
 }, 25000);
+// The chart's hours move on even when no report arrives.
+setInterval(refreshFigures, 10 * 60 * 1000);
 
 // Start -----------------------------------------------------------------------------------
 

@@ -10,9 +10,11 @@ import io
 import pytest
 from django.contrib.gis.geos import MultiPolygon, Polygon
 from django.test import Client
+from django.utils import timezone
 from PIL import Image
 
-from disaster.models import DamageReport
+from disaster import reports
+from disaster.models import DamageReport, Incident
 from maps.models import CityBoundary
 
 pytestmark = pytest.mark.django_db
@@ -452,3 +454,53 @@ def test_the_public_form_refuses_bad_places_and_values_with_the_field_and_stores
     assert response.status_code == 422, response.content
     assert field in {e["field"] for e in response.json()["errors"]}
     assert not DamageReport.objects.exists()
+
+
+def incident(name: str = "台風第10号", **fields) -> Incident:
+    return Incident.objects.create(name=name, kind=Incident.Kind.TYPHOON, **fields)
+
+
+def public_report() -> DamageReport:
+    body = {"category": "flooding", "severity": "3", **INSIDE}
+    response = Client().post("/api/v1/public/reports", body)
+    assert response.status_code == 201, response.content
+    return DamageReport.objects.get(pk=response.json()["id"])
+
+
+def test_a_public_report_joins_the_only_incident_in_progress():
+    now = timezone.now()
+    typhoon = incident(phase=Incident.Phase.RESPONSE)
+    incident("前の地震", ended_at=now - dt.timedelta(days=3))
+    incident("終了した洪水", phase=Incident.Phase.CLOSED)
+    incident("来週の訓練", started_at=now + dt.timedelta(days=7), is_drill=True)
+
+    assert public_report().incident_id == typhoon.pk
+
+
+def test_a_line_report_joins_the_only_incident_in_progress():
+    typhoon = incident()
+
+    report = reports.create_report(
+        reports.NewReport(category="flooding", severity=3, **INSIDE),
+        source=DamageReport.Source.LINE,
+    )
+
+    assert report.incident_id == typhoon.pk
+
+
+def test_a_report_without_an_incident_stays_without_when_none_or_several_are_in_progress():
+    incident("前の地震", ended_at=timezone.now() - dt.timedelta(hours=1))
+    assert public_report().incident_id is None
+
+    incident("台風第10号")
+    incident("土砂災害")
+    assert public_report().incident_id is None
+
+
+def test_a_report_naming_its_incident_keeps_it_even_when_another_is_in_progress(api_as, ops_user):
+    incident("台風第10号")
+    earlier = incident("前の地震", ended_at=timezone.now() - dt.timedelta(days=1))
+
+    report = staff_report(api_as(ops_user), incident_id=earlier.pk)
+
+    assert report["incident_id"] == earlier.pk

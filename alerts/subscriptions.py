@@ -372,11 +372,16 @@ def _photo(user_id: str, photo: bytes | DomainError | None) -> Answer:
 
 
 def text_message(user_id: str, text: str) -> Answer | None:
-    """Keywords first (menu, shelter, settings, data, stop, safety answers); any other words
-    describe damage and wait for a place, or add to the report just sent."""
+    """A safety answer while a check is open, then keywords (menu, shelter, settings, data,
+    stop); any other words describe damage and wait for a place, or add to the report just
+    sent."""
     word = keyword(text)
     subscriber = _line_subscriber(user_id)
-    if word in HELP_WORDS - SAFETY_WORDS["need_help"]:
+    kind = safety_kind(text)
+    alert = latest_safety_alert(subscriber) if kind and subscriber else None
+    if alert is not None:
+        return answer_safety(subscriber, alert.pk, kind)
+    if kind or word in HELP_WORDS or not word:
         return menu(user_id, "main")
     if word in SHELTER_WORDS:
         return menu(user_id, "shelters")
@@ -388,12 +393,6 @@ def text_message(user_id: str, text: str) -> Answer | None:
         return menu(user_id, "settings")
     if word in {"地区", "district", "area"} and subscriber is not None:
         return ask_district(user_id)
-    kind = safety_kind(text)
-    alert = latest_safety_alert(subscriber) if kind and subscriber else None
-    if alert is not None:
-        return answer_safety(subscriber, alert.pk, kind)
-    if not word:
-        return with_menu(_("メニューから選んでください。"))
     return line_reports.add_text(user_id, text.strip())
 
 

@@ -541,3 +541,13 @@ def test_stale_pieces_seen_events_and_rate_windows_are_pruned(client, fake_line,
 
     assert pruned == {"conversations": 1, "events": 1, "rate_windows": 2}
     assert list(LineConversation.objects.values_list("text", flat=True)) == ["いまの説明"]
+
+
+@pytest.mark.parametrize("text", ["help", "ヘルプ", "3", "無事"])
+def test_keywords_and_stray_safety_words_open_the_menu_not_a_report(client, fake_line, text):
+    subscriber(line_user_id=USER)
+
+    post_line(client, [text_event(text)])
+
+    assert quick_data(last_reply(fake_line))[0] == "menu=report"
+    assert not LineConversation.objects.filter(text__gt="").exists()

@@ -50,6 +50,7 @@ from alerts.transports import (
     Transport,
     TransportError,
     send_with_retries,
+    sending_processes,
     transport_for,
 )
 from disaster.events import publish
@@ -347,8 +348,7 @@ class Fanout:
     def run_channel(self, channel: str) -> None:
         """Send every delivery of one channel: first what an interrupted run left
         "sending", then claims of queued ones by ALERTS_SEND_THREADS threads in each of
-        ALERTS_SEND_PROCESSES processes (Twilio has no bulk API, and one process's GIL
-        caps how many single sends it can make)."""
+        `sending_processes(channel)` processes."""
         resumed = left_sending(self.alert, channel)
         if resumed:
             transport = transport_for(channel)
@@ -356,7 +356,7 @@ class Fanout:
             with ThreadPoolExecutor(self.threads) as pool:
                 batches = [resumed[i : i + step] for i in range(0, len(resumed), step)]
                 list(pool.map(lambda batch: self._send(transport, batch), batches))
-        processes = settings.ALERTS_SEND_PROCESSES if channel == "sms" else 1
+        processes = sending_processes(channel)
         helpers = _fork(processes - 1, lambda: self._claim_and_send(channel, helper=True))
         self._claim_and_send(channel)
         for pid in helpers:

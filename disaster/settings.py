@@ -262,6 +262,10 @@ ALERTS_SMS_VALIDITY_S = env("ALERTS_SMS_VALIDITY_S", default=900, cast=int)
 # (few enough that a worker killed mid-claim leaves little to resume).
 ALERTS_SEND_LINE_BATCH = env("ALERTS_SEND_LINE_BATCH", default=500, cast=int)
 ALERTS_SEND_CLAIM = env("ALERTS_SEND_CLAIM", default=50, cast=int)
+# LINE's documented rate limit for multicast is 200 requests per second per channel
+# (developers.line.biz/en/reference/messaging-api/#rate-limits; pushes have 2,000): the
+# fan-out paces its LINE requests to this, shared by the threads of each sending process.
+ALERTS_LINE_MAX_RPS = env("ALERTS_LINE_MAX_RPS", default=200.0, cast=float)
 
 # Background jobs run through Procrastinate on the same PostgreSQL.
 PROCRASTINATE_AUTODISCOVER_MODULE_NAME = "jobs"  # each app's jobs.py

@@ -8,10 +8,23 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from alerts.transports.base import OneTap, Transport, TransportError, send_with_retries
+from alerts.transports.base import (
+    OneTap,
+    Transport,
+    TransportError,
+    send_with_retries,
+    sending_processes,
+)
 from alerts.transports.console import ConsoleTransport
 
-__all__ = ["OneTap", "Transport", "TransportError", "send_with_retries", "transport_for"]
+__all__ = [
+    "OneTap",
+    "Transport",
+    "TransportError",
+    "send_with_retries",
+    "sending_processes",
+    "transport_for",
+]
 
 
 def transport_for(channel: str) -> Transport:

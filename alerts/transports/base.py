@@ -6,6 +6,7 @@ decides, in one place, whether and when to try again:
 
 - a permanent error (invalid number, blocked user, any final 4xx) is never retried;
 - 429 waits at least the provider's Retry-After;
+- a provider with a documented rate limit paces its own requests (`Pace`, LINE);
 - 5xx, timeouts and dropped connections back off exponentially with jitter;
 - attempts are bounded (ALERTS_SEND_ATTEMPTS), so a dead provider cannot hold a worker.
 
@@ -19,6 +20,7 @@ accepted"), Twilio has no idempotency key, so its transport searches its message
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -85,6 +87,39 @@ class Transport:
         """The provider id of a message with this text to these addresses accepted since
         `since`, if the provider can tell us; None when it was not (or cannot say)."""
         return None
+
+
+def sending_processes(channel: str) -> int:
+    """How many processes send one channel of a fan-out at once: SMS from
+    ALERTS_SEND_PROCESSES (Twilio has no bulk API, and one process's GIL caps its single
+    sends), LINE from one (a few hundred multicasts carry 100,000 recipients)."""
+    return settings.ALERTS_SEND_PROCESSES if channel == "sms" else 1
+
+
+class Pace:
+    """At most `per_second` requests from all the threads of this process that share it:
+    each request takes the next free slot of one schedule and waits for it (no bursts). A
+    provider's 429 pushes the schedule back by its Retry-After, pausing every thread, not
+    only the one that was refused."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._lock = threading.Lock()
+        self._next = 0.0
+        self._clock = clock
+
+    def wait(self, per_second: float, sleep: Callable[[float], None] = time.sleep) -> None:
+        if per_second <= 0:
+            return
+        with self._lock:
+            now = self._clock()
+            slot = max(now, self._next)
+            self._next = slot + 1.0 / per_second
+        if slot > now:
+            sleep(slot - now)
+
+    def hold(self, seconds: float) -> None:
+        with self._lock:
+            self._next = max(self._next, self._clock() + seconds)
 
 
 def retry_after_seconds(value: str | None) -> float | None:

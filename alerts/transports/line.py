@@ -6,6 +6,10 @@ batch and stored before the first attempt): LINE accepts a key once and answers 
 the accepted request's id to any retry, so resending after a lost answer or a killed
 worker never delivers twice. That is why `find_accepted` is not needed here.
 One-tap answers (the safety check's) go out as quick-reply postback buttons on the text.
+
+LINE limits multicast to 200 requests per second per channel (pushes to 2,000): every
+request of this process waits for its slot at ALERTS_LINE_MAX_RPS divided among the
+processes sending LINE at once (`sending_processes`), and a 429 pauses them all.
 """
 
 from __future__ import annotations
@@ -28,9 +32,18 @@ from linebot.v3.messaging import (
     TextMessage,
 )
 
-from alerts.transports.base import OneTap, Transport, TransportError, retry_after_seconds
+from alerts.transports.base import (
+    OneTap,
+    Pace,
+    Transport,
+    TransportError,
+    retry_after_seconds,
+    sending_processes,
+)
 
 MULTICAST_MAX = 500
+# One schedule for every Line transport of this process: the fan-out's threads share it.
+PACE = Pace()
 
 
 def api() -> MessagingApi:
@@ -60,6 +73,8 @@ class Line(Transport):
         answers: Sequence[OneTap] = (),
     ) -> str:
         messages = [TextMessage(text=text, quick_reply=quick_reply(answers))]
+        # This process's share of the channel's limit.
+        PACE.wait(settings.ALERTS_LINE_MAX_RPS / sending_processes(self.channel))
         try:
             if len(to) == 1:
                 response = self.api.push_message_with_http_info(
@@ -109,9 +124,10 @@ def _accepted_or_raise(error: ApiException) -> str:
         # The retry key was accepted before: the batch went out once already.
         return headers["x-line-accepted-request-id"]
     if error.status == 429:
-        raise TransportError(
-            "LINE rate limit (429)", retry_after=retry_after_seconds(headers.get("Retry-After"))
-        ) from error
+        retry_after = retry_after_seconds(headers.get("Retry-After"))
+        wait = retry_after if retry_after is not None else 1.0
+        PACE.hold(min(wait, settings.ALERTS_RETRY_AFTER_MAX_S))
+        raise TransportError("LINE rate limit (429)", retry_after=retry_after) from error
     if error.status >= 500:
         raise TransportError(f"LINE error {error.status}") from error
     raise TransportError(f"LINE refused ({error.status})", permanent=True) from error

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from datetime import timedelta
 
@@ -114,3 +115,15 @@ def test_a_job_within_the_validity_sends_as_usual(fake_line, fake_twilio):
     fanout.send(alert.pk)
 
     assert len(fake_line.deliveries) == 1 and len(fake_twilio.messages) == 1
+
+
+def test_line_requests_keep_under_the_rate_limit(fake_line, settings):
+    settings.ALERTS_LINE_MAX_RPS = 20
+    settings.ALERTS_SEND_LINE_BATCH = 5
+    many(line=40)
+    started = time.monotonic()
+    fanout.send(city_alert(("line",)).pk)
+    elapsed = time.monotonic() - started
+    assert fake_line.batches == [5] * 8
+    # Eight requests at 20 a second, however many threads send them: 7 gaps of 50 ms.
+    assert elapsed >= 7 / 20

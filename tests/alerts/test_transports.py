@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from alerts.transports import TransportError, send_with_retries, transport_for
+from alerts.transports.base import Pace
 from alerts.transports.console import ConsoleTransport
 from alerts.transports.line import Line
 from alerts.transports.twilio_sms import TwilioSms
@@ -122,3 +123,27 @@ def test_line_429_honours_retry_after_and_4xx_is_final(fake_line):
     with pytest.raises(TransportError) as raised:
         send_with_retries(Line(), ["U" + "d" * 32], "x", idempotency_key=key(), since=NOW)
     assert raised.value.permanent and fake_line.requests == 3
+
+
+def test_pace_gives_each_request_the_next_slot_and_a_429_pushes_them_all_back():
+    now = [100.0]
+    waited: list[float] = []
+    pace = Pace(clock=lambda: now[0])
+    for _ in range(3):
+        pace.wait(10, sleep=waited.append)
+    assert waited == pytest.approx([0.1, 0.2])  # the first goes at once
+    now[0] += 0.3  # the schedule has caught up with the clock
+    pace.hold(2.0)
+    pace.wait(10, sleep=waited.append)
+    assert waited[-1] == pytest.approx(2.0)
+
+
+def test_a_line_429_pauses_the_next_request_for_its_retry_after(fake_line):
+    fake_line.faults.retry_after = "0.5"
+    fake_line.faults.plan("429")
+    with pytest.raises(TransportError):
+        Line().send(["U" + "a" * 32], "x", idempotency_key=key())
+    started = time.monotonic()
+    Line().send(["U" + "b" * 32], "x", idempotency_key=key())  # another thread's, say
+    assert time.monotonic() - started >= 0.45
+    assert fake_line.accepted() == {("U" + "b" * 32, "x"): 1}

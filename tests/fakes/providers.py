@@ -222,7 +222,6 @@ class FakeLine(FakeServer):
         self.replies: list[dict] = []
         self.batches: list[int] = []  # recipients per accepted request
         self.bodies: list[dict] = []  # accepted push/multicast bodies: what LINE would show
-        self.bodies: list[dict] = []  # accepted push/multicast bodies: what LINE would show
         self.retry_keys: dict[str, str] = {}  # key → accepted request id
         self.replayed = 0  # requests answered 409: their key was accepted before
         self.refused: set[str] = set()  # user ids LINE rejects (400), e.g. invalid
@@ -254,7 +253,6 @@ class FakeLine(FakeServer):
         if key:
             self.retry_keys[key] = request_id
         self.batches.append(len(recipients))
-        self.bodies.append(body)
         self.bodies.append(body)
         for user_id in recipients:
             for message in body["messages"]:

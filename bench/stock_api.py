@@ -9,10 +9,11 @@ every lot's on-hand must equal the sum of its ledger.
 
 The reference, in the same run: the statements one of those requests sends to PostgreSQL
 are captured in-process (a real request through the same middleware and view, every
-statement psycopg executes), turned into a pgbench script (fresh idempotency key, a random
-depot/item/lot, the claimed row's id read back with \\gset) inside one BEGIN … COMMIT, and
-run by pgbench with the same 50 clients against the same database while the server is
-stopped. That is the cost of the database work alone; the target is ≥ 40 % of it.
+statement psycopg executes), turned into a pgbench script (fresh idempotency and movement
+keys, a random depot/item/lot, the claimed row's id read back with \\gset) inside one
+BEGIN … COMMIT, and run by pgbench with the same 50 clients against the same database while
+the server is stopped. That is the cost of the database work alone; the target is ≥ 40 % of
+it.
 """
 
 from __future__ import annotations
@@ -256,10 +257,14 @@ def _pgbench_script(stock: Stock, capture: Capture, pair: int, quantity: int, ke
     import psycopg
     from django.db import connection
 
+    from disaster.idempotency import record_key
     from disaster.models import IdempotentRequest
 
     depot, item, lot = stock.pair(pair)
-    claim = IdempotentRequest.objects.get(key=key).pk
+    claimed = IdempotentRequest.objects.get(key=key)
+    claim = claimed.pk
+    # The movement carries the claimed key (unique across the ledger): fresh per transaction.
+    movement_key = record_key(claimed.principal, key, claim)
     # Which parameter values stand for what. They must be told apart by value: checked here.
     meaning = {
         depot: ":depot",
@@ -271,6 +276,9 @@ def _pgbench_script(stock: Stock, capture: Capture, pair: int, quantity: int, ke
     }
     if len(meaning) != 6 or set(meaning) & {stock.user_pk, 201, 0, 1}:
         raise RuntimeError(f"capture values collide: {meaning} user={stock.user_pk}")
+
+    # Strings that must be new in every transaction: marked here, pgbench variables below.
+    fresh = {key: "PGBKEYPGB", movement_key: "PGBMOVPGB"}
 
     connection.ensure_connection()
     mogrify = psycopg.ClientCursor(connection.connection).mogrify
@@ -290,7 +298,9 @@ def _pgbench_script(stock: Stock, capture: Capture, pair: int, quantity: int, ke
             marked = [
                 f"PGBVAR{n}PGBVAR"
                 if isinstance(p, int) and not isinstance(p, bool) and int(p) in meaning
-                else ("PGBKEYPGB" if p == key else p)
+                else fresh.get(p, p)
+                if isinstance(p, str)
+                else p
                 for n, p in enumerate(params)
             ]
             sql = mogrify(query, marked)
@@ -300,6 +310,7 @@ def _pgbench_script(stock: Stock, capture: Capture, pair: int, quantity: int, ke
                 sql,
             )
             sql = sql.replace("'PGBKEYPGB'", "'pgb-:client_id-:n'")
+            sql = sql.replace("'PGBMOVPGB'", "'pgbm-:client_id-:n'")
         else:
             sql = query
         sql = " ".join(sql.split())  # one line per statement

@@ -5,6 +5,9 @@ The key is claimed with an INSERT … ON CONFLICT DO NOTHING in the same transac
 write itself. A concurrent duplicate therefore waits on the unique index until the first
 request commits, then finds the stored answer; if the first one fails with a server error
 its transaction, claim included, rolls back and the retry runs afresh.
+
+Records that should carry the key (stock movements) take `claimed_key(request)`: the key
+as this request claimed it, so it is already known to be used once.
 """
 
 from __future__ import annotations
@@ -41,6 +44,24 @@ def principal_of(request: HttpRequest) -> str | None:
     if request.user.is_authenticated:
         return f"user:{request.user.pk}"
     return None
+
+
+def record_key(principal: str, key: str, claim_id: int) -> str:
+    """The form of a claimed key that records carry (see `claimed_key`)."""
+    return hashlib.sha256(f"{principal}\n{key}\n{claim_id}".encode()).hexdigest()
+
+
+def claimed_key(request: HttpRequest) -> str | None:
+    """The request's `Idempotency-Key` as the middleware claimed it, for the records the
+    request writes to carry; None if it claimed none (no key, or nobody signed in).
+
+    Keys belong to a principal, so two users may send the same one, and a key sent again
+    after its claim was pruned (IDEMPOTENCY_RETENTION_DAYS) is a new write: the value is a
+    digest of the principal, the key and the claim, which fits a column unique across all
+    users and holds no `/` or `:` (callers may append parts of their own). The claim is in
+    the request's transaction, so a replay never reaches the code that stores it."""
+    claim = getattr(request, "_idempotency_claim", None)
+    return None if claim is None else record_key(*claim)
 
 
 def fingerprint_of(request: HttpRequest) -> str:
@@ -91,6 +112,7 @@ class IdempotencyMiddleware:
                 IdempotentRequest.objects.get(principal=principal, key=key), fingerprint
             )
 
+        request._idempotency_claim = (principal, key, claimed[0])
         response = self.get_response(request)
         if response.status_code >= 500 or response.status_code in NOT_KEPT or response.streaming:
             raise _Rollback(response)  # nothing kept: a retry runs afresh

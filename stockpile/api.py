@@ -2,7 +2,9 @@
 and the derived figures (shortages, city-wide view, expiring lots, proposed transfers).
 
 A shelter manager reads and writes the depots of the shelters assigned to them; operations
-staff and administrators everything. Every write takes an `Idempotency-Key`.
+staff and administrators everything. Every write takes an `Idempotency-Key`; the
+idempotency middleware replays a repeat, and the movements a write makes carry the key it
+claimed (so the ledger functions skip their own replay check).
 """
 
 from typing import Literal
@@ -18,6 +20,7 @@ from ninja.pagination import paginate
 
 from disaster.auth import SIGNED_IN, STAFF
 from disaster.errors import Forbidden, Invalid, NotFound
+from disaster.idempotency import claimed_key
 from disaster.roles import Role, can_write_shelter, role_of
 from disaster.schemas import Id, Paginated
 from stockpile import coverage, services, sheets
@@ -147,6 +150,8 @@ def receive(request: HttpRequest, depot_id: Id, payload: ReceiptIn):
         source=payload.source,
         note=payload.note,
         by=request.auth,
+        idempotency_key=claimed_key(request),
+        key_claimed=True,
     )
     return Status(201, posting)
 
@@ -161,6 +166,8 @@ def issue(request: HttpRequest, depot_id: Id, payload: IssueIn):
         quantity=payload.quantity,
         note=payload.note,
         by=request.auth,
+        idempotency_key=claimed_key(request),
+        key_claimed=True,
     )
     return Status(201, posting)
 
@@ -178,6 +185,8 @@ def count(request: HttpRequest, depot_id: Id, payload: CountIn):
         reason=payload.reason or "",
         note=payload.note,
         by=request.auth,
+        idempotency_key=claimed_key(request),
+        key_claimed=True,
     )
     return Status(201, posting)
 
@@ -187,7 +196,12 @@ def dispose(request: HttpRequest, depot_id: Id, payload: DisposalIn):
     """Write off every expired lot of an item."""
     depot = depot_for(request.auth, depot_id)
     posting = services.dispose_expired(
-        depot=depot, item=item_for(payload.item_id), note=payload.note, by=request.auth
+        depot=depot,
+        item=item_for(payload.item_id),
+        note=payload.note,
+        by=request.auth,
+        idempotency_key=claimed_key(request),
+        key_claimed=True,
     )
     return Status(201, posting)
 
@@ -229,7 +243,9 @@ def upload_count_sheet(request: HttpRequest, depot_id: Id, file: UploadedFile = 
     if file.size > MAX_SHEET_BYTES:
         raise Invalid(fields={"file": _("5 MB までのファイルにしてください。")})
     rows = sheets.parse_count_sheet(file.read(), file.name or "")
-    postings = sheets.apply_count_sheet(depot, rows, request.auth)
+    postings = sheets.apply_count_sheet(
+        depot, rows, request.auth, idempotency_key=claimed_key(request), key_claimed=True
+    )
     return Status(
         201,
         {
@@ -290,6 +306,7 @@ def plan_transfer(request: HttpRequest, payload: TransferIn):
         note=payload.note,
         dispatch=payload.dispatch,
         by=request.auth,
+        idempotency_key=claimed_key(request),
     )
     return Status(201, _transfers().get(pk=transfer.pk))
 
@@ -303,7 +320,9 @@ def get_transfer(request: HttpRequest, transfer_id: Id):
 def dispatch_transfer(request: HttpRequest, transfer_id: Id):
     """The sender loads the stock: it leaves their shelves and is in transit."""
     _transfer_for(request.auth, transfer_id, side="from_depot")
-    services.dispatch_transfer(transfer_id=transfer_id, by=request.auth)
+    services.dispatch_transfer(
+        transfer_id=transfer_id, by=request.auth, idempotency_key=claimed_key(request)
+    )
     return _transfers().get(pk=transfer_id)
 
 
@@ -311,7 +330,9 @@ def dispatch_transfer(request: HttpRequest, transfer_id: Id):
 def receive_transfer(request: HttpRequest, transfer_id: Id):
     """The receiver confirms arrival: the stock joins their shelves."""
     _transfer_for(request.auth, transfer_id, side="to_depot")
-    services.receive_transfer(transfer_id=transfer_id, by=request.auth)
+    services.receive_transfer(
+        transfer_id=transfer_id, by=request.auth, idempotency_key=claimed_key(request)
+    )
     return _transfers().get(pk=transfer_id)
 
 
@@ -395,12 +416,14 @@ class ThresholdQuery(Schema):
 
 
 @router.get("/stock/shortages", response=list[ShortageOut], auth=STAFF)
+@paginate(Paginated)
 def list_shortages(request: HttpRequest, query: ThresholdQuery = Query(...)):
     """Every depot and item that runs out within the threshold, soonest first."""
     return [vars(level) for level in coverage.shortages(query.threshold_days)]
 
 
 @router.get("/stock/city", response=list[CityItemOut], auth=STAFF)
+@paginate(Paginated)
 def city_stock(request: HttpRequest, query: ThresholdQuery = Query(...)):
     """One line per item for the whole city."""
     return [vars(line) for line in coverage.city(query.threshold_days)]
@@ -412,6 +435,7 @@ class ExpiringQuery(Schema):
 
 
 @router.get("/stock/expiring", response=list[ExpiringOut], auth=SIGNED_IN)
+@paginate(Paginated)
 def list_expiring(request: HttpRequest, query: ExpiringQuery = Query(...)):
     """Lots expired or expiring within `within_days`, with what to do with each: dispose,
     hand out first, or use in a drill / rotate (ローリングストック) while still good."""
@@ -464,5 +488,6 @@ def accept_proposal(request: HttpRequest, payload: ProposalIn):
         note=_("不足への移送提案から作成"),
         dispatch=payload.dispatch,
         by=request.auth,
+        idempotency_key=claimed_key(request),
     )
     return Status(201, _transfers().get(pk=transfer.pk))

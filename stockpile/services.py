@@ -8,8 +8,12 @@ the lot table's CHECK (on_hand >= 0) refuses what a bug might still let through.
 The ledger itself is the audit trail of stock (append-only, with who, when and why), so
 movements are not copied into the audit log; requests and transfers are.
 
-Every function takes an optional `idempotency_key`: a second call with the same key changes
-nothing and returns what the first one wrote.
+Every function that moves stock takes an optional `idempotency_key`, which its movements
+carry: a second call with the same key changes nothing and returns what the first one wrote.
+A caller that has already made the key once-only in the same transaction (the API, through
+the idempotency middleware's claim) says `key_claimed=True`: the key is then only written
+with the movements, without the lock and look-up a replay check costs. Transfers record the
+key without a replay check of their own: their status refuses a second dispatch or receipt.
 """
 
 from __future__ import annotations
@@ -67,8 +71,10 @@ def _check_quantity(quantity: int, field: str = "quantity") -> None:
 _IDEMPOTENCY_LOCKS = 0x4C_45_44  # "LED"(ger)
 
 
-def _replayed(idempotency_key: str | None, depot: Depot, item: Item) -> Posting | None:
-    if not idempotency_key:
+def _replayed(
+    idempotency_key: str | None, depot: Depot, item: Item, key_claimed: bool = False
+) -> Posting | None:
+    if not idempotency_key or key_claimed:
         return None
     # A concurrent call with the same key waits here until the first one commits, then
     # finds its movements and replays them (instead of failing on the unique index).
@@ -218,9 +224,10 @@ def receive_stock(
     by: User | None,
     note: str = "",
     idempotency_key: str | None = None,
+    key_claimed: bool = False,
 ) -> Posting:
     """Receive `quantity` of `item` into `depot`, joining the lot with the same expiry."""
-    if done := _replayed(idempotency_key, depot, item):
+    if done := _replayed(idempotency_key, depot, item, key_claimed):
         return done
     _check_quantity(quantity)
     if expires_on is not None and expires_on < timezone.localdate():
@@ -255,10 +262,11 @@ def issue_stock(
     by: User | None,
     note: str = "",
     idempotency_key: str | None = None,
+    key_claimed: bool = False,
 ) -> Posting:
     """Hand out `quantity` of `item`, soonest-expiring lots first; expired lots are never
     handed out. Refused with 409 (and what is available) if there is not enough."""
-    if done := _replayed(idempotency_key, depot, item):
+    if done := _replayed(idempotency_key, depot, item, key_claimed):
         return done
     _check_quantity(quantity)
     taken = _take_out(depot, item, quantity)
@@ -285,10 +293,11 @@ def count_stock(
     by: User | None,
     note: str = "",
     idempotency_key: str | None = None,
+    key_claimed: bool = False,
 ) -> Posting:
     """Record a count (棚卸) of one lot: the difference from the books becomes an adjust
     movement with its reason. A count that matches the books writes nothing."""
-    if done := _replayed(idempotency_key, depot, item):
+    if done := _replayed(idempotency_key, depot, item, key_claimed):
         return done
     if counted < 0 or counted > MAX_QUANTITY:
         raise Invalid(
@@ -333,9 +342,10 @@ def dispose_expired(
     by: User | None,
     note: str = "",
     idempotency_key: str | None = None,
+    key_claimed: bool = False,
 ) -> Posting:
     """Write off every lot of `item` in `depot` whose expiry date has passed."""
-    if done := _replayed(idempotency_key, depot, item):
+    if done := _replayed(idempotency_key, depot, item, key_claimed):
         return done
     expired = list(
         Lot.objects.select_for_update()
@@ -404,9 +414,10 @@ def plan_transfer(
     request_line: SupplyRequestLine | None = None,
     note: str = "",
     dispatch: bool = False,
+    idempotency_key: str | None = None,
 ) -> Transfer:
     """Plan sending stock between depots (to fulfil a request line, or on its own).
-    With `dispatch`, the stock leaves at once."""
+    With `dispatch`, the stock leaves at once (its movements carry `idempotency_key`)."""
     _check_quantity(quantity)
     if from_depot.pk == to_depot.pk:
         raise Invalid(fields={"to_depot_id": _("送り元と送り先が同じです。")})
@@ -426,13 +437,15 @@ def plan_transfer(
     )
     audit.record(by, "transfer.plan", transfer, after=audit.snapshot(transfer))
     if dispatch:
-        return dispatch_transfer(transfer_id=transfer.pk, by=by)
+        return dispatch_transfer(transfer_id=transfer.pk, by=by, idempotency_key=idempotency_key)
     _transfer_event("transfer.planned", transfer)
     return transfer
 
 
 @transaction.atomic
-def dispatch_transfer(*, transfer_id: int, by: User | None) -> Transfer:
+def dispatch_transfer(
+    *, transfer_id: int, by: User | None, idempotency_key: str | None = None
+) -> Transfer:
     """The stock leaves the sender (soonest expiry first) and is in transit."""
     transfer = _locked_transfer(transfer_id, Transfer.Status.PLANNED)
     taken = _take_out(transfer.from_depot, transfer.item, transfer.quantity)
@@ -451,13 +464,16 @@ def dispatch_transfer(*, transfer_id: int, by: User | None) -> Transfer:
         [(lot.pk, -part) for lot, part in taken],
         by=by,
         transfer=transfer,
+        idempotency_key=idempotency_key,
     )
     _transfer_event("transfer.dispatched", transfer)
     return transfer
 
 
 @transaction.atomic
-def receive_transfer(*, transfer_id: int, by: User | None) -> Transfer:
+def receive_transfer(
+    *, transfer_id: int, by: User | None, idempotency_key: str | None = None
+) -> Transfer:
     """The stock arrives: the same lots (expiry, source) are rebuilt at the receiver."""
     transfer = _locked_transfer(transfer_id, Transfer.Status.DISPATCHED)
     lines = [
@@ -480,6 +496,7 @@ def receive_transfer(*, transfer_id: int, by: User | None) -> Transfer:
         lines,
         by=by,
         transfer=transfer,
+        idempotency_key=idempotency_key,
     )
     if transfer.request_line is not None:
         _close_request_if_fulfilled(transfer.request_line.request_id, by)

@@ -244,9 +244,15 @@ def parse_count_sheet(content: bytes, filename: str) -> list[CountRow]:
 
 @transaction.atomic
 def apply_count_sheet(
-    depot: Depot, rows: list[CountRow], by: User | None
+    depot: Depot,
+    rows: list[CountRow],
+    by: User | None,
+    *,
+    idempotency_key: str | None = None,
+    key_claimed: bool = False,
 ) -> list[services.Posting]:
-    """Record every counted row; any refusal (a difference without a reason) undoes them all."""
+    """Record every counted row; any refusal (a difference without a reason) undoes them all.
+    Each row's movement carries a key of its own, the sheet's key and the row's line number."""
     postings, errors = [], []
     for row in rows:
         try:
@@ -260,6 +266,8 @@ def apply_count_sheet(
                     reason=row.reason,
                     note=row.note or _("棚卸表から取込"),
                     by=by,
+                    idempotency_key=f"{idempotency_key}:{row.line}" if idempotency_key else None,
+                    key_claimed=key_claimed,
                 )
             )
         except Invalid as e:

@@ -10,15 +10,18 @@ announces nothing.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 
 import pytest
 from django.contrib.gis.geos import Point
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from disaster.models import Event, Incident
+from disaster.idempotency import record_key
+from disaster.models import Event, IdempotentRequest, Incident
 from shelters.models import Shelter
 from shelters.services import record_headcount
 from stockpile import services
@@ -349,6 +352,78 @@ def test_a_replayed_write_gets_the_first_answer_and_changes_nothing(
     assert services.on_hand_of(depot, water) == (130 if action == "receipts" else 70)
 
 
+@pytest.mark.django_db
+def test_an_api_receipt_records_the_key_it_was_sent_with(ops, depot, water):
+    key = str(uuid.uuid4())
+
+    response = post(
+        ops, f"/depots/{depot.pk}/receipts", {"item_id": water.pk, "quantity": 30}, key=key
+    )
+
+    assert response.status_code == 201, response.content
+    (movement,) = Movement.objects.filter(kind=Movement.Kind.RECEIVE)
+    claim = IdempotentRequest.objects.get(key=key)
+    assert movement.idempotency_key == record_key(claim.principal, key, claim.pk)
+
+
+@pytest.mark.django_db
+def test_an_api_issue_out_of_two_lots_records_the_key_on_each_movement(ops, stock_in, depot, water):
+    stock_in(depot, water, 20, days=30)
+    stock_in(depot, water, 100, days=400)
+    key = str(uuid.uuid4())
+
+    response = post(
+        ops, f"/depots/{depot.pk}/issues", {"item_id": water.pk, "quantity": 30}, key=key
+    )
+
+    assert response.status_code == 201, response.content
+    claim = IdempotentRequest.objects.get(key=key)
+    first = record_key(claim.principal, key, claim.pk)
+    issued = Movement.objects.filter(kind=Movement.Kind.ISSUE).order_by("id")
+    assert [(m.quantity, m.idempotency_key) for m in issued] == [(-20, first), (-10, f"{first}/1")]
+
+
+@pytest.mark.django_db
+def test_two_users_may_send_the_same_key(ops, manager, depot, water):
+    key = "receipt-1"  # a tablet's counter, not a UUID: another user's tablet counts too
+    body = {"item_id": water.pk, "quantity": 10}
+
+    by_ops = post(ops, f"/depots/{depot.pk}/receipts", body, key=key)
+    by_manager = post(manager, f"/depots/{depot.pk}/receipts", body, key=key)
+
+    assert by_ops.status_code == by_manager.status_code == 201
+    assert "Idempotent-Replayed" not in by_manager
+    keys = {m.idempotency_key for m in Movement.objects.all()}
+    assert len(keys) == 2 and None not in keys
+    assert services.on_hand_of(depot, water) == 20
+
+
+@pytest.mark.django_db
+def test_a_keyed_api_issue_costs_no_statement_beyond_the_claim(ops, stock_in, depot, water):
+    """The key goes into the movement's INSERT; the ledger's own replay check (a lock and a
+    look-up) is left to the middleware's claim, which the stock API benchmark pays anyway."""
+    stock_in(depot, water, 100, days=400)
+    url, body = f"/depots/{depot.pk}/issues", {"item_id": water.pk, "quantity": 1}
+    post(ops, url, body)  # the token's last-use stamp, once
+
+    with CaptureQueriesContext(connection) as unkeyed:
+        post(ops, url, body)
+    with CaptureQueriesContext(connection) as keyed:
+        post(ops, url, body, key=str(uuid.uuid4()))
+
+    def ledger(queries) -> list[str]:
+        """The statements' shapes (a value or NULL alike), leaving out the claim and its
+        transaction (a savepoint inside the test's)."""
+        table = IdempotentRequest._meta.db_table
+        return [
+            re.sub(r"'(?:[^']|'')*'|-?\b\d+\b|NULL", "?", q["sql"])
+            for q in queries
+            if table not in q["sql"] and "SAVEPOINT" not in q["sql"]
+        ]
+
+    assert ledger(keyed.captured_queries) == ledger(unkeyed.captured_queries)
+
+
 # Transfers --------------------------------------------------------------------------------
 
 
@@ -374,7 +449,7 @@ def test_a_transfer_is_planned_dispatched_and_received_keeping_its_lots_expiry_d
     assert (planned.json()["status"], planned.json()["lots"]) == ("planned", [])
     assert stock_line(ops, central_depot, water)["on_hand"] == 140
 
-    dispatched = post(ops, f"/transfers/{transfer_id}/dispatch")
+    dispatched = post(ops, f"/transfers/{transfer_id}/dispatch", key="dispatch")
     assert dispatched.status_code == 200
     assert dispatched.json()["status"] == "dispatched"
     assert dispatched.json()["lots"] == [
@@ -385,7 +460,7 @@ def test_a_transfer_is_planned_dispatched_and_received_keeping_its_lots_expiry_d
     in_transit = stock_line(manager, depot, water)
     assert (in_transit["on_hand"], in_transit["incoming"], in_transit["lots"]) == (0, 70, [])
 
-    received = post(manager, f"/transfers/{transfer_id}/receive")
+    received = post(manager, f"/transfers/{transfer_id}/receive", key="receive")
     assert received.status_code == 200
     assert received.json()["status"] == "received"
     arrived = stock_line(manager, depot, water)
@@ -396,6 +471,19 @@ def test_a_transfer_is_planned_dispatched_and_received_keeping_its_lots_expiry_d
     ]
     assert [e["status"] for e in published("transfer.planned")] == ["planned"]
     assert [e["status"] for e in published("transfer.received")] == ["received"]
+    # Each end's movements carry the key its request was sent with.
+    dispatch_claim, receive_claim = (
+        IdempotentRequest.objects.get(key=k) for k in ("dispatch", "receive")
+    )
+    sent = record_key(dispatch_claim.principal, "dispatch", dispatch_claim.pk)
+    got = record_key(receive_claim.principal, "receive", receive_claim.pk)
+    moved = Movement.objects.filter(transfer_id=transfer_id).order_by("id")
+    assert [(m.kind, m.idempotency_key) for m in moved] == [
+        ("transfer_out", sent),
+        ("transfer_out", f"{sent}/1"),
+        ("transfer_in", got),
+        ("transfer_in", f"{got}/1"),
+    ]
 
 
 @pytest.mark.django_db
@@ -675,16 +763,20 @@ def test_the_shortage_list_names_what_runs_out_within_the_threshold_worst_first(
     assert response.status_code == 200
     assert [
         (s["depot"]["id"], s["item"]["code"], s["days_of_supply"], s["hours_until_empty"])
-        for s in response.json()
+        for s in response.json()["items"]
     ] == [
         (other_depot.pk, "toilet-units", None, None),  # none there at all
         (other_depot.pk, "water", 0.5, 12.0),
         (depot.pk, "water", 2.0, 48.0),
     ]
-    assert response.json()[0]["required_units"] == 2
-    assert [s["item"]["code"] for s in get(ops, "/stock/shortages", threshold_days=1).json()] == [
-        "toilet-units",
-        "water",
+    assert response.json()["count"] == 3
+    assert response.json()["items"][0]["required_units"] == 2
+    within_a_day = get(ops, "/stock/shortages", threshold_days=1).json()["items"]
+    assert [s["item"]["code"] for s in within_a_day] == ["toilet-units", "water"]
+    page = get(ops, "/stock/shortages", limit=1, offset=1).json()
+    assert page["count"] == 3
+    assert [(s["depot"]["id"], s["item"]["code"]) for s in page["items"]] == [
+        (other_depot.pk, "water")
     ]
     assert get(manager, "/stock/shortages").status_code == 403
 
@@ -708,7 +800,8 @@ def test_the_city_view_adds_up_every_depot(
         dispatch=True,
     )
 
-    (line,) = [line for line in get(ops, "/stock/city").json() if line["item"]["code"] == "water"]
+    lines = get(ops, "/stock/city").json()["items"]
+    (line,) = [line for line in lines if line["item"]["code"] == "water"]
 
     assert line["on_hand"] == 300 + 2000 + 600  # the 400 on the road are on no shelf
     assert (line["expired"], line["in_transit"], line["evacuees"]) == (50, 400, 300)
@@ -726,9 +819,9 @@ def test_expiring_lots_come_with_what_to_do_with_each(
     stock_in(depot, water, 30, days=400)  # beyond the 90 days looked at
     stock_in(other_depot, rice, 40, days=1)
 
-    everything = get(ops, "/stock/expiring").json()
-    mine = get(manager, "/stock/expiring").json()
-    soon = get(ops, "/stock/expiring", within_days=20, depot=depot.pk).json()
+    everything = get(ops, "/stock/expiring").json()["items"]
+    mine = get(manager, "/stock/expiring").json()["items"]
+    soon = get(ops, "/stock/expiring", within_days=20, depot=depot.pk).json()["items"]
 
     assert [
         (e["depot"]["id"], e["item"]["code"], e["days_left"], e["suggestion"]) for e in everything
@@ -740,6 +833,8 @@ def test_expiring_lots_come_with_what_to_do_with_each(
     ]
     assert [e["lot"]["on_hand"] for e in mine] == [5, 10, 20]
     assert [e["days_left"] for e in soon] == [-2, 12]
+    page = get(ops, "/stock/expiring", within_days=20, limit=1, offset=1).json()
+    assert (page["count"], [e["days_left"] for e in page["items"]]) == (3, [1])
     assert get(manager, "/stock/expiring", depot=other_depot.pk).status_code == 403
 
 

@@ -259,4 +259,5 @@ def test_a_shelter_managers_lists_leave_out_what_is_not_theirs(
     assert ids("/movements", "depot_id") == {depot.pk}
     assert ids("/supply-requests", "id") == {mine.pk}
     assert ids("/transfers", "id") == set()
-    assert {row["depot"]["id"] for row in manager.get(f"{API}/stock/expiring").json()} == {depot.pk}
+    expiring = manager.get(f"{API}/stock/expiring").json()["items"]
+    assert {row["depot"]["id"] for row in expiring} == {depot.pk}

@@ -7,6 +7,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import Workbook, load_workbook
 
+from disaster.idempotency import record_key
+from disaster.models import IdempotentRequest
 from stockpile.models import Lot, Movement
 from tests.stockpile.conftest import in_days
 
@@ -17,10 +19,11 @@ def sheet_url(depot, fmt: str) -> str:
     return f"/api/v1/depots/{depot.pk}/stock-sheet?format={fmt}"
 
 
-def upload(client, depot, name: str, content: bytes):
+def upload(client, depot, name: str, content: bytes, key: str | None = None):
     return client.post(
         f"/api/v1/depots/{depot.pk}/count-sheet",
         {"file": SimpleUploadedFile(name, content)},
+        headers={"Idempotency-Key": key} if key else {},
     )
 
 
@@ -79,6 +82,29 @@ def test_a_filled_in_excel_sheet_is_recorded_as_a_count_with_its_reasons(
     adjust = Movement.objects.get(kind=Movement.Kind.ADJUST)
     assert (adjust.quantity, adjust.reason, adjust.by) == (-10, "damaged", manager_user)
     assert Lot.objects.get(depot=depot).on_hand == 110
+
+
+def test_each_adjusted_row_carries_a_key_of_its_own_made_from_the_sheets_key(
+    session_as, manager_user, depot, water, stock_in
+):
+    stock_in(depot, water, 120, days=400)
+    stock_in(depot, water, 30, days=20)
+    rows = [
+        ["品目コード", "有効期限", "調達区分", "実数", "理由"],
+        ["water", in_days(20).isoformat(), "購入", "25", "破損"],
+        ["water", in_days(400).isoformat(), "購入", "121", "発見"],
+    ]
+
+    response = upload(session_as(manager_user), depot, "count.csv", csv_of(rows), key="sheet-1")
+
+    assert response.status_code == 201, response.json()
+    claim = IdempotentRequest.objects.get(key="sheet-1")
+    sheet_key = record_key(claim.principal, "sheet-1", claim.pk)
+    adjusts = Movement.objects.filter(kind=Movement.Kind.ADJUST).order_by("id")
+    assert [(m.quantity, m.idempotency_key) for m in adjusts] == [
+        (-5, f"{sheet_key}:2"),
+        (1, f"{sheet_key}:3"),
+    ]
 
 
 def test_a_csv_sheet_saved_by_excel_in_shift_jis_is_read(api_as, manager_user, depot, water):

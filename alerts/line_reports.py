@@ -156,7 +156,7 @@ def add_photo(user_id: str, data: bytes) -> Answer:
     image = open_image(data)  # 415 / 413 as DomainError: the caller says why to the sender
     conversation = _conversation(user_id)
     if conversation.report_id:
-        reports.add_to_report(conversation.report_id, photo=(data, image))
+        reports.add_photo(conversation.report_id, (data, image))
         _save(conversation)
         return Answer(
             _("写真を被害報告 No.%(id)s に追加しました。") % {"id": conversation.report_id}, []
@@ -168,7 +168,7 @@ def add_photo(user_id: str, data: bytes) -> Answer:
 def add_text(user_id: str, text: str) -> Answer:
     conversation = _conversation(user_id)
     if conversation.report_id:
-        reports.add_to_report(conversation.report_id, text=text)
+        reports.add_words(conversation.report_id, text)
         _save(conversation)
         return Answer(
             _("説明を被害報告 No.%(id)s に追加しました。") % {"id": conversation.report_id}, []

@@ -24,7 +24,7 @@ from PIL import Image
 from disaster import audit, ratelimit
 from disaster.errors import Conflict, Invalid, NotFound, RateLimited
 from disaster.events import publish
-from disaster.models import DamageReport, Incident, ReportChange, User
+from disaster.models import DamageReport, Incident, ReportChange, ReportPhoto, User
 from disaster.photos import attach_photo
 
 Status = DamageReport.Status
@@ -283,22 +283,32 @@ def duplicates_of(report: DamageReport) -> list[DamageReport]:
 
 
 @transaction.atomic
-def add_to_report(
-    report_id: int, *, text: str = "", photo: tuple[bytes, Image.Image] | None = None
-) -> DamageReport:
-    """More from the reporter shortly after (a second photo, a few words): added to the
-    report, with a line in its history."""
+def add_photo(
+    report_id: int, photo: tuple[bytes, Image.Image], by: User | None = None
+) -> ReportPhoto:
+    """A photo (already checked) added to a report, by staff or by its reporter shortly
+    after: kept in its history, and the operations room told."""
     report = _locked(report_id)
-    if text:
-        report.description = f"{report.description}\n{text}".strip()[:2000]
-    if photo is not None:
-        attach_photo(report, *photo)
+    added = attach_photo(report, *photo)
+    _added(report, by, _("写真"), {"photo": added.pk})
+    return added
+
+
+@transaction.atomic
+def add_words(report_id: int, text: str, by: User | None = None) -> DamageReport:
+    """Words added to a report's description (its reporter, shortly after)."""
+    report = _locked(report_id)
+    report.description = f"{report.description}\n{text}".strip()[:2000]
+    _added(report, by, text, {"words": len(text)})
+    return report
+
+
+def _added(report: DamageReport, by: User | None, note: str, after: dict) -> None:
     report.updated_at = timezone.now()
     report.save(update_fields=["description", "updated_at"])
-    _history(report, None, "add", report.status, _("写真") if photo else text)
-    audit.record(None, "report.add", report, after={"photo": photo is not None})
+    _history(report, by, "add", report.status, note)
+    audit.record(by, "report.add", report, after=after)
     publish("report.updated", event(report))
-    return report
 
 
 @transaction.atomic

@@ -249,9 +249,7 @@ def merge(request: HttpRequest, report_id: Id, payload: MergeIn):
 
 @router.post("/reports/{report_id}/photos", response={201: PhotoOut}, auth=STAFF)
 def add_photo(request: HttpRequest, report_id: Id, photo: File[UploadedFile]):
-    from disaster.photos import attach_photo
-
-    added = attach_photo(_report(report_id), *check_photo(photo))
+    added = reports.add_photo(_report(report_id).pk, check_photo(photo), by=request.auth)
     photos = _out(request, _report(report_id))["photos"]
     return Status(201, next(p for p in photos if p["id"] == added.pk))
 

@@ -504,3 +504,19 @@ def test_a_report_naming_its_incident_keeps_it_even_when_another_is_in_progress(
     report = staff_report(api_as(ops_user), incident_id=earlier.pk)
 
     assert report["incident_id"] == earlier.pk
+
+
+def test_a_photo_added_by_staff_is_in_the_history_and_told_to_the_operations_room(
+    api_as, ops_user, published
+):
+    report = staff_report(api_as(ops_user))
+    before = len(published("report.updated"))
+
+    added = api_as(ops_user).post(
+        f"/api/v1/reports/{report['id']}/photos", {"photo": upload(photo_with_gps())}
+    )
+
+    assert added.status_code == 201
+    assert len(published("report.updated")) == before + 1
+    history = api_as(ops_user).get(f"/api/v1/reports/{report['id']}/history").json()
+    assert [h["action"] for h in history][-1] == "add" and history[-1]["by"] == "ops"

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from django.contrib.gis.db.models.functions import Distance
 from django.contrib.gis.geos import GEOSGeometry
 from django.contrib.gis.measure import D
+from django.db.models import QuerySet
 
 from alerts.models import Alert
 from maps.models import CityBoundary
@@ -59,24 +60,35 @@ def target_area(alert: Alert) -> GEOSGeometry | None:
     return union
 
 
+def in_or_near(alert: Alert, area: GEOSGeometry | None, shelters: QuerySet[Shelter]):
+    """Those of `shelters` serving the alert's hazard in or near its area (annotated with
+    `distance` to it, nearest first), without the ones inside when the hazard makes the
+    area itself the danger. With no area (a whole city without a boundary), all of them."""
+    if alert.hazard:
+        shelters = shelters.serving(alert.hazard)
+    if area is None:
+        return shelters.order_by("name", "pk")
+    # A coarse index-backed cut in degrees, then the true distance in metres.
+    shelters = (
+        shelters.filter(point__dwithin=(area, NEARBY_METRES / 90_000))
+        .annotate(distance=Distance("point", area))
+        .filter(distance__lte=D(m=NEARBY_METRES))
+    )
+    if alert.hazard in UNSAFE_INSIDE and not alert.whole_city:
+        shelters = shelters.exclude(point__intersects=area)
+    return shelters.order_by("distance", "pk")
+
+
 def shelters_for(alert: Alert) -> list[SuggestedShelter]:
     """Open or opening shelters for the alert's hazard in or near its area, nearest first."""
     area = target_area(alert)
-    shelters = Shelter.objects.filter(
-        status__in=[Shelter.Status.OPEN, Shelter.Status.PREPARING]
-    ).with_occupancy()
-    if alert.hazard:
-        shelters = shelters.serving(alert.hazard)
-    if area is not None:
-        # A coarse index-backed cut in degrees, then the true distance in metres.
-        shelters = (
-            shelters.filter(point__dwithin=(area, NEARBY_METRES / 90_000))
-            .annotate(distance=Distance("point", area))
-            .filter(distance__lte=D(m=NEARBY_METRES))
-        )
-        if alert.hazard in UNSAFE_INSIDE and not alert.whole_city:
-            shelters = shelters.exclude(point__intersects=area)
-        shelters = shelters.order_by("distance", "pk")
+    shelters = in_or_near(
+        alert,
+        area,
+        Shelter.objects.filter(
+            status__in=[Shelter.Status.OPEN, Shelter.Status.PREPARING]
+        ).with_occupancy(),
+    )
     found = list(shelters[:50])
     worst: dict[int, float] = {}
     depots = Depot.objects.filter(shelter__in=found)

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from alerts.models import Alert
 from disaster.auth import STAFF
-from disaster.errors import Invalid
+from disaster.errors import Invalid, NotFound
 from disaster.models import DamageReport
 from disaster.query import parse_area, parse_bbox, refuse_unknown_filters
 from disaster.reports_api import ReportFilters, filtered_reports
@@ -197,6 +197,35 @@ def nearest_shelters(
     here = Point(lon, lat, srid=4326)
     shelters = queries.open_shelters(hazard).accepting().nearest(here)[:limit]
     return [{**queries.public_shelter(s), "distance_m": round(s.distance.m, 1)} for s in shelters]
+
+
+class AlertAreaOut(Schema):
+    id: int
+    title: str
+    kind_label: str
+    level: int | None
+    drill: bool
+    in_force: bool = Field(description="有効期間内か")
+    area: dict | None = Field(description="対象区域（GeoJSON geometry）")
+    shelters: list[NearestOut] = Field(
+        description="区域内・周辺の開設中の避難所（災害の種類に対応、近い順）"
+    )
+
+
+@router.get(
+    "/map/public/alerts/{alert_id}",
+    auth=None,
+    response=AlertAreaOut,
+    tags=["public"],
+)
+def public_alert_area(request: HttpRequest, alert_id: int):
+    """An alert that went out, as the SMS short link (/a/<id>) shows it on the public map:
+    its title, its area and the open shelters in or near it for its hazard. Nothing about
+    its recipients."""
+    found = queries.public_alert(alert_id)
+    if found is None:
+        raise NotFound(_("この情報は見つかりません。"))
+    return found
 
 
 class ReportFigures(Schema):

@@ -17,7 +17,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import get_language, gettext_lazy
 
-from alerts.drafting import target_area
+from alerts.drafting import in_or_near, target_area
 from alerts.models import Alert
 from disaster.query import Bbox
 from shelters.models import Shelter
@@ -237,3 +237,37 @@ def feature_collection(rows: list[dict[str, Any]], geometry: str) -> str:
             }
         )
     return json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False)
+
+
+ALERT_AREA_SHELTERS = 20
+
+
+def public_alert(alert_id: int) -> dict[str, Any] | None:
+    """An alert as its SMS short link shows it to anyone: title, level and area, and the
+    open shelters in or near the area for its hazard, nearest first (none inside the area
+    when the hazard makes it unsafe: alerts.drafting.in_or_near). Only alerts that went out;
+    nothing about who received them."""
+    from alerts.views import PUBLIC
+
+    alert = Alert.objects.filter(pk=alert_id, status__in=PUBLIC).first()
+    if alert is None:
+        return None
+    area = target_area(alert)
+    shelters = in_or_near(alert, area, open_shelters())[:ALERT_AREA_SHELTERS]
+    language = get_language() or settings.LANGUAGE_CODE
+    return {
+        "id": alert.pk,
+        "title": alert.title(language),
+        "kind_label": str(alert.get_kind_display()),
+        "level": alert.level,
+        "drill": alert.is_drill,
+        "in_force": alerts_in_force().filter(pk=alert.pk).exists(),
+        "area": json.loads(area.json) if area is not None else None,
+        "shelters": [
+            {
+                **public_shelter(s),
+                "distance_m": round(s.distance.m, 1) if area is not None else 0.0,
+            }
+            for s in shelters
+        ],
+    }

@@ -41,6 +41,13 @@ def ops(request: HttpRequest) -> HttpResponse:
 
 @ensure_csrf_cookie
 def public_map(request: HttpRequest) -> HttpResponse:
+    # `?alert=<id>`: where an SMS short link lands; the page then shows that alert's area.
+    alert_id = request.GET.get("alert", "")
+    alert_url = (
+        reverse("api:public_alert_area", kwargs={"alert_id": int(alert_id)})
+        if alert_id.isascii() and alert_id.isdigit() and len(alert_id) < 10
+        else ""
+    )
     return render(
         request,
         "maps/public_map.html",
@@ -50,6 +57,7 @@ def public_map(request: HttpRequest) -> HttpResponse:
             "crowded_percent": settings.MAP_CROWDED_PERCENT,
             "shelters_url": reverse("api:public_shelters_geojson"),
             "nearest_url": reverse("api:nearest_shelters"),
+            "alert_url": alert_url,
         },
     )
 

@@ -7,10 +7,12 @@ import io
 import re
 
 import pytest
-from django.contrib.gis.geos import Point
+from django.contrib.gis.geos import MultiPolygon, Point, Polygon
+from django.utils import timezone
 from PIL import Image
 from playwright.sync_api import expect
 
+from alerts.models import Alert
 from disaster.models import DamageReport
 from shelters.models import HeadCount, Shelter
 from tests.browser.conftest import screenshot, serious_accessibility_violations
@@ -190,3 +192,40 @@ def test_a_report_without_a_place_is_not_sent(phone, live_server):
 
     expect(phone.locator("#report-result")).to_have_text("場所を選んでください。")
     assert not DamageReport.objects.exists()
+
+
+def test_the_sms_short_link_shows_the_alert_area_and_the_open_shelters_near_it(
+    phone, live_server, city
+):
+    # A flood order for a drawn area around 栗原小学校: that school is inside the flooded
+    # area (not offered), 座間中学校 is beside it and takes floods, 相模が丘 takes earthquakes.
+    alert = Alert.objects.create(
+        kind=Alert.Kind.EVACUATION_4,
+        hazard="flood",
+        title_ja="目久尻川 避難指示",
+        body_ja="直ちに避難してください",
+        area=MultiPolygon(Polygon.from_bbox((139.395, 35.485, 139.405, 35.495)), srid=4326),
+        channels=["sms"],
+        status=Alert.Status.SENT,
+        approved_at=timezone.now(),
+        sent_at=timezone.now(),
+    )
+
+    phone.goto(f"{live_server.url}/a/{alert.pk}")
+    expect(phone.locator("#public-map-page")).to_have_attribute("data-ready", "true")
+
+    assert phone.url.endswith(f"/map/?alert={alert.pk}")
+    expect(phone.locator("#alert-heading")).to_have_text("目久尻川 避難指示 (警戒レベル4 避難指示)")
+    expect(phone.locator("#alert-status")).to_have_text("地図の赤い区域が対象です。")
+    expect(phone.locator("#alert-shelters li strong")).to_have_text(["座間中学校"])
+    expect(phone.locator("#alert-shelters li")).to_contain_text("満員")
+    expect(phone.locator(".leaflet-overlay-pane path[stroke='#b00020']")).to_have_count(1)
+    assert serious_accessibility_violations(phone) == []
+    screenshot(phone, "public-map-alert")
+
+
+def test_a_short_link_to_an_alert_not_sent_says_it_was_not_found(phone, live_server, city):
+    phone.goto(f"{live_server.url}/map/?alert=999999")
+    expect(phone.locator("#public-map-page")).to_have_attribute("data-ready", "true")
+    expect(phone.locator("#alert-heading")).to_have_text("この情報は見つかりませんでした。")
+    expect(phone.locator("#open-list li")).to_have_count(3)  # the page still works

@@ -1,6 +1,8 @@
 // The public shelter map (/map/): open shelters with an occupancy band, never head-counts,
 // and the nearest open shelters to the visitor (browser location or a tapped point),
 // filtered by the hazard chosen. Phone first: the nearest list comes before the map.
+// Reached from an SMS short link (/a/<id> → /map/?alert=<id>), it first shows that alert:
+// its area on the map and the open shelters in or near it for its hazard.
 import { api, el, messages } from "./dom.js";
 
 const t = messages("public-messages");
@@ -8,6 +10,7 @@ const hazardLabels = JSON.parse(document.getElementById("hazard-labels").textCon
 const page = document.getElementById("public-map-page").dataset;
 const NEAREST = 5;
 const BAND_COLOURS = { free: "#1a7f37", crowded: "#c77700", full: "#b00020" };
+const AREA_STYLE = { color: "#b00020", weight: 3, fillColor: "#b00020", fillOpacity: 0.12 };
 
 let map = null;
 let openLayer = null;
@@ -65,6 +68,36 @@ async function loadOpen() {
   }
 }
 
+/** The alert the visitor came for: its title, its area drawn on the map (the map then
+ * shows the area rather than every shelter) and the open shelters in or near it. */
+async function loadAlert() {
+  const section = document.getElementById("alert-section");
+  const status = document.getElementById("alert-status");
+  const list = document.getElementById("alert-shelters");
+  section.hidden = false;
+  let found;
+  try {
+    found = await api("GET", page.alertUrl);
+  } catch (error) {
+    document.getElementById("alert-heading").textContent =
+      error.status === 404 ? t.alertMissing : t.failed;
+    return;
+  }
+  const kind = found.level ? ` (${found.kind_label})` : "";
+  document.getElementById("alert-heading").textContent =
+    `${found.drill ? t.drill : ""}${found.title}${kind}`;
+  status.textContent = [found.area ? t.alertShown : "", found.in_force ? "" : t.alertEnded]
+    .filter(Boolean)
+    .join(" ");
+  list.replaceChildren(...found.shelters.map((s) => shelterItem(s)));
+  if (!found.shelters.length) list.append(el("li", {}, t.alertNoShelter));
+  if (found.area) {
+    const area = L.geoJSON(found.area, { style: AREA_STYLE, interactive: false }).addTo(map);
+    area.bringToBack();
+    map.fitBounds(area.getBounds().pad(0.1), { maxZoom: 16, animate: false });
+  }
+}
+
 /** The open shelters nearest to `here` for the hazard chosen: a PostGIS KNN search. */
 async function findNearest(here) {
   const status = document.getElementById("nearest-status");
@@ -110,7 +143,10 @@ window.addEventListener("map:init", (e) => {
   document.getElementById("hazard").addEventListener("change", () => {
     if (hereMarker) findNearest({ lat: hereMarker.getLatLng().lat, lon: hereMarker.getLatLng().lng });
   });
-  loadOpen().then(() => {
-    document.getElementById("public-map-page").dataset.ready = "true";
-  });
+  // The alert's area is fitted after the open shelters, so it is what the map shows.
+  loadOpen()
+    .then(() => (page.alertUrl ? loadAlert() : null))
+    .then(() => {
+      document.getElementById("public-map-page").dataset.ready = "true";
+    });
 });

@@ -111,3 +111,29 @@ def shelters_for(alert: Alert) -> list[SuggestedShelter]:
         )
         for s in found
     ]
+
+
+# Kinds whose messages name the nearest open shelter: at level 5 (緊急安全確保) the danger is
+# already there and moving may be worse than staying up high, so no shelter is proposed.
+CARRY_SHELTER = {Alert.Kind.EVACUATION_3, Alert.Kind.EVACUATION_4}
+
+
+def nearest_by_district(alert: Alert, district_ids: list[int]) -> dict[str, dict[str, str]]:
+    """For each district, the nearest shelter accepting people now (open) that serves the
+    alert's hazard and is not inside its area when the hazard makes the area unsafe: one
+    index-backed KNN query per district (from a point inside it), none per recipient."""
+    from maps import queries
+    from maps.models import District
+
+    if alert.kind not in CARRY_SHELTER or not district_ids:
+        return {}
+    area = target_area(alert)
+    shelters = queries.open_shelters(alert.hazard or None).accepting()
+    if area is not None and alert.hazard in UNSAFE_INSIDE and not alert.whole_city:
+        shelters = shelters.exclude(point__intersects=area)
+    chosen = {}
+    for district in District.objects.filter(pk__in=district_ids).only("pk", "area"):
+        shelter = shelters.nearest(district.area.point_on_surface).first()
+        if shelter is not None:
+            chosen[str(district.pk)] = {"name": shelter.name, "name_en": shelter.name_en}
+    return chosen

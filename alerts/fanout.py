@@ -102,6 +102,7 @@ class Claim:
     language: str
     key: str
     resumed: bool
+    district: int | None = None  # whose nearest shelter the text names, when it names one
 
 
 def create_deliveries(alert: Alert) -> int:
@@ -183,12 +184,48 @@ def expire_queued(alert: Alert) -> int:
     )
 
 
+def choose_shelters(alert: Alert) -> None:
+    """Fix, once per alert, the nearest suitable open shelter of each recipient district
+    (stored on the alert, so a resumed run writes the same words)."""
+    from alerts.drafting import CARRY_SHELTER, nearest_by_district
+    from alerts.targeting import district_of_subscribers
+
+    if alert.nearest_shelters or alert.kind not in CARRY_SHELTER:
+        return
+    districts = sorted({d for d, _status, _n in district_of_subscribers(alert) if d is not None})
+    chosen = nearest_by_district(alert, districts)
+    if chosen:  # the first run to choose wins
+        Alert.objects.filter(pk=alert.pk, nearest_shelters={}).update(nearest_shelters=chosen)
+        alert.refresh_from_db(fields=["nearest_shelters"])
+
+
+def _district_column(by_district: bool) -> str:
+    """SQL for the district of the subscriber row `s` (NULL when texts do not depend on it)."""
+    from alerts.targeting import _district_sql
+
+    return _district_sql("s") if by_district else "NULL::bigint"
+
+
+def _districts_of(delivery_ids: list[int]) -> dict[int, int | None]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT d.id, {_district_column(True)} FROM {_t()} d
+            JOIN {Subscriber._meta.db_table} s ON s.id = d.{_col("subscriber")}
+            WHERE d.id = ANY(%s)
+            """,  # noqa: S608 (names are ours)
+            [delivery_ids],
+        )
+        return dict(cursor.fetchall())
+
+
 def _address_column(channel: str) -> str:
     return Subscriber._meta.get_field("line_user_id" if channel == "line" else "phone").column
 
 
 def left_sending(alert: Alert, channel: str) -> list[Claim]:
-    """What an earlier, interrupted run claimed but did not finish, grouped as it was sent."""
+    """What an earlier, interrupted run claimed but did not finish, grouped as it was sent
+    (each with its district again when the texts name a shelter)."""
     rows = Delivery.objects.filter(alert=alert, channel=channel, status=SENDING).values_list(
         "id",
         "retry_key",
@@ -200,12 +237,23 @@ def left_sending(alert: Alert, channel: str) -> list[Claim]:
         claim = claims.setdefault(str(key), Claim([], [], language, str(key), resumed=True))
         claim.ids.append(delivery_id)
         claim.addresses.append(address)
+    if alert.nearest_shelters and claims:
+        districts = _districts_of([i for c in claims.values() for i in c.ids])
+        for each in claims.values():
+            each.district = districts.get(each.ids[0])
     return list(claims.values())
 
 
-def claim(alert: Alert, channel: str, size: int, language: str | None = None) -> list[Claim]:
-    """Move up to `size` queued deliveries to "sending" and commit, one key per request:
-    for LINE one key for the whole multicast, for SMS one per message."""
+def claim(
+    alert: Alert,
+    channel: str,
+    size: int,
+    language: str | None = None,
+    ids: list[int] | None = None,
+) -> list[Claim]:
+    """Move up to `size` queued deliveries (of `language`, among `ids`) to "sending" and
+    commit, one key per request: for LINE one key for the whole multicast, for SMS one per
+    message. When the texts name a shelter, each SMS claim comes with its district."""
     sub = Subscriber._meta
     lang = sub.get_field("language").column
     per_request = channel == "line"
@@ -217,13 +265,15 @@ def claim(alert: Alert, channel: str, size: int, language: str | None = None) ->
                 JOIN {sub.db_table} s ON s.{sub.pk.column} = d.{_col("subscriber")}
                 WHERE d.{_col("alert")} = %s AND d.{_col("channel")} = %s
                   AND d.{_col("status")} = %s AND (%s::text IS NULL OR s.{lang} = %s)
+                  AND (%s::bigint[] IS NULL OR d.id = ANY(%s::bigint[]))
                 ORDER BY d.id LIMIT %s FOR UPDATE OF d SKIP LOCKED
             )
             UPDATE {_t()} d SET {_col("status")} = %s,
                 {_col("retry_key")} = CASE WHEN %s THEN %s::uuid ELSE gen_random_uuid() END
             FROM picked, {sub.db_table} s
             WHERE d.id = picked.id AND s.{sub.pk.column} = d.{_col("subscriber")}
-            RETURNING d.id, d.{_col("retry_key")}, s.{_address_column(channel)}, s.{lang}
+            RETURNING d.id, d.{_col("retry_key")}, s.{_address_column(channel)}, s.{lang},
+                {_district_column(bool(alert.nearest_shelters) and not per_request)}
             """,  # noqa: S608 (names are ours)
             [
                 alert.pk,
@@ -231,6 +281,8 @@ def claim(alert: Alert, channel: str, size: int, language: str | None = None) ->
                 QUEUED,
                 language,
                 language,
+                ids,
+                ids,
                 size,
                 SENDING,
                 per_request,
@@ -244,7 +296,26 @@ def claim(alert: Alert, channel: str, size: int, language: str | None = None) ->
         return [
             Claim([r[0] for r in rows], [r[2] for r in rows], rows[0][3], str(rows[0][1]), False)
         ]
-    return [Claim([r[0]], [r[2]], r[3], str(r[1]), False) for r in rows]
+    return [Claim([r[0]], [r[2]], r[3], str(r[1]), False, r[4]) for r in rows]
+
+
+def queued_groups(
+    alert: Alert, channel: str, by_district: bool
+) -> list[tuple[str, int | None, list[int]]]:
+    """The queued deliveries of a channel by (language, district), ids in order."""
+    sub = Subscriber._meta
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT s.{sub.get_field("language").column}, {_district_column(by_district)},
+                   array_agg(d.id ORDER BY d.id)
+            FROM {_t()} d JOIN {sub.db_table} s ON s.{sub.pk.column} = d.{_col("subscriber")}
+            WHERE d.{_col("alert")} = %s AND d.{_col("channel")} = %s AND d.{_col("status")} = %s
+            GROUP BY 1, 2 ORDER BY 1, 2 NULLS LAST
+            """,  # noqa: S608 (names are ours)
+            [alert.pk, channel, QUEUED],
+        )
+        return [(language, district, list(ids)) for language, district, ids in cursor]
 
 
 @dataclass
@@ -292,21 +363,23 @@ class Fanout:
     def __init__(self, alert: Alert) -> None:
         self.alert = alert
         self.since: datetime = timezone.now()
-        self.texts: dict[tuple[str, str], str] = {}
+        self.texts: dict[tuple[str, str, int | None], str] = {}
         self.answers: dict[str, tuple[OneTap, ...]] = {}
         self._lock = threading.Lock()
         self._claim_lock = threading.Lock()
         self._last_progress = 0.0
         self.publishes_progress = True
         self.timings: dict[str, float] = {}  # seconds per step, for the benchmark
-        self._languages: list[str] | None = None  # LINE languages with queued deliveries
+        # LINE deliveries still queued, by the text they get: (language, district, ids).
+        self._groups: list[tuple[str, int | None, list[int]]] | None = None
 
-    def text(self, language: str, channel: str) -> str:
+    def text(self, language: str, channel: str, district: int | None = None) -> str:
         from alerts.messages import message_text
 
-        key = (language, channel)
+        key = (language, channel, district)
         if key not in self.texts:
-            self.texts[key] = message_text(self.alert, language, channel)
+            shelter = self.alert.nearest_shelters.get(str(district))
+            self.texts[key] = message_text(self.alert, language, channel, shelter=shelter)
         return self.texts[key]
 
     def one_taps(self, language: str) -> tuple[OneTap, ...]:
@@ -318,7 +391,7 @@ class Fanout:
         return self.answers[language]
 
     def deliver(self, transport: Transport, claim: Claim) -> Outcome:
-        text = self.text(claim.language, transport.channel)
+        text = self.text(claim.language, transport.channel, claim.district)
         try:
             accepted = send_with_retries(
                 transport,
@@ -341,7 +414,9 @@ class Fanout:
         outcomes = []
         for delivery_id, address in zip(claim.ids, claim.addresses, strict=True):
             key = str(uuid.uuid5(uuid.UUID(claim.key), str(delivery_id)))
-            single = Claim([delivery_id], [address], claim.language, key, claim.resumed)
+            single = Claim(
+                [delivery_id], [address], claim.language, key, claim.resumed, claim.district
+            )
             outcomes.append(self.deliver(transport, single))
         return outcomes
 
@@ -406,21 +481,22 @@ class Fanout:
     def _claim(self, channel: str, size: int) -> list[Claim]:
         if channel != "line":
             return claim(self.alert, channel, size)
-        # One multicast carries one text, so a LINE claim takes one language at a time.
-        # The languages still queued are looked up once (the list only shrinks).
-        if self._languages is None:
-            self._languages = sorted(
-                set(
-                    Delivery.objects.filter(alert=self.alert, channel=channel, status=QUEUED)
-                    .values_list("subscriber__language", flat=True)
-                    .distinct()
-                )
-            )
-        while self._languages:
-            claims = claim(self.alert, channel, size, self._languages[0])
+        # One multicast carries one text, so a LINE claim takes one language (and, when
+        # the texts name a shelter, one district) at a time. The groups still queued are
+        # read once (they only shrink) and claimed a batch of ids at a time.
+        if self._groups is None:
+            self._groups = queued_groups(self.alert, channel, bool(self.alert.nearest_shelters))
+        while self._groups:
+            language, district, ids = self._groups[0]
+            chunk = ids[:size]
+            del ids[:size]
+            if not ids:
+                self._groups.pop(0)
+            claims = claim(self.alert, channel, size, language, chunk)
             if claims:
+                for each in claims:
+                    each.district = district
                 return claims
-            self._languages.pop(0)
         return []
 
     def progress(self, finished: bool = False, force: bool = False) -> None:
@@ -443,6 +519,7 @@ class Fanout:
             mark_sending(self.alert)
         started = time.perf_counter()
         create_deliveries(self.alert)
+        choose_shelters(self.alert)
         self.timings["create_s"] = time.perf_counter() - started
         # Nothing of this alert can have reached a provider before its first Delivery
         # existed: the bound for looking up what an interrupted run may have sent.

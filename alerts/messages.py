@@ -77,6 +77,32 @@ SAFETY_BUTTONS = {
     Language.VIETNAMESE: ("Đã sơ tán", "An toàn ở nhà", "Cần giúp đỡ"),
 }
 
+# The nearest suitable open shelter for the recipient's district (alerts/drafting.py
+# nearest_by_district): a line on LINE, a few characters on an SMS when they still fit.
+SHELTER_LINE = {
+    Language.JAPANESE: "最寄りの開設中の避難所: {name}",
+    Language.EASY_JAPANESE: "ちかく の ひなんじょ: {name}",
+    Language.ENGLISH: "Nearest open shelter: {name}",
+    Language.CHINESE: "最近的开放避难所: {name}",
+    Language.KOREAN: "가까운 대피소: {name}",
+    Language.VIETNAMESE: "Nơi sơ tán gần nhất: {name}",
+}
+SHELTER_SMS = {
+    Language.JAPANESE: "避難所:{name}",
+    Language.EASY_JAPANESE: "ひなんじょ:{name}",
+    Language.ENGLISH: "Shelter: {name}",
+    Language.CHINESE: "避难所:{name}",
+    Language.KOREAN: "대피소:{name}",
+    Language.VIETNAMESE: "Nơi sơ tán: {name}",
+}
+
+
+def shelter_name(shelter: dict[str, str], language: str) -> str:
+    """The shelter's name as a reader of `language` finds it on signs: Japanese readers get
+    the Japanese name, others the romanised one when there is one."""
+    japanese = language in (Language.JAPANESE, Language.EASY_JAPANESE)
+    return shelter["name"] if japanese or not shelter.get("name_en") else shelter["name_en"]
+
 
 def safety_answers(alert: Alert, language: str) -> tuple[OneTap, ...]:
     """The one-tap safety answers for a recipient reading `language` (none when the alert
@@ -119,9 +145,12 @@ def message_text(
     district_names: list[str] | None = None,
     *,
     alert_id: int | None = None,
+    shelter: dict[str, str] | None = None,
 ) -> str:
     """What one recipient reads: in their language, falling back to Japanese. `alert_id`
-    stands in for the id of an alert not saved yet (its link's length counts)."""
+    stands in for the id of an alert not saved yet (its link's length counts). `shelter`:
+    the nearest open shelter for the recipient's district, named on LINE always and in an
+    SMS when it still fits one message."""
     prefix = DRILL_PREFIX if alert.is_drill else ""
     title = alert.title(language)
     link = short_link(alert, alert_id)
@@ -134,10 +163,20 @@ def message_text(
             level = label.format(level=alert.level) + " "
         area = area_name(alert, language, district_names)
         ask = f" {SAFETY_SMS.get(language, SAFETY_SMS[Language.JAPANESE])}"
-        return f"{prefix}{level}{area}: {title} {link}{ask if alert.asks_safety else ''}"
+        text = f"{prefix}{level}{area}: {title} {link}{ask if alert.asks_safety else ''}"
+        if shelter:
+            label = SHELTER_SMS.get(language, SHELTER_SMS[Language.JAPANESE])
+            longer = f"{text} {label.format(name=shelter_name(shelter, language))}"
+            if len(longer) <= sms_limit(longer):  # else the link leads to the shelters
+                return longer
+        return text
     ask = f"\n\n{SAFETY_PROMPT.get(language, SAFETY_PROMPT[Language.JAPANESE])}"
     body = alert.body(language) + (ask if alert.asks_safety else "")
-    return f"{prefix}{title}\n\n{body}\n\n{link}"
+    near = ""
+    if shelter:
+        label = SHELTER_LINE.get(language, SHELTER_LINE[Language.JAPANESE])
+        near = f"\n\n{label.format(name=shelter_name(shelter, language))}"
+    return f"{prefix}{title}\n\n{body}{near}\n\n{link}"
 
 
 def sms_too_long(alert: Alert, district_names: list[str]) -> dict[str, str]:

@@ -171,6 +171,10 @@ class Alert(models.Model):
         models.CharField(max_length=10, choices=Channel.choices), verbose_name=_("配信経路")
     )
     asks_safety = models.BooleanField(_("安否確認"), default=False)
+    # The nearest suitable open shelter for each district its messages name ({district id:
+    # {"name", "name_en"}}), chosen once when the fan-out starts: a resumed run must send the
+    # same words (Twilio's look-up for a lost answer matches the text), whatever opened since.
+    nearest_shelters = models.JSONField(_("地区ごとの最寄り避難所"), default=dict, blank=True)
     # How long the alert is in force (the map and CAP's <expires>). SMS carry a shorter
     # validity of their own (ALERTS_SMS_VALIDITY_S), so a queued one never arrives late.
     valid_minutes = models.PositiveSmallIntegerField(_("有効時間（分）"), default=60)

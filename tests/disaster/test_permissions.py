@@ -35,6 +35,8 @@ PUBLIC: set[tuple[str, str]] = {
     # The public map: open shelters with an occupancy band, and the nearest ones (KNN).
     ("GET", "/api/v1/map/public/shelters.geojson"),
     ("GET", "/api/v1/map/public/nearest"),
+    # Where an alert that went out applies, as its SMS short link shows it (no recipients).
+    ("GET", "/api/v1/map/public/alerts/{alert_id}"),
 }
 # Endpoints whose successful answer is a file, not JSON (their errors are still JSON).
 NOT_JSON: dict[tuple[str, str], str] = {

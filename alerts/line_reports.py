@@ -32,12 +32,12 @@ from linebot.v3.messaging import (
 )
 
 from alerts import shelter_finder
-from alerts.models import LineConversation, Subscriber
+from alerts.models import LineConversation, PendingPhoto, Subscriber
 from alerts.replies import Answer
 from disaster import reports
 from disaster.errors import DomainError, RateLimited, TooLarge
 from disaster.models import DamageReport
-from disaster.photos import open_image
+from disaster.photos import attach_photo, open_image
 
 Category = DamageReport.Category
 
@@ -59,6 +59,8 @@ CATEGORY_WORDS: dict[str, tuple[str, ...]] = {
 # People in danger first; the rest is for staff to weigh.
 SEVERITY = {Category.PEOPLE: 5, Category.FIRE: 4}
 DEFAULT_SEVERITY = 3
+# Photos kept waiting for a place; more than a report needs is a flood, not a report.
+PENDING_PHOTOS_MAX = 10
 
 
 def contact(user_id: str) -> str:
@@ -113,7 +115,8 @@ def _conversation(user_id: str) -> LineConversation:
 
 def _forget_pieces(conversation: LineConversation) -> None:
     conversation.point, conversation.address = None, ""
-    conversation.text, conversation.photo, conversation.report = "", None, None
+    conversation.text, conversation.report = "", None
+    conversation.photos.all().delete()
 
 
 def _save(conversation: LineConversation) -> None:
@@ -161,7 +164,8 @@ def add_photo(user_id: str, data: bytes) -> Answer:
         return Answer(
             _("写真を被害報告 No.%(id)s に追加しました。") % {"id": conversation.report_id}, []
         )
-    conversation.photo = data
+    if conversation.photos.count() < PENDING_PHOTOS_MAX:
+        PendingPhoto.objects.create(conversation=conversation, data=data)
     return _complete_or_ask(user_id, conversation)
 
 
@@ -195,7 +199,7 @@ def add_place(user_id: str, here: Point, address: str) -> Answer:
     if conversation.report_id:  # a new place after a report: the start of another one
         _forget_pieces(conversation)
     conversation.point, conversation.address = here, address[:300]
-    if conversation.photo is not None or conversation.text:
+    if conversation.text or conversation.photos.exists():
         return _complete_or_ask(user_id, conversation)
     _save(conversation)
     return Answer(
@@ -217,10 +221,8 @@ def _complete_or_ask(user_id: str, conversation: LineConversation) -> Answer:
         )
     here = conversation.point
     category = guess_category(conversation.text)
-    photo = None
-    if conversation.photo is not None:
-        data = bytes(conversation.photo)
-        photo = (data, open_image(data))
+    photos = [bytes(p.data) for p in conversation.photos.order_by("pk")]
+    checked = [(data, open_image(data)) for data in photos]
     try:
         report = reports.create_report(
             reports.NewReport(
@@ -233,9 +235,11 @@ def _complete_or_ask(user_id: str, conversation: LineConversation) -> Answer:
                 contact=contact(user_id),
             ),
             source=DamageReport.Source.LINE,
-            photo=photo,
+            photo=checked[0] if checked else None,
             client=reports.client_key(contact(user_id)),
         )
+        for extra in checked[1:]:
+            attach_photo(report, *extra)
     except RateLimited:
         _forget_pieces(conversation)
         _save(conversation)

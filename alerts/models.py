@@ -347,7 +347,6 @@ class LineConversation(models.Model):
     point = models.PointField(srid=4326, null=True, blank=True)
     address = models.CharField(max_length=300, blank=True)
     text = models.TextField(blank=True)
-    photo = models.BinaryField(null=True, blank=True)
     # Once the pieces made a report, later pieces within the window add to it.
     report = models.ForeignKey(
         "disaster.DamageReport", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -356,6 +355,20 @@ class LineConversation(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk}"  # never the LINE id
+
+
+class PendingPhoto(models.Model):
+    """A photo sent to the LINE bot, waiting in its conversation for the report's place
+    (residents often send two or three at once, each its own event)."""
+
+    conversation = models.ForeignKey(
+        LineConversation, on_delete=models.CASCADE, related_name="photos"
+    )
+    data = models.BinaryField()
+    received_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"#{self.pk}"
 
 
 class SeenLineEvent(models.Model):

@@ -16,7 +16,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from alerts import line_reports
-from alerts.models import LineConversation, PhoneConfirmation, SeenLineEvent, Subscriber
+from alerts.models import (
+    LineConversation,
+    PendingPhoto,
+    PhoneConfirmation,
+    SeenLineEvent,
+    Subscriber,
+)
 from disaster import reports
 from disaster.models import DamageReport, RateWindow
 from disaster.ratelimit import sender_key
@@ -96,7 +102,12 @@ def forget_stale() -> dict[str, int]:
     """Delete what residents' messages left behind once it can no longer be used."""
     now = timezone.now()
     pieces = dt.timedelta(minutes=settings.RESIDENT_PIECES_MINUTES)
-    conversations, _counts = LineConversation.objects.filter(updated_at__lt=now - pieces).delete()
+    _total, conversations = LineConversation.objects.filter(updated_at__lt=now - pieces).delete()
     events, _counts = SeenLineEvent.objects.filter(at__lt=now - SEEN_EVENTS_KEPT).delete()
     windows, _counts = RateWindow.objects.filter(started_at__lt=now - RATE_WINDOWS_KEPT).delete()
-    return {"conversations": conversations, "events": events, "rate_windows": windows}
+    return {
+        "conversations": conversations.get(LineConversation._meta.label, 0),
+        "photos": conversations.get(PendingPhoto._meta.label, 0),
+        "events": events,
+        "rate_windows": windows,
+    }

@@ -18,7 +18,13 @@ from django.db import connection
 from django.test import Client
 from PIL import Image
 
-from alerts.models import LineConversation, SafetyAnswer, SeenLineEvent, Subscriber
+from alerts.models import (
+    LineConversation,
+    PendingPhoto,
+    SafetyAnswer,
+    SeenLineEvent,
+    Subscriber,
+)
 from disaster.events import flush_broadcasts
 from disaster.models import AuditEntry, DamageReport, Event, RateWindow
 from maps.models import District
@@ -245,14 +251,14 @@ def test_a_photo_over_the_size_limit_is_refused_and_nothing_is_kept(client, fake
     post_line(client, [image_event("m-5")])
 
     assert "大きすぎます" in last_reply(fake_line)["text"]
-    assert not LineConversation.objects.exclude(photo=None).exists()
+    assert not PendingPhoto.objects.exists()
 
 
 def test_a_photo_line_no_longer_has_asks_to_send_it_again(client, fake_line):
     post_line(client, [image_event("gone")])  # the fake answers 404, as LINE does later
 
     assert "もう一度" in last_reply(fake_line)["text"]
-    assert not LineConversation.objects.exclude(photo=None).exists()
+    assert not PendingPhoto.objects.exists()
 
 
 def test_something_that_is_not_a_photo_is_refused(client, fake_line):
@@ -261,7 +267,7 @@ def test_something_that_is_not_a_photo_is_refused(client, fake_line):
     post_line(client, [image_event("m-6")])
 
     assert "写真" in last_reply(fake_line)["text"]
-    assert not LineConversation.objects.exclude(photo=None).exists()
+    assert not PendingPhoto.objects.exists()
 
 
 def test_a_location_outside_the_city_is_answered_so_and_kept_nowhere(client, fake_line):
@@ -539,7 +545,7 @@ def test_stale_pieces_seen_events_and_rate_windows_are_pruned(client, fake_line,
 
     pruned = forget_stale_conversations()
 
-    assert pruned == {"conversations": 1, "events": 1, "rate_windows": 2}
+    assert pruned == {"conversations": 1, "photos": 1, "events": 1, "rate_windows": 2}
     assert list(LineConversation.objects.values_list("text", flat=True)) == ["いまの説明"]
 
 
@@ -551,3 +557,13 @@ def test_keywords_and_stray_safety_words_open_the_menu_not_a_report(client, fake
 
     assert quick_data(last_reply(fake_line))[0] == "menu=report"
     assert not LineConversation.objects.filter(text__gt="").exists()
+
+
+def test_several_photos_sent_at_once_all_join_the_report(client, fake_line, shelters):
+    for n in range(3):
+        serve_photo(fake_line, f"set-{n}")
+    post_line(client, [image_event(f"set-{n}", webhookEventId=f"01SET{n}") for n in range(3)])
+    post_line(client, [location_event(*CITY_HALL)])
+
+    assert DamageReport.objects.get().photos.count() == 3
+    assert not PendingPhoto.objects.exists()

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
-from alerts import fanout, subscriptions
+from alerts import fanout, safety, subscriptions
 from alerts.delivery_events import DeliveryProgress, SafetyAnswers
 from alerts.models import Alert, Language, SafetyAnswer
 from disaster.auth import STAFF
@@ -59,7 +59,7 @@ def safety_summary(request: HttpRequest, alert_id: int):
     return {
         "alert_id": alert.pk,
         "drill": alert.is_drill,
-        "by_district": subscriptions.safety_counts(alert),
+        "by_district": safety.counts(alert),
     }
 
 

@@ -46,7 +46,7 @@ Category = DamageReport.Category
 CATEGORY_WORDS: dict[str, tuple[str, ...]] = {
     Category.PEOPLE: ("閉じ込め", "下敷き", "けが", "怪我", "負傷", "trapped", "injured"),
     Category.FIRE: ("火事", "火災", "燃え", "煙", "fire", "smoke"),
-    Category.FLOODING: ("浸水", "冠水", "水没", "flood"),
+    Category.FLOODING: ("浸水", "冠水", "水没", "あふれ", "溢れ", "flood"),
     Category.LANDSLIDE: ("土砂", "がけ崩れ", "崖崩れ", "landslide"),
     Category.BRIDGE: ("橋", "bridge"),
     Category.ROAD_BLOCKED: ("通行止", "倒木", "陥没", "道路", "道が", "ふさが", "road"),
@@ -85,31 +85,34 @@ def fetch_photo(message_id: str) -> bytes:
         host=settings.LINE_DATA_BASE_URL or None, access_token=settings.LINE_CHANNEL_ACCESS_TOKEN
     )
     configuration.retries = False
-    blob = MessagingApiBlob(ApiClient(configuration))
     try:
-        data = blob.get_message_content(message_id, _request_timeout=settings.ALERTS_HTTP_TIMEOUT_S)
+        with ApiClient(configuration) as client:
+            data = MessagingApiBlob(client).get_message_content(
+                message_id, _request_timeout=settings.ALERTS_HTTP_TIMEOUT_S
+            )
     except (ApiException, urllib3.exceptions.HTTPError) as error:
         raise DomainError(_("写真を受け取れませんでした。もう一度送ってください。")) from error
     if len(data) > settings.REPORT_PHOTO_MAX_BYTES:
-        raise TooLarge
+        raise TooLarge(
+            _("写真が大きすぎます（%(mb)s MB まで）。小さくして送ってください。")
+            % {"mb": settings.REPORT_PHOTO_MAX_BYTES // 1_000_000}
+        )
     return bytes(data)
 
 
-def too_large() -> str:
-    return _("写真が大きすぎます（%(mb)s MB まで）。小さくして送ってください。") % {
-        "mb": settings.REPORT_PHOTO_MAX_BYTES // 1_000_000
-    }
-
-
 def _conversation(user_id: str) -> LineConversation:
-    """The sender's conversation, locked; pieces older than the window are forgotten."""
+    """The sender's conversation, locked; pieces older than the window are forgotten, and
+    so is the report they made once its own window (from when it was made) has passed."""
     conversation, _created = LineConversation.objects.select_for_update().get_or_create(
         line_user_id=user_id
     )
+    now = timezone.now()
     window = dt.timedelta(minutes=settings.RESIDENT_PIECES_MINUTES)
-    if conversation.updated_at < timezone.now() - window:
+    if conversation.updated_at < now - window:
         _forget_pieces(conversation)
         conversation.awaiting = ""
+    elif conversation.report_id and conversation.report.created_at < now - window:
+        conversation.report = None
     return conversation
 
 
@@ -155,22 +158,36 @@ def await_home(user_id: str) -> None:
     _save(conversation)
 
 
+def stop_awaiting(user_id: str) -> None:
+    """The settings are done (a district chosen), or the sender turned to reporting: a
+    location is a place of damage again."""
+    LineConversation.objects.filter(line_user_id=user_id).update(awaiting="")
+
+
 def add_photo(user_id: str, data: bytes) -> Answer:
     image = open_image(data)  # 415 / 413 as DomainError: the caller says why to the sender
     conversation = _conversation(user_id)
+    conversation.awaiting = ""  # a photo is a report, whatever the settings asked before
     if conversation.report_id:
         reports.add_photo(conversation.report_id, (data, image))
         _save(conversation)
         return Answer(
             _("写真を被害報告 No.%(id)s に追加しました。") % {"id": conversation.report_id}, []
         )
-    if conversation.photos.count() < PENDING_PHOTOS_MAX:
-        PendingPhoto.objects.create(conversation=conversation, data=data)
+    if conversation.photos.count() >= PENDING_PHOTOS_MAX:
+        _save(conversation)
+        return Answer(
+            _("写真は%(count)s枚までです。場所（位置情報）を送ってください。")
+            % {"count": PENDING_PHOTOS_MAX},
+            place_choices(),
+        )
+    PendingPhoto.objects.create(conversation=conversation, data=data)
     return _complete_or_ask(user_id, conversation)
 
 
 def add_text(user_id: str, text: str) -> Answer:
     conversation = _conversation(user_id)
+    conversation.awaiting = ""
     if conversation.report_id:
         reports.add_words(conversation.report_id, text)
         _save(conversation)
@@ -189,7 +206,8 @@ def add_place(user_id: str, here: Point, address: str) -> Answer:
     if conversation.awaiting == LineConversation.Awaiting.HOME:
         conversation.awaiting = ""
         _save(conversation)
-        Subscriber.objects.filter(line_user_id=user_id).update(home=here)
+        if not Subscriber.objects.filter(line_user_id=user_id).update(home=here):
+            return Answer(_("避難情報の受信は、友だち追加からやり直してください。"))
         return Answer(
             _("自宅の位置を登録しました。この地域の避難情報をお届けします。")
             + "\n\n"

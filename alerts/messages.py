@@ -8,7 +8,7 @@ and area words with the Japanese title could overflow what the check measured).
 Drills are prefixed 【訓練】 everywhere, so no one mistakes one for a real alert.
 An alert that asks for a safety check (安否確認) tells each recipient how to answer: the
 digits 1 / 2 / 3 texted back on either channel, or on LINE one tap on a quick-reply button
-(a `safety=<alert id>:<answer>` postback); alerts/subscriptions.py reads both.
+(a `safety=<alert id>:<answer>` postback); alerts/safety.py reads both.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
+from django.db.models import F, Func, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -24,31 +25,51 @@ from alerts.models import (
     Subscriber,
 )
 from disaster import reports
-from disaster.models import DamageReport, RateWindow
+from disaster.models import DamageReport, RateWindow, ReportPhoto
 from disaster.ratelimit import sender_key
 
 
-def _unlink_reports(contact: str) -> None:
-    DamageReport.objects.filter(reporter_contact=contact).update(reporter_contact="", client_key="")
+def _unlink_reports(reports_sent, contact: str) -> None:
+    """The reports stay (they are about a place), without who sent them: no contact, no
+    sender key, and no original photo (it may say where the sender stood, or their phone):
+    only the copy without metadata everyone else sees."""
+    photos = ReportPhoto.objects.filter(report__in=reports_sent)
+    for photo in photos.exclude(original=""):
+        photo.original.delete(save=False)
+        photo.save(update_fields=["original"])
+    reports_sent.update(reporter_contact="", client_key="")
     # Keys of public-form senders are keyed hashes too; ours is the one for this contact.
     DamageReport.objects.filter(client_key=reports.client_key(contact)).update(client_key="")
 
 
 def forget_line(user_id: str) -> None:
-    Subscriber.objects.filter(line_user_id=user_id).delete()
+    # The conversation first: the home-location path locks it before the subscriber, and
+    # taking them in the same order cannot deadlock.
     LineConversation.objects.filter(line_user_id=user_id).delete()
+    Subscriber.objects.filter(line_user_id=user_id).delete()
     RateWindow.objects.filter(key=sender_key("line", user_id)).delete()
-    _unlink_reports(line_reports.contact(user_id))
+    contact = line_reports.contact(user_id)
+    _unlink_reports(DamageReport.objects.filter(reporter_contact=contact), contact)
 
 
 def forget_phone(phone: str) -> bool:
+    """Everything about a number (E.164), including the reports sent from the web form
+    with it as the contact, however it was written there."""
     deleted, _counts = Subscriber.objects.filter(phone=phone).delete()
     PhoneConfirmation.objects.filter(phone=phone).delete()
     RateWindow.objects.filter(key=sender_key("sms", phone)).delete()
+    digits = phone.lstrip("+")
+    written = {digits, "0" + digits[2:]} if digits.startswith("81") else {digits}
+    sent = DamageReport.objects.annotate(
+        digits=Func(
+            F("reporter_contact"), Value(r"\D"), Value(""), Value("g"), function="regexp_replace"
+        )
+    ).filter(digits__in=written)
+    _unlink_reports(DamageReport.objects.filter(pk__in=sent.values("pk")), phone)
     return bool(deleted)
 
 
-def _when(moment) -> str:
+def _when(moment: dt.datetime) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%d")
 
 

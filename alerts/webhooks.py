@@ -5,7 +5,7 @@ Every request is verified before anything is read from it: LINE's X-Line-Signatu
 X-Twilio-Signature (checked by the twilio SDK's RequestValidator over the public URL and
 the POST parameters). A forged request gets 403 and changes nothing.
 
-The views are thin: what an event means for a subscriber is in alerts/subscriptions.py,
+The views are thin: what an event means is in alerts/line_bot.py and alerts/sms_bot.py,
 what a status means for a Delivery in alerts/fanout.py.
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import traceback
 
 from django.conf import settings
 from django.db import transaction
@@ -24,7 +25,7 @@ from linebot.v3 import SignatureValidator
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from alerts import fanout, line_reports, replies, subscriptions
+from alerts import fanout, line_bot, line_reports, replies, residents, sms_bot
 from disaster.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -77,18 +78,36 @@ def line(request: HttpRequest) -> HttpResponse:
         if not isinstance(event, dict):
             log.warning("LINE webhook: ignored a non-object event")
             continue
-        photo = _photo_of(event)  # before the transaction: no transaction waits on LINE
-        with transaction.atomic():
-            answer = subscriptions.handle_line_event(event, photo)
+        try:
+            photo = _photo_of(event)  # before the transaction: no transaction waits on LINE
+            with transaction.atomic():
+                answer = line_bot.handle_line_event(event, photo)
+        except Exception as error:
+            # One event that fails (rolled back) must not stop the others, nor make LINE
+            # redeliver the batch for ever. Logged without its message, which may hold a
+            # LINE user id (an integrity error names the key).
+            where = traceback.extract_tb(error.__traceback__)[-1]
+            log.error(
+                "LINE event %s failed: %s at %s:%s",
+                event.get("type"),
+                type(error).__name__,
+                where.filename,
+                where.lineno,
+            )
+            continue
         if answer and event.get("replyToken"):
             replies.reply(event["replyToken"], answer)
     return JsonResponse({})
 
 
 def _photo_of(event: dict) -> bytes | DomainError | None:
-    """The photo of an image message a resident sent from LINE, or why we have none."""
+    """The photo of an image message a resident sent from LINE, or why we have none (none
+    needed: an event handled before, or a sender past the limit)."""
     content = event.get("message") or {}
     if event.get("type") != "message" or content.get("type") != "image":
+        return None
+    user_id = str((event.get("source") or {}).get("userId") or "")
+    if line_bot.handled_before(event) or residents.flooding("line", user_id):
         return None
     if (content.get("contentProvider") or {}).get("type", "line") != "line":
         # Sent by another service from its own URL: we fetch nothing from elsewhere.
@@ -119,7 +138,7 @@ def twilio_sms(request: HttpRequest) -> HttpResponse:
     if not twilio_signature_ok(request):
         return forbidden()
     with transaction.atomic():
-        text = subscriptions.handle_sms(request.POST.get("From", ""), request.POST.get("Body", ""))
+        text = sms_bot.handle_sms(request.POST.get("From", ""), request.POST.get("Body", ""))
     twiml = MessagingResponse()
     if text:
         twiml.message(text)

@@ -34,16 +34,24 @@ def _read_limited(upload: UploadedFile) -> bytes:
 
 
 def open_image(data: bytes) -> Image.Image:
+    """The decoded image, or a 415 (not a JPEG/PNG/WebP, or broken: a truncated file passes
+    `verify()` and fails only when decoded) or a 413 (too many pixels, checked from the
+    header before anything is decoded)."""
+    not_a_photo = UnsupportedMediaType(_("写真（JPEG・PNG・WebP）を送ってください。"))
+    too_many_pixels = TooLarge(_("写真の画素数が多すぎます。"))
     try:
         with Image.open(io.BytesIO(data)) as probe:
             probe.verify()
         image = Image.open(io.BytesIO(data))
+        if image.format not in FORMATS:
+            raise not_a_photo
+        if image.width * image.height > MAX_PIXELS:
+            raise too_many_pixels
+        image.load()
+    except Image.DecompressionBombError as error:
+        raise too_many_pixels from error
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
-        raise UnsupportedMediaType(_("写真（JPEG・PNG・WebP）を送ってください。")) from error
-    if image.format not in FORMATS:
-        raise UnsupportedMediaType(_("写真（JPEG・PNG・WebP）を送ってください。"))
-    if image.width * image.height > MAX_PIXELS:
-        raise TooLarge(_("写真の画素数が多すぎます。"))
+        raise not_a_photo from error
     return image
 
 

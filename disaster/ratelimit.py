@@ -4,11 +4,13 @@ and inbound SMS. The key is a keyed hash of the sender, never the sender itself.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
 from disaster.models import RateWindow
 
@@ -41,3 +43,12 @@ def hit(key: str, window_s: int) -> int:
             [key, window_s, window_s],
         )
         return cursor.fetchone()[0]
+
+
+def current(key: str, window_s: int) -> int:
+    """How many requests `key` made in its current window, without counting one."""
+    window = RateWindow.objects.filter(key=key).values_list("started_at", "count").first()
+    if window is None:
+        return 0
+    started_at, count = window
+    return count if started_at >= timezone.now() - dt.timedelta(seconds=window_s) else 0

@@ -290,7 +290,7 @@ def add_photo(
     after: kept in its history, and the operations room told."""
     report = _locked(report_id)
     added = attach_photo(report, *photo)
-    _added(report, by, _("写真"), {"photo": added.pk})
+    _added(report, by, "photo", {"photo": added.pk})
     return added
 
 

@@ -122,7 +122,7 @@ def _out(request: HttpRequest, report: DamageReport) -> dict:
             {
                 "id": p.pk,
                 "url": f"{base}/{p.pk}",
-                "original_url": f"{base}/{p.pk}/original" if staff else None,
+                "original_url": f"{base}/{p.pk}/original" if staff and p.original else None,
                 "width": p.width,
                 "height": p.height,
             }
@@ -270,8 +270,11 @@ def photo_file(request: HttpRequest, report_id: Id, photo_id: Id):
 
 @router.get("/reports/{report_id}/photos/{photo_id}/original", auth=STAFF, response={200: None})
 def original_photo_file(request: HttpRequest, report_id: Id, photo_id: Id):
-    """The photo as it was sent, EXIF included (operations staff only)."""
+    """The photo as it was sent, EXIF included (operations staff only), until its sender
+    asked for their data to be deleted."""
     photo = _photo(report_id, photo_id)
+    if not photo.original:
+        raise NotFound(_("元の写真は、送った人の求めで削除されました。"))
     return FileResponse(photo.original.open("rb"), content_type=photo.content_type)
 
 

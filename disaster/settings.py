@@ -239,6 +239,9 @@ LINE_DATA_BASE_URL = env("LINE_DATA_BASE_URL", default="")
 # minute (beyond, one polite refusal, then silence); a shelter's map link in replies.
 RESIDENT_PIECES_MINUTES = env("RESIDENT_PIECES_MINUTES", default=10, cast=int)
 RESIDENT_MESSAGES_PER_MINUTE = env("RESIDENT_MESSAGES_PER_MINUTE", default=20, cast=int)
+# A safety check (安否確認) takes answers for this long after its alert went out: a word
+# texted weeks later answers nothing.
+SAFETY_ANSWER_HOURS = env("SAFETY_ANSWER_HOURS", default=72, cast=int)
 SHELTER_MAP_LINK = env(
     "SHELTER_MAP_LINK", default="https://maps.gsi.go.jp/#17/{latitude:.6f}/{longitude:.6f}/"
 )

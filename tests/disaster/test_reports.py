@@ -248,6 +248,36 @@ def test_a_file_that_is_not_an_image_is_refused_whatever_it_is_called(api_as, op
     assert not DamageReport.objects.get().photos.exists()
 
 
+def big_jpeg() -> bytes:
+    out = io.BytesIO()
+    Image.effect_noise((400, 300), 60).convert("RGB").save(out, format="JPEG")
+    return out.getvalue()
+
+
+def bomb_png() -> bytes:
+    """20000 × 10000 pixels of one bit: a few kilobytes that would decode to 200 MB."""
+    out = io.BytesIO()
+    Image.new("1", (20_000, 10_000)).save(out, format="PNG")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "status"),
+    [("truncated", lambda: big_jpeg()[:3000], 415), ("bomb", bomb_png, 413)],
+)
+def test_a_broken_or_bomb_photo_is_refused_before_anything_is_stored(
+    api_as, ops_user, name, make, status
+):
+    report = staff_report(api_as(ops_user))
+
+    response = api_as(ops_user).post(
+        f"/api/v1/reports/{report['id']}/photos", {"photo": upload(make(), f"{name}.jpg")}
+    )
+
+    assert response.status_code == status, response.content
+    assert not DamageReport.objects.get().photos.exists()
+
+
 def test_an_oversized_photo_is_refused(api_as, ops_user, settings):
     settings.REPORT_PHOTO_MAX_BYTES = 1000
     report = staff_report(api_as(ops_user))

@@ -184,6 +184,18 @@ def expire_queued(alert: Alert) -> int:
     )
 
 
+# Stored in Alert.nearest_shelters when the first run found no suitable open shelter for
+# any district: "none" is a choice too and is frozen like the others, or a shelter opening
+# before a restart would change the words (and Twilio's look-up would miss a lost send).
+CHOSE_NONE = "chosen"
+
+
+def names_shelters(alert: Alert) -> bool:
+    """Whether the alert's texts name a shelter for some district (they then differ by
+    district)."""
+    return any(key != CHOSE_NONE for key in alert.nearest_shelters)
+
+
 def choose_shelters(alert: Alert) -> None:
     """Fix, once per alert, the nearest suitable open shelter of each recipient district
     (stored on the alert, so a resumed run writes the same words)."""
@@ -193,10 +205,10 @@ def choose_shelters(alert: Alert) -> None:
     if alert.nearest_shelters or alert.kind not in CARRY_SHELTER:
         return
     districts = sorted({d for d, _status, _n in district_of_subscribers(alert) if d is not None})
-    chosen = nearest_by_district(alert, districts)
-    if chosen:  # the first run to choose wins
-        Alert.objects.filter(pk=alert.pk, nearest_shelters={}).update(nearest_shelters=chosen)
-        alert.refresh_from_db(fields=["nearest_shelters"])
+    chosen = nearest_by_district(alert, districts) or {CHOSE_NONE: "none"}
+    # The first run to choose wins.
+    Alert.objects.filter(pk=alert.pk, nearest_shelters={}).update(nearest_shelters=chosen)
+    alert.refresh_from_db(fields=["nearest_shelters"])
 
 
 def _district_column(by_district: bool) -> str:
@@ -237,7 +249,7 @@ def left_sending(alert: Alert, channel: str) -> list[Claim]:
         claim = claims.setdefault(str(key), Claim([], [], language, str(key), resumed=True))
         claim.ids.append(delivery_id)
         claim.addresses.append(address)
-    if alert.nearest_shelters and claims:
+    if names_shelters(alert) and claims:
         districts = _districts_of([i for c in claims.values() for i in c.ids])
         for each in claims.values():
             each.district = districts.get(each.ids[0])
@@ -273,7 +285,7 @@ def claim(
             FROM picked, {sub.db_table} s
             WHERE d.id = picked.id AND s.{sub.pk.column} = d.{_col("subscriber")}
             RETURNING d.id, d.{_col("retry_key")}, s.{_address_column(channel)}, s.{lang},
-                {_district_column(bool(alert.nearest_shelters) and not per_request)}
+                {_district_column(names_shelters(alert) and not per_request)}
             """,  # noqa: S608 (names are ours)
             [
                 alert.pk,
@@ -485,7 +497,7 @@ class Fanout:
         # the texts name a shelter, one district) at a time. The groups still queued are
         # read once (they only shrink) and claimed a batch of ids at a time.
         if self._groups is None:
-            self._groups = queued_groups(self.alert, channel, bool(self.alert.nearest_shelters))
+            self._groups = queued_groups(self.alert, channel, names_shelters(self.alert))
         while self._groups:
             language, district, ids = self._groups[0]
             chunk = ids[:size]

@@ -325,6 +325,41 @@ def test_markup_in_a_shelter_name_or_a_report_is_shown_as_text_and_never_runs(
     assert injected == []
 
 
+def test_a_reports_tooltip_stays_text_and_its_photo_links_stay_on_our_site(
+    ops_page, asgi_url, ops_user, open_shelter
+):
+    """Defence in depth: whatever a report's fields hold (here a tampered answer), its
+    tooltip is text, and a photo opens only a path of ours: "/\\host" and "/<tab>/host" are
+    other sites to a browser, though they start with one slash."""
+    report = create_report(ops_user)
+    page = ops_page
+
+    def tamper(route):
+        answer = route.fetch()
+        body = answer.json()
+        for item in body["items"]:
+            if item["id"] == report["id"]:
+                item["category"] = PAYLOAD
+                item["photos"] = [
+                    {"id": 1, "url": "/\\evil.example/1.jpg", "original_url": None},
+                    {"id": 2, "url": "/api/v1/x.jpg", "original_url": "/\t/evil.example/2"},
+                ]
+        route.fulfill(response=answer, json=body)
+
+    page.route(re.compile(r"/api/v1/reports\?limit="), tamper)
+    open_ops(page, asgi_url)
+    open_report_popup(page, report["id"])
+    page.evaluate(f"window.sonaeOps.reportMarkers.get({report['id']}).openTooltip()")
+
+    expect(page.locator(".leaflet-tooltip")).to_have_text(f"#{report['id']} {PAYLOAD}")
+    assert page.evaluate("window.__pwned") is None
+    shown = page.evaluate(
+        """() => [...document.querySelectorAll(".leaflet-popup-content .photos a,"
+            + " .leaflet-popup-content .photos img")].map((e) => e.href || e.src)"""
+    )
+    assert shown == [f"{asgi_url}/api/v1/x.jpg", f"{asgi_url}/api/v1/x.jpg"]
+
+
 def test_a_dropped_connection_is_shown_and_the_missed_events_arrive_after_reconnecting(
     ops_page, asgi_url, ops_user, open_shelter
 ):

@@ -149,9 +149,19 @@ function duplicateHints(report, into) {
   return box;
 }
 
-/** Where a photo link may point: our own API's paths only. */
+/** Where a photo link may point: a path of our own site only. Resolved as the browser
+ * will resolve it, since "/\host" and "/<tab>/host" start with one slash yet are another
+ * site; the path as resolved is what the page then uses. */
 function ownPath(url) {
-  return typeof url === "string" && url.startsWith("/") && !url.startsWith("//") ? url : null;
+  if (typeof url !== "string" || !url.startsWith("/")) return null;
+  try {
+    const resolved = new URL(url, window.location.origin);
+    return resolved.origin === window.location.origin
+      ? resolved.pathname + resolved.search
+      : null;
+  } catch {
+    return null;
+  }
 }
 
 /** The report's photos as thumbnails of the copy without EXIF; each opens the photo as it
@@ -247,7 +257,8 @@ function upsertReport(report, { render = true } = {}) {
     marker.setRadius(reportStyle(report).radius);
   }
   const category = state.report_categories[report.category] ?? report.category;
-  marker.unbindTooltip().bindTooltip(`#${report.id} ${category}`);
+  // A node, not a string: Leaflet puts a string into the page as markup.
+  marker.unbindTooltip().bindTooltip(el("span", {}, `#${report.id} ${category}`));
   const shown = layers.reports.hasLayer(marker);
   if (reportVisible(report) && !shown) layers.reports.addLayer(marker);
   if (!reportVisible(report) && shown) layers.reports.removeLayer(marker);

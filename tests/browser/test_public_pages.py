@@ -132,6 +132,31 @@ def test_markup_in_a_shelter_name_is_shown_as_text_on_the_public_map(phone, live
     assert phone.locator("img[src=x]").count() == 0
 
 
+def test_markup_in_a_shelter_name_stays_text_in_its_map_tooltip(browser, live_server, city):
+    # Leaflet writes a tooltip given as a string with innerHTML: hovering the marker of a
+    # shelter named with markup must not run it.
+    city["near_quake"].name = '<img src=x onerror="window.__pwned=1">'
+    city["near_quake"].save()
+    page = browser.new_page()
+    page.context.route(re.compile(r"^https?://(?!localhost|127\.0\.0\.1)"), lambda r: r.abort())
+    try:
+        open_map(page, live_server)
+        markers = page.locator("path.leaflet-interactive")
+        expect(markers).to_have_count(3)
+        shown = []
+        for i in range(3):
+            markers.nth(i).hover(force=True)
+            tooltip = page.locator(".leaflet-tooltip").last
+            expect(tooltip).to_be_visible()
+            shown.append(tooltip.inner_text())
+        page.wait_for_timeout(200)  # an injected onerror would have run by now
+        assert page.evaluate("window.__pwned") is None
+        assert page.locator(".leaflet-tooltip img").count() == 0
+        assert any('<img src=x onerror="window.__pwned=1">' in text for text in shown), shown
+    finally:
+        page.context.close()
+
+
 def test_the_public_map_speaks_english_to_a_phone_set_to_english(browser, live_server, city):
     phone = phone_page(browser, "en-US")
     open_map(phone, live_server)

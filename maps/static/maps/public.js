@@ -58,7 +58,8 @@ async function loadOpen() {
         fillOpacity: 0.9,
       })
         .bindPopup(() => el("div", { class: "popup" }, [...shelterItem(s).childNodes]))
-        .bindTooltip(`${s.name} ${t[s.band]}`)
+        // A node, never a string: Leaflet writes a string tooltip with innerHTML.
+        .bindTooltip(el("span", {}, `${s.name} ${t[s.band]}`))
         .addTo(openLayer);
     }
     const bounds = openLayer.getBounds();

@@ -61,11 +61,13 @@ def city_contains(point: Point) -> bool:
 
 
 def _place(latitude: float, longitude: float) -> Point:
-    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
-        raise Invalid(
-            _("緯度・経度が正しくありません。"),
-            fields={"latitude": _("緯度は -90〜90、経度は -180〜180 です。")},
-        )
+    wrong = {}
+    if not -90 <= latitude <= 90:  # NaN fails every comparison too
+        wrong["latitude"] = _("緯度は -90〜90 です。")
+    if not -180 <= longitude <= 180:
+        wrong["longitude"] = _("経度は -180〜180 です。")
+    if wrong:
+        raise Invalid(_("緯度・経度が正しくありません。"), fields=wrong)
     point = Point(longitude, latitude, srid=4326)
     if not city_contains(point):
         raise Invalid(
@@ -92,11 +94,12 @@ def event(report: DamageReport) -> dict[str, Any]:
 
 
 def sole_active_incident_id() -> int | None:
-    """The incident a report without one belongs to: the only incident in progress
-    (started, not ended, not closed). With none or several, no guess: staff decide."""
+    """The incident a report without one belongs to: the only real incident in progress
+    (started, not ended, not closed; a drill never takes in real reports). With none or
+    several, no guess: staff decide."""
     now = timezone.now()
     active = list(
-        Incident.objects.filter(started_at__lte=now)
+        Incident.objects.filter(started_at__lte=now, is_drill=False)
         .exclude(phase=Incident.Phase.CLOSED)
         .exclude(ended_at__lte=now)
         .values_list("pk", flat=True)[:2]

@@ -468,7 +468,7 @@ def test_a_public_report_with_an_oversized_photo_is_a_413_and_stores_nothing(set
     ("changes", "field"),
     [
         ({"latitude": "nan"}, "latitude"),
-        ({"longitude": "inf"}, "latitude"),
+        ({"longitude": "inf"}, "longitude"),
         ({"latitude": "north"}, "latitude"),
         ({"latitude": "35.68", "longitude": "139.76"}, "latitude"),  # Tokyo, not our city
         ({"severity": "9"}, "severity"),
@@ -525,6 +525,14 @@ def test_a_report_without_an_incident_stays_without_when_none_or_several_are_in_
     incident("台風第10号")
     incident("土砂災害")
     assert public_report().incident_id is None
+
+
+def test_a_drill_in_progress_never_takes_in_real_reports():
+    incident("シェイクアウト訓練", is_drill=True)
+    assert public_report().incident_id is None  # only a drill running: no incident
+
+    typhoon = incident("台風第10号")
+    assert public_report().incident_id == typhoon.pk  # a drill beside it changes nothing
 
 
 def test_a_report_naming_its_incident_keeps_it_even_when_another_is_in_progress(api_as, ops_user):

@@ -171,16 +171,22 @@ def fallback_to_sms(alert: Alert) -> int:
     return len(rows)
 
 
+EXPIRED = "expired before sending"
+
+
+def expired(alert: Alert) -> bool:
+    """The alert's validity (`valid_minutes` from its approval) has ended."""
+    start = alert.approved_at or alert.created_at
+    return timezone.now() >= start + timedelta(minutes=alert.valid_minutes)
+
+
 def expire_queued(alert: Alert) -> int:
     """Record the deliveries still queued after the alert's validity ended as undeliverable
-    instead of sending them late. ("sending" ones are finished: they may have gone out.)"""
-    if alert.approved_at is None:
-        return 0
-    expires = alert.approved_at + timedelta(minutes=alert.valid_minutes)
-    if timezone.now() < expires:
+    instead of sending them late. ("sending" ones may have gone out: see `settle_expired`.)"""
+    if not expired(alert):
         return 0
     return Delivery.objects.filter(alert=alert, status=QUEUED).update(
-        status=UNDELIVERABLE, last_error="expired before sending", updated_at=timezone.now()
+        status=UNDELIVERABLE, last_error=EXPIRED, updated_at=timezone.now()
     )
 
 
@@ -432,11 +438,33 @@ class Fanout:
             outcomes.append(self.deliver(transport, single))
         return outcomes
 
+    def settle_expired(self, transport: Transport, claims: list[Claim]) -> None:
+        """SMS an interrupted run left "sending" once the alert expired: looked up (Twilio
+        lists what it accepted), never sent again, since a resend would reach people hours
+        late. Found: sent; not found: undeliverable. (LINE resends under the same retry
+        key, which LINE answers 409 if it had accepted it.)"""
+        outcomes = []
+        for each in claims:
+            text = self.text(each.language, transport.channel, each.district)
+            try:
+                found = transport.find_accepted(each.addresses, text, self.since)
+            except TransportError as error:
+                outcomes.append(Outcome(each.ids, SENDING, "", 0, error.message[:500]))
+                continue
+            if found:
+                outcomes.append(Outcome(each.ids, SENT, found, 0, ""))
+            else:
+                outcomes.append(Outcome(each.ids, UNDELIVERABLE, "", 0, EXPIRED))
+        record(outcomes)
+
     def run_channel(self, channel: str) -> None:
         """Send every delivery of one channel: first what an interrupted run left
         "sending", then claims of queued ones by ALERTS_SEND_THREADS threads in each of
         `sending_processes(channel)` processes."""
         resumed = left_sending(self.alert, channel)
+        if resumed and channel == "sms" and expired(self.alert):
+            self.settle_expired(transport_for(channel), resumed)
+            resumed = []
         if resumed:
             transport = transport_for(channel)
             step = 1 if transport.max_recipients > 1 else 200

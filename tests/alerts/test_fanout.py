@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections import Counter
 from datetime import timedelta
 
@@ -127,3 +128,35 @@ def test_line_requests_keep_under_the_rate_limit(fake_line, settings):
     assert fake_line.batches == [5] * 8
     # Eight requests at 20 a second, however many threads send them: 7 gaps of 50 ms.
     assert elapsed >= 7 / 20
+
+
+def test_sms_an_interrupted_run_left_sending_are_looked_up_not_resent_once_expired(
+    fake_line, fake_twilio
+):
+    from alerts.transports import transport_for
+
+    sent_before = subscriber(phone="+819011110000")
+    never_sent = subscriber(phone="+819022220000")
+    alert = city_alert(("sms",))
+    alert.approved_at = timezone.now() - timedelta(minutes=alert.valid_minutes + 1)
+    alert.save()
+    # What a run killed after claiming leaves: both "sending" with their keys; Twilio
+    # accepted the first (its answer was lost), never saw the second.
+    keys = {}
+    for person in (sent_before, never_sent):
+        keys[person.pk] = str(uuid.uuid4())
+        Delivery.objects.create(
+            alert=alert,
+            subscriber=person,
+            channel="sms",
+            status="sending",
+            retry_key=keys[person.pk],
+        )
+    text = fanout.Fanout(alert).text("ja", "sms")
+    transport_for("sms").send([sent_before.phone], text, idempotency_key=keys[sent_before.pk])
+
+    fanout.send(alert.pk)
+
+    assert len(fake_twilio.messages) == 1  # nothing sent late
+    statuses = dict(Delivery.objects.values_list("subscriber_id", "status"))
+    assert statuses == {sent_before.pk: "sent", never_sent.pk: "undeliverable"}

@@ -121,6 +121,15 @@ def sms_limit(text: str) -> int:
     return SMS_GSM_LIMIT if set(text) <= _GSM7 else SMS_UCS2_LIMIT
 
 
+def sms_length(text: str) -> int:
+    """The length an SMS counts: UCS-2 units when not plain GSM-7 (an emoji takes two)."""
+    return len(text) if set(text) <= _GSM7 else len(text.encode("utf-16-le")) // 2
+
+
+def fits_one_sms(text: str) -> bool:
+    return sms_length(text) <= sms_limit(text)
+
+
 def short_link(alert: Alert, alert_id: int | None = None) -> str:
     return f"{settings.PUBLIC_BASE_URL}/a/{alert_id or alert.pk or 0}"
 
@@ -167,7 +176,7 @@ def message_text(
         if shelter:
             label = SHELTER_SMS.get(language, SHELTER_SMS[Language.JAPANESE])
             longer = f"{text} {label.format(name=shelter_name(shelter, language))}"
-            if len(longer) <= sms_limit(longer):  # else the link leads to the shelters
+            if fits_one_sms(longer):  # else the link leads to the shelters
                 return longer
         return text
     ask = f"\n\n{SAFETY_PROMPT.get(language, SAFETY_PROMPT[Language.JAPANESE])}"
@@ -189,9 +198,9 @@ def sms_too_long(alert: Alert, district_names: list[str]) -> dict[str, str]:
         if language != Language.JAPANESE and not getattr(alert, field):
             continue  # gets the Japanese SMS, checked there
         text = message_text(alert, language, "sms", district_names, alert_id=alert_id)
-        if len(text) > (limit := sms_limit(text)):
+        if not fits_one_sms(text):
             errors[field] = (
-                f"SMS が {len(text)} 文字になり、1通（{limit} 文字）に収まりません。"
-                "件名を短くしてください。"
+                f"SMS が {sms_length(text)} 文字になり、"
+                f"1通（{sms_limit(text)} 文字）に収まりません。件名を短くしてください。"
             )
     return errors

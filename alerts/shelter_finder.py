@@ -16,7 +16,7 @@ from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.utils.translation import gettext as _
 
-from alerts.messages import sms_limit
+from alerts.messages import fits_one_sms
 from maps import queries
 from maps.models import District
 
@@ -78,7 +78,7 @@ def sms_text(here: Point, where: str) -> str:
     for shelter in nearby:
         entry = f"{shelter.name} {shelter.distance} {shelter.band_label}"
         longer = f"{text} / {entry}" if text else f"{head} {entry}"
-        if text and len(longer) > sms_limit(longer):
+        if text and not fits_one_sms(longer):
             break
         text = longer
     return fit_sms(text)
@@ -86,8 +86,9 @@ def sms_text(here: Point, where: str) -> str:
 
 def fit_sms(text: str) -> str:
     """Cut to one SMS, marking the cut."""
-    limit = sms_limit(text)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    while not fits_one_sms(text):
+        text = text[:-2] + "…"
+    return text
 
 
 def normalised(words: str) -> str:

@@ -737,3 +737,12 @@ def test_my_data_by_sms_always_fits_one_message(client, fake_twilio):
     answer = sms(client, "DATA")
 
     assert 0 < len(answer) <= 70
+
+
+def test_an_sms_answer_counts_an_emoji_as_the_two_units_it_takes():
+    from alerts.messages import sms_length
+    from alerts.shelter_finder import fit_sms
+
+    cut = fit_sms("避難所🏫" * 30)
+
+    assert sms_length("🏫") == 2 and sms_length(cut) <= 70 and cut.endswith("…")

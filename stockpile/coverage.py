@@ -169,6 +169,8 @@ def shortages(threshold: float | None = None) -> list[Level]:
         key=lambda lv: (
             lv.hours_until_empty if lv.hours_until_empty is not None else -1,
             lv.depot.name,
+            lv.depot.pk,  # a total order, so pages neither skip nor repeat a row
+            lv.item.pk,
         ),
     )
 

@@ -12,11 +12,13 @@ import datetime as dt
 import json
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Count, Max
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 from django.utils.translation import get_language
 
+from alerts import fanout, safety
 from alerts.models import Alert
 from disaster.models import DamageReport, Event
 from maps.models import CityBoundary, District
@@ -149,6 +151,37 @@ def alert_areas(now: dt.datetime | None = None) -> list[dict[str, Any]]:
     return shown
 
 
+def alert_deliveries(now: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """Alerts being sent or sent within the safety-check window, newest first: each with
+    its delivery figures and safety answers as the `alert.delivery_progress` and
+    `alert.safety_answers` events carry them (counts only, no personal data)."""
+    now = now or timezone.now()
+    since = now - dt.timedelta(hours=settings.SAFETY_ANSWER_HOURS)
+    rows = []
+    for alert in Alert.objects.filter(
+        status__in=(Alert.Status.SENDING, Alert.Status.SENT)
+    ).order_by("-pk"):
+        if (alert.sent_at or alert.approved_at or alert.created_at) < since:
+            continue
+        ids = {"alert_id": alert.pk, "drill": alert.is_drill}
+        progress = {**ids, "finished": alert.status == Alert.Status.SENT}
+        rows.append(
+            {
+                "id": alert.pk,
+                "kind": alert.kind,
+                "status": alert.status,
+                "drill": alert.is_drill,
+                "title": alert.title(get_language()),
+                "asks_safety": alert.asks_safety,
+                "progress": {**progress, **fanout.progress_counts(alert)},
+                "safety": {**ids, "by_district": safety.counts(alert)}
+                if alert.asks_safety
+                else None,
+            }
+        )
+    return rows
+
+
 def snapshot() -> dict[str, Any]:
     """The operations map's opening state; see the module docstring for why the event id
     comes first."""
@@ -166,6 +199,7 @@ def snapshot() -> dict[str, Any]:
         "districts": _districts(),
         "city": _geojson(CityBoundary.objects.values_list("area", flat=True).first()),
         "alerts": alert_areas(),
+        "deliveries": alert_deliveries(),
         "evacuees": evacuee_series(),
         "report_figures": report_figures(),
         "events": [event.as_message() for event in reversed(feed)],

@@ -413,6 +413,314 @@ function applyAlert(p) {
   drawAlert(alert);
 }
 
+// Alert deliveries, the reach map and the need-help list ----------------------------------
+
+// Per alert being sent or recently sent: its delivery figures and safety answers exactly as
+// the `alert.delivery_progress` and `alert.safety_answers` events carry them (counts only).
+// Each event replaces an alert's figures, so one applied twice changes nothing.
+const deliveries = new Map(state.deliveries.map((d) => [d.id, d]));
+const deliveryItems = new Map();
+// The alert whose reach the map colours and whose need-help list the panel shows.
+let reachAlertId = state.deliveries[0]?.id ?? null;
+let reachLegend = null;
+let needHelpRequest = 0;
+
+// Share delivered per district, worst first in the legend's reading order.
+const REACH_BANDS = [
+  { min: 1, colour: "#1a7f37", label: "100%" },
+  { min: 0.75, colour: "#8cc084", label: "75–99%" },
+  { min: 0.5, colour: "#f2c14e", label: "50–74%" },
+  { min: 0.25, colour: "#f08a4b", label: "25–49%" },
+  { min: 0, colour: "#b00020", label: "0–24%" },
+];
+const NO_RECIPIENTS = "#9e9e9e";
+
+function recipients(c) {
+  return (c?.queued ?? 0) + (c?.sent ?? 0) + (c?.delivered ?? 0) + (c?.failed ?? 0);
+}
+
+function deliveryFor(alertId, drill) {
+  let entry = deliveries.get(alertId);
+  if (!entry) {
+    const known = alerts.get(alertId);
+    entry = {
+      id: alertId,
+      kind: known?.kind ?? "",
+      status: known?.status ?? "sending",
+      drill: known?.drill ?? drill ?? false,
+      title: known?.title ?? "",
+      asks_safety: false,
+      progress: null,
+      safety: null,
+    };
+    deliveries.set(alertId, entry);
+  }
+  return entry;
+}
+
+function progressText(p) {
+  if (!p) return `${t.sent} 0 · ${t.delivered} 0 · ${t.failed} 0 / ${t.total} 0`;
+  return `${t.sent} ${p.sent} · ${t.delivered} ${p.delivered} · ${t.failed} ${p.failed} / ${t.total} ${recipients(p)}`;
+}
+
+function safetyTotals(safety) {
+  const sum = (name) => (safety?.by_district ?? []).reduce((n, d) => n + (d[name] ?? 0), 0);
+  return { evacuated: sum("evacuated"), safe_at_home: sum("safe_at_home"), need_help: sum("need_help") };
+}
+
+function safetyText(counts) {
+  return `${t.evacuated} ${counts.evacuated ?? 0} · ${t.safeAtHome} ${counts.safe_at_home ?? 0} · ${t.needHelp} ${counts.need_help ?? 0}`;
+}
+
+function alertName(entry) {
+  return `#${entry.id} ${entry.title}`;
+}
+
+/** One alert's list item, made once and then updated in place, so that a progress event
+ * never takes the keyboard focus off its button. */
+function deliveryItem(entry) {
+  let item = deliveryItems.get(entry.id);
+  if (item) return item;
+  const segment = (name) => el("span", { class: `segment ${name}` });
+  const parts = {
+    title: el("strong", {}),
+    drill: el("span", { class: "badge drill" }, t.drill),
+    status: el("span", { class: "delivery-status" }),
+    bar: el("div", { class: "progress", role: "progressbar", "aria-valuemin": 0 }),
+    segments: { delivered: segment("delivered"), sent: segment("sent"), failed: segment("failed") },
+    figures: el("p", { class: "delivery-figures" }),
+    safety: el("p", { class: "safety-figures" }),
+    button: el("button", { type: "button", class: "link", "aria-pressed": "false" }, t.showReach),
+  };
+  parts.bar.append(parts.segments.delivered, parts.segments.sent, parts.segments.failed);
+  parts.button.addEventListener("click", () => selectReach(entry.id));
+  const li = el(
+    "li",
+    { "data-alert": entry.id },
+    el("div", { class: "delivery-head" }, parts.title, " ", parts.drill, " ", parts.status),
+    parts.bar,
+    parts.figures,
+    parts.safety,
+    parts.button,
+  );
+  item = { li, parts };
+  deliveryItems.set(entry.id, item);
+  return item;
+}
+
+function updateDeliveryItem(entry) {
+  const { li, parts } = deliveryItem(entry);
+  const p = entry.progress;
+  const total = recipients(p);
+  const done = p ? p.sent + p.delivered + p.failed : 0;
+  parts.title.textContent = alertName(entry);
+  parts.drill.hidden = !entry.drill;
+  parts.status.textContent = p?.finished ? t.finished : t.sending;
+  parts.bar.setAttribute("aria-label", `${t.kind_alert_delivery_progress} ${alertName(entry)}`);
+  parts.bar.setAttribute("aria-valuemax", String(Math.max(total, 1)));
+  parts.bar.setAttribute("aria-valuenow", String(done));
+  parts.bar.setAttribute("aria-valuetext", progressText(p));
+  for (const [name, segment] of Object.entries(parts.segments)) {
+    segment.style.width = `${total ? (100 * (p?.[name] ?? 0)) / total : 0}%`;
+  }
+  parts.figures.textContent = progressText(p);
+  parts.safety.hidden = !entry.asks_safety;
+  parts.safety.textContent = safetyText(safetyTotals(entry.safety));
+  parts.button.setAttribute("aria-label", `${t.showReach}: ${alertName(entry)}`);
+  parts.button.setAttribute("aria-pressed", String(entry.id === reachAlertId));
+  li.classList.toggle("selected", entry.id === reachAlertId);
+  return li;
+}
+
+function renderDeliveries() {
+  const list = document.getElementById("alert-deliveries");
+  const newestFirst = [...deliveries.values()].sort((a, b) => b.id - a.id);
+  if (!newestFirst.length) {
+    list.replaceChildren(el("li", { class: "none" }, t.noDeliveries));
+    return;
+  }
+  list.querySelector(":scope > li.none")?.remove();
+  // Appending an item already in the list moves it: the order follows, focus stays.
+  newestFirst.forEach((entry, i) => {
+    const li = updateDeliveryItem(entry);
+    if (list.children[i] !== li) list.insertBefore(li, list.children[i] ?? null);
+  });
+}
+
+function districtName(id) {
+  return state.districts.features.find((f) => f.properties.id === id)?.properties.name ?? `#${id}`;
+}
+
+function reachCounts(districtId) {
+  const entry = deliveries.get(reachAlertId);
+  const find = (figures) => figures?.by_district.find((d) => d.district_id === districtId) ?? null;
+  return { entry, progress: find(entry?.progress), safety: find(entry?.safety) };
+}
+
+function reachStyle(feature) {
+  const { progress } = reachCounts(feature.properties.id);
+  const total = recipients(progress);
+  if (!total) {
+    return { color: "#555", weight: 1, dashArray: "2 4", fillColor: NO_RECIPIENTS, fillOpacity: 0.2 };
+  }
+  const band = REACH_BANDS.find((b) => progress.delivered / total >= b.min);
+  return { color: "#333", weight: 1, dashArray: null, fillColor: band.colour, fillOpacity: 0.55 };
+}
+
+/** A district's tooltip on the reach map, built as nodes (Leaflet would insert a string
+ * as markup): its share delivered and its safety answers for the chosen alert. */
+function reachTooltip(feature) {
+  const { entry, progress, safety } = reachCounts(feature.properties.id);
+  const total = recipients(progress);
+  const share = total
+    ? `${t.shareDelivered}: ${Math.floor((100 * progress.delivered) / total)}% (${progress.delivered}/${total})`
+    : t.noRecipients;
+  return el(
+    "div",
+    { class: "reach-tip", "data-district": feature.properties.id },
+    el("strong", {}, feature.properties.name),
+    entry ? el("p", {}, alertName(entry)) : null,
+    el("p", { class: "share" }, share),
+    entry?.asks_safety ? el("p", { class: "safety" }, safetyText(safety ?? {})) : null,
+  );
+}
+
+function reachLayer() {
+  return L.geoJSON(state.districts, {
+    style: reachStyle,
+    onEachFeature: (feature, layer) => layer.bindTooltip(() => reachTooltip(feature), { sticky: true }),
+  });
+}
+
+function restyleReach() {
+  layers.reach?.eachLayer((layer) => {
+    layer.setStyle(reachStyle(layer.feature));
+    if (layer.isTooltipOpen()) layer.getTooltip().update();
+  });
+  renderLegend();
+}
+
+function renderLegend() {
+  const node = reachLegend?.getContainer();
+  if (!node) return;
+  const entry = deliveries.get(reachAlertId);
+  const swatch = (colour) => {
+    const box = el("span", { class: "swatch", "aria-hidden": "true" });
+    box.style.background = colour;
+    return box;
+  };
+  node.replaceChildren(
+    el("strong", {}, t.shareDelivered),
+    entry ? el("p", { class: "reach-alert" }, alertName(entry)) : null,
+    el(
+      "ul",
+      {},
+      ...REACH_BANDS.map((b) => el("li", {}, swatch(b.colour), b.label)),
+      el("li", {}, swatch(NO_RECIPIENTS), t.noRecipients),
+    ),
+  );
+}
+
+function reachLegendControl() {
+  const control = L.control({ position: "bottomleft" });
+  control.onAdd = () => {
+    const node = el("div", { class: "reach-legend", role: "group", "aria-label": t.layerReach });
+    L.DomEvent.disableClickPropagation(node);
+    return node;
+  };
+  return control;
+}
+
+/** Colour the reach map by this alert and list who asked it for help. */
+function selectReach(alertId) {
+  reachAlertId = alertId;
+  if (!map.hasLayer(layers.reach)) map.addLayer(layers.reach);
+  restyleReach();
+  renderDeliveries();
+  refreshNeedHelp();
+}
+
+function answeredAt(at) {
+  return new Date(at).toLocaleTimeString(document.documentElement.lang, {
+    hour: "2-digit",
+    minute: "2-digit",
+    timeZone: "Asia/Tokyo",
+  });
+}
+
+function needHelpItem(row) {
+  const where = row.district_ids.map(districtName).join("、");
+  const show =
+    row.home_lat === null || row.home_lon === null
+      ? null
+      : el("button", { type: "button", class: "link" }, t.show);
+  show?.addEventListener("click", () => map.setView([row.home_lat, row.home_lon], 17, { animate: false }));
+  return el(
+    "li",
+    { "data-subscriber": row.subscriber_id },
+    el("time", { datetime: row.answered_at }, answeredAt(row.answered_at)),
+    " ",
+    el("span", { class: "contact" }, row.phone ?? (row.has_line ? "LINE" : "—")),
+    row.phone && row.has_line ? " / LINE" : null,
+    ` · ${t.language} ${row.language}`,
+    where ? ` · ${t.districts} ${where}` : null,
+    show,
+  );
+}
+
+/** The people who answered "need help" to the chosen alert, from the staff-only API: they
+ * are personal data, so they never travel in events and are never logged. */
+async function refreshNeedHelp() {
+  const list = document.getElementById("need-help-list");
+  const caption = document.getElementById("need-help-alert");
+  const entry = deliveries.get(reachAlertId);
+  const request = ++needHelpRequest;
+  if (!entry?.asks_safety) {
+    caption.textContent = entry ? alertName(entry) : "";
+    list.replaceChildren();
+    return;
+  }
+  caption.textContent = alertName(entry);
+  try {
+    const rows = await api("GET", `/api/v1/alerts/${entry.id}/need-help`);
+    if (request !== needHelpRequest) return; // a newer answer is on its way
+    list.replaceChildren(...rows.map(needHelpItem));
+    if (!rows.length) list.append(el("li", { class: "none" }, t.noNeedHelp));
+    list.dataset.alert = String(entry.id);
+  } catch (error) {
+    if (request === needHelpRequest) caption.textContent = `${t.needHelpFailed}: ${error.message}`;
+  }
+}
+
+function applyProgress(p) {
+  const entry = deliveryFor(p.alert_id, p.drill);
+  entry.progress = p;
+  entry.drill = p.drill;
+  if (reachAlertId === null) reachAlertId = p.alert_id;
+  renderDeliveries();
+  if (p.alert_id === reachAlertId) restyleReach();
+}
+
+function applySafety(p) {
+  const entry = deliveryFor(p.alert_id, p.drill);
+  entry.safety = p;
+  entry.asks_safety = true;
+  if (reachAlertId === null) reachAlertId = p.alert_id;
+  renderDeliveries();
+  if (p.alert_id === reachAlertId) {
+    restyleReach();
+    refreshNeedHelp();
+  }
+}
+
+function applyAlertToDeliveries(p) {
+  const entry = deliveries.get(p.id) ?? (p.status === "sending" ? deliveryFor(p.id, p.drill) : null);
+  if (!entry) return;
+  Object.assign(entry, { kind: p.kind, status: p.status, drill: p.drill, title: p.title });
+  renderDeliveries();
+  renderLegend();
+}
+
 // The side panel --------------------------------------------------------------------------
 
 function renderPanel() {
@@ -589,6 +897,13 @@ function apply(event) {
     case "alert.sent":
     case "alert.cancelled":
       applyAlert(p);
+      applyAlertToDeliveries(p);
+      break;
+    case "alert.delivery_progress":
+      applyProgress(p);
+      break;
+    case "alert.safety_answers":
+      applySafety(p);
       break;
     default:
       if (event.kind.startsWith("report.")) {
@@ -680,6 +995,14 @@ window.addEventListener("map:init", (e) => {
   layers.reports = L.markerClusterGroup({ disableClusteringAtZoom: UNCLUSTERED_ZOOM }).addTo(map);
   layers.districts = districtsLayer().addTo(map);
   layers.alerts = L.featureGroup().addTo(map);
+  // Off until staff choose an alert's reach: it covers the districts layer when shown.
+  layers.reach = reachLayer();
+  reachLegend = reachLegendControl();
+  layers.reach.on("add", () => {
+    reachLegend.addTo(map);
+    renderLegend();
+  });
+  layers.reach.on("remove", () => reachLegend.remove());
   const overlays = {
     [t.layerShelters]: layers.shelters,
     [t.layerReports]: layers.reports,
@@ -694,6 +1017,7 @@ window.addEventListener("map:init", (e) => {
       ...overlays,
       [t.layerDistricts]: layers.districts,
       [t.layerAlerts]: layers.alerts,
+      [t.layerReach]: layers.reach,
     })
     .addTo(map);
   for (const alert of alerts.values()) drawAlert(alert);
@@ -703,8 +1027,10 @@ window.addEventListener("map:init", (e) => {
   document.getElementById("report-filters").addEventListener("change", refilterReports);
   for (const event of state.events) addToFeed(event);
   renderPanel();
+  renderDeliveries();
+  refreshNeedHelp();
   loadReports();
   live.connect();
-  window.sonaeOps = { live, map, layers, shelterMarkers, reportMarkers, alertLayers, openReport };
+  window.sonaeOps = { live, map, layers, shelterMarkers, reportMarkers, alertLayers, openReport, selectReach };
   document.getElementById("ops-map-panel").dataset.ready = "true";
 });

@@ -8,4 +8,5 @@ urlpatterns = [
     path("alerts/feed.atom", views.feed, name="feed"),
     path("alerts/<int:alert_id>.cap", views.cap_document, name="cap"),
     path("a/<int:alert_id>", views.short_link, name="short"),
+    path("ops/alerts/", views.ops_alerts, name="ops"),
 ]

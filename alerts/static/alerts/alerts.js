@@ -1,0 +1,446 @@
+// Drafting, reviewing and approving alerts (/ops/alerts/). Everything goes through the
+// alerts API; every value from it goes into the page as text (el() / textContent), never
+// as markup: titles and bodies are typed by people and must not run.
+import { api, el, messages } from "../maps/dom.js";
+
+const page = document.getElementById("alerts-page");
+const API = page.dataset.apiUrl;
+const t = messages("alerts-messages");
+const labels = JSON.parse(document.getElementById("alerts-labels").textContent);
+const form = document.getElementById("alert-form");
+const detail = document.getElementById("alert-detail");
+
+let selected = null; // the alert shown in the detail panel
+let editing = null; // the id of the draft the form edits (null: a new draft)
+let map = null;
+let points = []; // the polygon being drawn, as L.LatLng
+let finished = false;
+let drawn = null; // the drawn polygon's layer
+let shownArea = null; // the selected alert's area on the map
+
+const label = (group, value) => labels[group]?.[value] ?? value;
+
+// The list ----------------------------------------------------------------------------------
+
+async function loadList() {
+  const status = document.getElementById("list-status");
+  try {
+    const data = await api("GET", `${API}alerts?limit=100`);
+    const list = document.getElementById("alert-list");
+    list.replaceChildren(
+      ...data.items.map((alert) =>
+        el(
+          "li",
+          { "data-alert": alert.id, class: alert.id === selected?.id ? "selected" : null },
+          el(
+            "button",
+            { type: "button", class: "alert-item", "aria-pressed": alert.id === selected?.id ? "true" : "false" },
+            el("span", { class: `status status-${alert.status}` }, label("statuses", alert.status)),
+            " ",
+            el("span", { class: "kind" }, label("kinds", alert.kind)),
+            alert.is_drill ? el("span", { class: "drill" }, t.drill) : null,
+            " ",
+            el("span", { class: "title" }, alert.title_ja),
+            " ",
+            el("span", { class: "id" }, `#${alert.id}`),
+          ),
+        ),
+      ),
+    );
+    for (const button of list.querySelectorAll("button.alert-item")) {
+      button.addEventListener("click", () => select(Number(button.closest("li").dataset.alert)));
+    }
+    status.textContent = data.items.length ? "" : t.noAlerts;
+  } catch (error) {
+    status.textContent = `${t.loadFailed}: ${error.message}`;
+  }
+}
+
+// The selected alert ------------------------------------------------------------------------
+
+function fact(name, value) {
+  return el("div", {}, el("dt", {}, name), el("dd", {}, value));
+}
+
+function renderFacts(alert) {
+  document.getElementById("detail-heading").replaceChildren(
+    ...el(
+      "span",
+      {},
+      `#${alert.id} `,
+      alert.is_drill ? el("span", { class: "drill" }, t.drill) : null,
+      " ",
+      el("span", { class: "title" }, alert.title_ja),
+    ).childNodes,
+  );
+  const target = [];
+  if (alert.whole_city) target.push(t.wholeCity);
+  for (const id of alert.district_ids) target.push(districtNames.get(id) ?? `#${id}`);
+  if (alert.area) target.push(t.area);
+  document
+    .getElementById("detail-facts")
+    .replaceChildren(
+      fact(t.status, label("statuses", alert.status)),
+      fact(t.kind, label("kinds", alert.kind)),
+      fact(t.target, target.join("、")),
+      fact(t.draftedBy, alert.drafted_by ?? "—"),
+      fact(t.approvedBy, alert.approved_by ?? "—"),
+    );
+}
+
+async function renderRecipients(alert) {
+  const counts = await api("GET", `${API}alerts/${alert.id}/recipients`);
+  document
+    .getElementById("recipients")
+    .replaceChildren(
+      el("div", {}, el("dt", {}, t.subscribers), el("dd", { id: "recipients-subscribers" }, counts.subscribers)),
+      el("div", {}, el("dt", {}, "LINE"), el("dd", { id: "recipients-line" }, counts.line)),
+      el("div", {}, el("dt", {}, "SMS"), el("dd", { id: "recipients-sms" }, counts.sms)),
+    );
+}
+
+async function renderPreviews(alert) {
+  const previews = await api("GET", `${API}alerts/${alert.id}/messages`);
+  const rows = previews.map((p) => {
+    const tooLong = p.sms_limit !== null && p.characters > p.sms_limit;
+    return el(
+      "tr",
+      { "data-language": p.language, "data-channel": p.channel },
+      el("th", { scope: "row" }, label("languages", p.language)),
+      el("td", {}, label("channels", p.channel)),
+      el("td", {}, el("pre", { class: "message", lang: p.language === "ja-easy" ? "ja" : p.language }, p.text)),
+      el(
+        "td",
+        { class: tooLong ? "too-long" : null },
+        p.sms_limit === null ? String(p.characters) : `${p.characters} / ${p.sms_limit}`,
+        tooLong ? el("span", {}, ` ${t.tooLong}`) : null,
+      ),
+    );
+  });
+  document.getElementById("previews").replaceChildren(
+    el(
+      "table",
+      { class: "data previews" },
+      el(
+        "thead",
+        {},
+        el(
+          "tr",
+          {},
+          el("th", { scope: "col" }, t.language),
+          el("th", { scope: "col" }, t.channel),
+          el("th", { scope: "col" }, t.text),
+          el("th", { scope: "col" }, t.length),
+        ),
+      ),
+      el("tbody", {}, rows),
+    ),
+  );
+}
+
+async function renderShelters(alert) {
+  const shelters = await api("GET", `${API}alerts/${alert.id}/shelters`);
+  const body = document.querySelector("#shelters tbody");
+  body.replaceChildren(
+    ...(shelters.length
+      ? shelters.map((s) =>
+          el(
+            "tr",
+            { "data-shelter": s.id },
+            el("th", { scope: "row" }, s.name),
+            el("td", {}, `${s.free} / ${s.capacity}`),
+            el("td", {}, s.days_of_supply === null ? "—" : s.days_of_supply.toFixed(1)),
+          ),
+        )
+      : [el("tr", {}, el("td", { colspan: 3 }, t.noShelters))]),
+  );
+}
+
+function renderActions(alert) {
+  const draft = alert.status === "draft";
+  document.getElementById("approve").hidden = !draft;
+  document.getElementById("approve-confirm").hidden = true;
+  document.getElementById("cancel-draft").hidden = !draft;
+  document.getElementById("followup-form").hidden = alert.status !== "sent" || alert.msg_type === "cancel";
+}
+
+function showArea(alert) {
+  if (!map) return;
+  shownArea?.remove();
+  shownArea = null;
+  if (alert?.area && !(editing === alert.id)) {
+    shownArea = L.geoJSON(alert.area, { style: { color: "#6a1b9a", weight: 2, fillOpacity: 0.1 }, interactive: false });
+    shownArea.addTo(map);
+  }
+}
+
+async function select(id) {
+  const result = document.getElementById("action-result");
+  result.textContent = "";
+  try {
+    selected = await api("GET", `${API}alerts/${id}`);
+  } catch (error) {
+    result.textContent = error.message;
+    return;
+  }
+  detail.hidden = false;
+  renderFacts(selected);
+  renderActions(selected);
+  if (selected.status === "draft") editDraft(selected);
+  else newDraft();
+  showArea(selected);
+  detail.dataset.ready = "false";
+  loadList();
+  try {
+    await Promise.all([renderRecipients(selected), renderPreviews(selected), renderShelters(selected)]);
+  } catch (error) {
+    result.textContent = `${t.loadFailed}: ${error.message}`;
+  }
+  detail.dataset.ready = "true";
+  detail.dataset.alert = String(selected.id);
+}
+
+async function act(method, url, body, done) {
+  const result = document.getElementById("action-result");
+  result.textContent = "";
+  try {
+    const alert = await api(method, url, body);
+    await select(alert.id);
+    document.getElementById("action-result").textContent = done;
+    return alert;
+  } catch (error) {
+    result.textContent = error.message;
+    return null;
+  }
+}
+
+document.getElementById("approve").addEventListener("click", () => {
+  document.getElementById("approve-confirm").hidden = false;
+  document.getElementById("approve-yes").focus();
+});
+document.getElementById("approve-no").addEventListener("click", () => {
+  document.getElementById("approve-confirm").hidden = true;
+  document.getElementById("approve").focus();
+});
+document.getElementById("approve-yes").addEventListener("click", async () => {
+  document.getElementById("approve-confirm").hidden = true;
+  await act("POST", `${API}alerts/${selected.id}/approve`, undefined, t.approved);
+});
+document.getElementById("cancel-draft").addEventListener("click", () =>
+  act("POST", `${API}alerts/${selected.id}/cancel`, undefined, t.cancelled),
+);
+document.getElementById("followup-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const data = new FormData(e.target);
+  const body = Object.fromEntries(["msg_type", "title_ja", "body_ja"].map((n) => [n, data.get(n)]));
+  if (await act("POST", `${API}alerts/${selected.id}/followups`, body, t.followupSaved)) e.target.reset();
+});
+
+// Drawing the area ----------------------------------------------------------------------------
+
+function redraw() {
+  drawn?.remove();
+  drawn = null;
+  if (map && points.length) {
+    const style = { color: "#b00020", weight: 3, fillOpacity: finished ? 0.2 : 0.08, dashArray: finished ? null : "6 4" };
+    drawn = (points.length < 3 ? L.polyline(points, style) : L.polygon(points, style)).addTo(map);
+  }
+  const status = document.getElementById("draw-status");
+  status.textContent = points.length
+    ? `${finished ? t.finished : t.drawing} (${t.points}: ${points.length})`
+    : t.noArea;
+  form.dataset.points = String(points.length);
+  form.dataset.finished = String(finished);
+}
+
+function addPoint(latlng) {
+  if (finished) return;
+  points.push(latlng);
+  redraw();
+}
+
+function setPoints(area) {
+  // A draft's area back as vertices: the outer ring of its (first) polygon, unclosed.
+  points = [];
+  finished = false;
+  const coords = area?.type === "MultiPolygon" ? area.coordinates[0]?.[0] : area?.coordinates?.[0];
+  if (coords?.length > 3) {
+    points = coords.slice(0, -1).map(([lng, lat]) => L.latLng(lat, lng));
+    finished = true;
+  }
+  redraw();
+}
+
+function areaGeoJSON() {
+  if (points.length === 0) return null;
+  const ring = points.map((p) => [p.lng, p.lat]);
+  ring.push(ring[0]);
+  return { type: "Polygon", coordinates: [ring] };
+}
+
+document.getElementById("draw-center").addEventListener("click", () => map && addPoint(map.getCenter()));
+document.getElementById("draw-undo").addEventListener("click", () => {
+  finished = false;
+  points.pop();
+  redraw();
+});
+document.getElementById("draw-clear").addEventListener("click", () => {
+  points = [];
+  finished = false;
+  redraw();
+});
+document.getElementById("draw-finish").addEventListener("click", () => {
+  fieldError("area", "");
+  if (points.length < 3) {
+    fieldError("area", t.needThree);
+    return;
+  }
+  finished = true;
+  redraw();
+});
+
+// The form ------------------------------------------------------------------------------------
+
+const districtNames = new Map();
+
+async function loadDistricts() {
+  const box = document.getElementById("districts");
+  const status = document.getElementById("districts-status");
+  try {
+    const data = await api("GET", `${API}map/districts.geojson`);
+    const features = [...data.features].sort((a, b) => a.properties.name.localeCompare(b.properties.name, "ja"));
+    for (const f of features) {
+      districtNames.set(f.id ?? f.properties.id, f.properties.name);
+      box.append(
+        el(
+          "label",
+          { class: "check" },
+          el("input", { type: "checkbox", name: "district_ids", value: f.id ?? f.properties.id }),
+          " ",
+          f.properties.name,
+        ),
+      );
+    }
+    status.textContent = features.length ? "" : t.noDistricts;
+    if (map && features.length) {
+      L.geoJSON(data, { style: { color: "#0b3d6e", weight: 1, fillOpacity: 0.03 }, interactive: false }).addTo(map);
+    }
+  } catch (error) {
+    status.textContent = `${t.loadFailed}: ${error.message}`;
+  }
+}
+
+function fieldError(field, message) {
+  const node = document.getElementById(`error-${field}`);
+  if (!node) return false;
+  node.textContent = message;
+  const input = form.elements[field];
+  if (input instanceof HTMLElement) {
+    if (message) input.setAttribute("aria-invalid", "true");
+    else input.removeAttribute("aria-invalid");
+  }
+  if (message) node.closest("details")?.setAttribute("open", "");
+  return true;
+}
+
+function clearErrors() {
+  for (const node of form.querySelectorAll(".field-error")) node.textContent = "";
+  for (const node of form.querySelectorAll("[aria-invalid]")) node.removeAttribute("aria-invalid");
+  document.getElementById("form-error").textContent = "";
+}
+
+function payload() {
+  const data = new FormData(form);
+  const body = {
+    kind: data.get("kind"),
+    hazard: data.get("hazard"),
+    is_drill: data.has("is_drill"),
+    whole_city: data.has("whole_city"),
+    asks_safety: data.has("asks_safety"),
+    channels: data.getAll("channels"),
+    district_ids: data.getAll("district_ids").map(Number),
+    area: areaGeoJSON(),
+    valid_minutes: Number(data.get("valid_minutes")),
+  };
+  for (const input of form.querySelectorAll("input[name^=title_], textarea[name^=body_]")) {
+    body[input.name] = input.value;
+  }
+  return body;
+}
+
+function newDraft() {
+  editing = null;
+  form.reset();
+  for (const box of form.querySelectorAll("input[name=district_ids]")) box.checked = false;
+  clearErrors();
+  setPoints(null);
+  const heading = document.getElementById("form-heading");
+  heading.textContent = heading.dataset.new;
+}
+
+function editDraft(alert) {
+  editing = alert.id;
+  clearErrors();
+  for (const input of form.querySelectorAll("input[name^=title_], textarea[name^=body_]")) {
+    input.value = alert[input.name] ?? "";
+  }
+  form.elements.kind.value = alert.kind;
+  form.elements.hazard.value = alert.hazard;
+  form.elements.is_drill.checked = alert.is_drill;
+  form.elements.whole_city.checked = alert.whole_city;
+  form.elements.asks_safety.checked = alert.asks_safety;
+  form.elements.valid_minutes.value = alert.valid_minutes;
+  for (const box of form.querySelectorAll("input[name=channels]")) box.checked = alert.channels.includes(box.value);
+  for (const box of form.querySelectorAll("input[name=district_ids]")) {
+    box.checked = alert.district_ids.includes(Number(box.value));
+  }
+  setPoints(alert.area);
+  const heading = document.getElementById("form-heading");
+  heading.textContent = `${heading.dataset.edit} #${alert.id}`;
+}
+
+form.addEventListener("submit", async (e) => {
+  e.preventDefault();
+  clearErrors();
+  const result = document.getElementById("form-result");
+  result.textContent = "";
+  if (points.length > 0 && points.length < 3) {
+    fieldError("area", t.needThree);
+    return;
+  }
+  try {
+    const alert = editing
+      ? await api("PUT", `${API}alerts/${editing}`, payload())
+      : await api("POST", `${API}alerts`, payload());
+    await select(alert.id);
+    document.getElementById("form-result").textContent = t.saved;
+  } catch (error) {
+    const general = [];
+    for (const { field, message } of error.data?.errors ?? []) {
+      if (!fieldError(String(field).split(".")[0], message)) general.push(message);
+    }
+    document.getElementById("form-error").textContent = [error.message, ...general].join(" ");
+    form.querySelector("[aria-invalid=true]")?.focus();
+  }
+});
+
+document.getElementById("new-alert").addEventListener("click", () => {
+  selected = null;
+  detail.hidden = true;
+  showArea(null);
+  newDraft();
+  loadList();
+  form.elements.title_ja.focus();
+});
+
+// Start ---------------------------------------------------------------------------------------
+
+window.addEventListener("map:init", async (e) => {
+  map = e.detail.map;
+  if (map.getMaxZoom() === Infinity) map.setMaxZoom(18);
+  map.on("click", (event) => addPoint(event.latlng));
+  redraw();
+  await Promise.all([loadDistricts(), loadList()]);
+  window.sonaeAlerts = { map, points: () => points.map((p) => [p.lat, p.lng]) };
+  page.dataset.ready = "true";
+});

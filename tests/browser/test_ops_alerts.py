@@ -1,0 +1,229 @@
+"""The alerts page (`/ops/alerts/`) in a real browser: operations staff draft an alert whose
+area they draw by clicking the map, review who it reaches and what each language receives,
+and a second staff member approves it; the drafter cannot approve their own alert."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.conf import settings
+from django.contrib.gis.geos import MultiPolygon, Point, Polygon
+from django.test import Client
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from alerts.models import Alert, Subscriber
+from disaster.roles import Role
+from maps.models import District
+from shelters.models import Shelter
+from tests.browser.conftest import screenshot, serious_accessibility_violations
+from tests.conftest import token_client
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SCREEN = {"width": 1600, "height": 1000}  # the operations room's big screen
+PAYLOAD = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
+HOME = (35.4887, 139.4074)  # the map's default centre (LEAFLET_CONFIG)
+
+
+@pytest.fixture
+def signed_in(browser, live_server):
+    """signed_in(user) → a big-screen page with that user's session, offline but for us."""
+    contexts = []
+
+    def open_as(user):
+        client = Client()
+        client.force_login(user)
+        context = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo", viewport=SCREEN)
+        context.add_cookies(
+            [
+                {
+                    "name": settings.SESSION_COOKIE_NAME,
+                    "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                    "url": live_server.url,
+                }
+            ]
+        )
+        # No internet in the operations room (nor in tests): base tiles fail, the rest works.
+        context.route(
+            re.compile(r"^https?://(?!(127\.0\.0\.1|localhost)[:/])"), lambda route: route.abort()
+        )
+        contexts.append(context)
+        page = context.new_page()
+        page.on("dialog", lambda dialog: pytest.fail(f"a dialog opened: {dialog.message}"))
+        page.goto(live_server.url + "/ops/alerts/")
+        expect(page.locator("#alerts-page")).to_have_attribute("data-ready", "true")
+        return page
+
+    yield open_as
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def second_ops_user(make_user):
+    return make_user("ops2", Role.OPERATIONS)
+
+
+@pytest.fixture
+def neighbourhood(db):
+    """A district, a resident on LINE and SMS at HOME, and an open shelter nearby."""
+    lat, lon = HOME
+    square = Polygon.from_bbox((lon + 0.02, lat + 0.02, lon + 0.04, lat + 0.04))
+    District.objects.create(name="相模が丘", area=MultiPolygon(square, srid=4326))
+    Subscriber.objects.create(
+        phone="+819012345678",
+        phone_confirmed_at=timezone.now(),
+        line_user_id="U" + "a" * 32,
+        home=Point(lon, lat, srid=4326),
+        consent_method="sms",
+    )
+    return Shelter.objects.create(
+        name="座間市立ひばりが丘小学校",
+        address="神奈川県座間市",
+        point=Point(lon + 0.002, lat + 0.002, srid=4326),
+        capacity=400,
+        status=Shelter.Status.OPEN,
+        hazards=["earthquake", "flood"],
+    )
+
+
+def click_map_at(page, points: list[tuple[float, float]]) -> None:
+    """Click the drawing map at each (lat, lon), as a person adds the area's vertices."""
+    for lat, lon in points:
+        xy = page.evaluate(
+            "([lat, lon]) => window.sonaeAlerts.map.latLngToContainerPoint([lat, lon])", [lat, lon]
+        )
+        page.locator("#alertmap").click(position={"x": xy["x"], "y": xy["y"]})
+
+
+def around_home(d: float) -> list[tuple[float, float]]:
+    lat, lon = HOME
+    return [(lat + d, lon - d), (lat + d, lon + d), (lat - d, lon + d), (lat - d, lon - d)]
+
+
+def test_an_alert_drawn_on_the_map_is_reviewed_and_approved_by_a_second_staff_member(
+    signed_in, live_server, ops_user, second_ops_user, neighbourhood
+):
+    page = signed_in(ops_user)
+    page.select_option("select[name=kind]", "evacuation_4")
+    page.select_option("select[name=hazard]", "earthquake")
+    page.get_by_label("件名（日本語・必須）").fill("避難指示")
+    page.get_by_label("本文（日本語・必須）").fill("直ちに避難してください。")
+
+    # A bow-tie is not an area: the API says so next to the map.
+    top_left, top_right, bottom_right, bottom_left = around_home(0.005)
+    click_map_at(page, [top_left, bottom_right, top_right, bottom_left])
+    expect(page.locator("#draw-status")).to_contain_text("4")
+    page.get_by_role("button", name="区域を確定").click()
+    page.get_by_role("button", name="下書きを保存").click()
+    expect(page.locator("#error-area")).to_contain_text("Self-intersection")
+    assert Alert.objects.count() == 0
+
+    page.get_by_role("button", name="区域を消去").click()
+    click_map_at(page, [*around_home(0.005), (HOME[0] - 0.006, HOME[1])])
+    page.get_by_role("button", name="最後の点を取り消す").click()
+    expect(page.locator("#alert-form")).to_have_attribute("data-points", "4")
+    page.get_by_role("button", name="区域を確定").click()
+    page.get_by_role("button", name="下書きを保存").click()
+
+    detail = page.locator("#alert-detail")
+    expect(detail).to_have_attribute("data-ready", "true")
+    expect(page.locator("#error-area")).to_be_empty()
+    alert = Alert.objects.get()
+    assert alert.status == Alert.Status.DRAFT
+    assert alert.area.num_geom == 1 and len(alert.area[0].exterior_ring) == 5
+    assert alert.area.contains(Point(HOME[1], HOME[0], srid=4326))
+    expect(page.locator("#recipients-line")).to_have_text("1")
+    expect(page.locator("#recipients-sms")).to_have_text("1")
+    sms = page.locator("#previews tr[data-language='ja'][data-channel='sms']")
+    expect(sms).to_contain_text("避難指示")
+    expect(sms.locator("td").last).to_have_text(re.compile(r"^\d+ / 70$"))
+    expect(page.locator("#previews tr[data-language='en'][data-channel='line']")).to_be_visible()
+    expect(page.locator(f"#shelters tr[data-shelter='{neighbourhood.pk}']")).to_contain_text(
+        "400 / 400"
+    )
+    expect(page.locator(f"#alert-list li[data-alert='{alert.pk}']")).to_contain_text("下書き")
+    assert serious_accessibility_violations(page) == []
+    screenshot(page, "ops-alerts-draft")
+
+    # The drafter cannot approve their own (real) alert: the API's reason is shown.
+    page.get_by_role("button", name="承認して送信").click()
+    page.get_by_role("button", name="はい、承認して送信する").click()
+    expect(page.locator("#action-result")).not_to_be_empty()
+    alert.refresh_from_db()
+    assert alert.status == Alert.Status.DRAFT
+
+    other = signed_in(second_ops_user)
+    other.locator(f"#alert-list li[data-alert='{alert.pk}'] button").click()
+    expect(other.locator("#alert-detail")).to_have_attribute("data-alert", str(alert.pk))
+    other.get_by_role("button", name="承認して送信").click()
+    expect(other.get_by_role("button", name="はい、承認して送信する")).to_be_focused()
+    other.get_by_role("button", name="はい、承認して送信する").click()
+    expect(other.locator("#action-result")).to_have_text("承認しました。送信します。")
+    expect(other.locator("#detail-facts")).to_contain_text("ops2")
+
+    response = token_client(ops_user).get(f"/api/v1/alerts/{alert.pk}")
+    assert response.json()["status"] in {"approved", "sending", "sent"}
+    assert response.json()["approved_by"] == "ops2"
+    screenshot(other, "ops-alerts-approved")
+
+
+def test_a_drill_may_be_approved_by_the_staff_member_who_drafted_it(
+    signed_in, ops_user, neighbourhood
+):
+    page = signed_in(ops_user)
+    page.get_by_label("訓練").check()
+    page.get_by_label("件名（日本語・必須）").fill("訓練の避難指示")
+    page.get_by_label("本文（日本語・必須）").fill("これは訓練です。")
+    page.get_by_label("市内全域").check()
+    page.get_by_role("button", name="下書きを保存").click()
+    expect(page.locator("#alert-detail")).to_have_attribute("data-ready", "true")
+    expect(page.locator("#detail-heading .drill")).to_have_text("訓練")
+
+    page.get_by_role("button", name="承認して送信").click()
+    page.get_by_role("button", name="はい、承認して送信する").click()
+
+    expect(page.locator("#action-result")).to_have_text("承認しました。送信します。")
+    assert Alert.objects.get().status in {Alert.Status.APPROVED, Alert.Status.SENDING}
+
+
+def test_missing_japanese_texts_and_no_target_are_shown_next_to_their_fields(signed_in, ops_user):
+    page = signed_in(ops_user)
+
+    page.get_by_role("button", name="下書きを保存").click()
+
+    expect(page.locator("#error-title_ja")).to_have_text("日本語の件名は必須です。")
+    expect(page.locator("#error-body_ja")).to_have_text("日本語の本文は必須です。")
+    expect(page.locator("#error-target")).not_to_be_empty()
+    expect(page.get_by_label("件名（日本語・必須）")).to_have_attribute("aria-invalid", "true")
+    assert Alert.objects.count() == 0
+
+
+def test_markup_in_an_alert_title_is_shown_as_text_and_never_runs(signed_in, ops_user):
+    response = token_client(ops_user).post(
+        "/api/v1/alerts",
+        {
+            "kind": "information",
+            "title_ja": PAYLOAD,
+            "body_ja": PAYLOAD,
+            "channels": ["line"],
+            "whole_city": True,
+        },
+        content_type="application/json",
+    )
+    assert response.status_code == 201, response.content
+    alert_id = response.json()["id"]
+    page = signed_in(ops_user)
+
+    item = page.locator(f"#alert-list li[data-alert='{alert_id}']")
+    expect(item.locator(".title")).to_have_text(PAYLOAD)
+    item.locator("button").click()
+    expect(page.locator("#alert-detail")).to_have_attribute("data-ready", "true")
+    expect(page.locator("#detail-heading .title")).to_have_text(PAYLOAD)
+    expect(page.locator("#previews tr[data-language='ja'] pre")).to_contain_text(PAYLOAD)
+    expect(page.get_by_label("件名（日本語・必須）")).to_have_value(PAYLOAD)
+    for place in ("#alert-list", "#alert-detail"):
+        assert page.locator(f"{place} img, {place} script").count() == 0
+    assert page.evaluate("window.__pwned") is None

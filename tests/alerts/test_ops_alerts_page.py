@@ -58,3 +58,9 @@ def test_the_page_is_offered_in_english(session_as, ops_user):
 
     assert response.status_code == 200
     assert "Draft and approve alerts" in response.content.decode()
+
+
+def test_the_operations_map_links_to_the_alerts_page(session_as, ops_user):
+    response = session_as(ops_user).get("/ops/")
+
+    assert f'href="{URL}"' in response.content.decode()

@@ -227,3 +227,35 @@ def test_markup_in_an_alert_title_is_shown_as_text_and_never_runs(signed_in, ops
     for place in ("#alert-list", "#alert-detail"):
         assert page.locator(f"{place} img, {place} script").count() == 0
     assert page.evaluate("window.__pwned") is None
+
+
+def test_a_sent_alert_is_cancelled_with_a_follow_up_drafted_from_the_page(signed_in, ops_user):
+    response = token_client(ops_user).post(
+        "/api/v1/alerts",
+        {
+            "kind": "evacuation_3",
+            "title_ja": "高齢者等避難",
+            "body_ja": "避難に時間のかかる方は避難を始めてください。",
+            "channels": ["line"],
+            "whole_city": True,
+        },
+        content_type="application/json",
+    )
+    original = response.json()["id"]
+    Alert.objects.filter(pk=original).update(status=Alert.Status.SENT, sent_at=timezone.now())
+    page = signed_in(ops_user)
+    page.locator(f"#alert-list li[data-alert='{original}'] button").click()
+    expect(page.locator("#alert-detail")).to_have_attribute("data-alert", str(original))
+    expect(page.get_by_role("button", name="承認して送信")).to_be_hidden()
+
+    followup = page.locator("#followup-form")
+    followup.get_by_label("種類").select_option("cancel")
+    followup.get_by_label("件名（日本語）").fill("高齢者等避難の取消")
+    followup.get_by_label("本文（日本語）").fill("先ほどの高齢者等避難は誤りでした。")
+    followup.get_by_role("button", name="続報の下書きを作る").click()
+
+    expect(page.locator("#action-result")).to_have_text("続報の下書きを作りました")
+    cancel = Alert.objects.exclude(pk=original).get()
+    assert (cancel.msg_type, cancel.references_id, cancel.status) == ("cancel", original, "draft")
+    expect(page.locator("#alert-detail")).to_have_attribute("data-alert", str(cancel.pk))
+    expect(page.locator(f"#alert-list li[data-alert='{cancel.pk}']")).to_contain_text("下書き")

@@ -186,8 +186,10 @@ async function select(id) {
   detail.hidden = false;
   renderFacts(selected);
   renderActions(selected);
+  // A draft opens in the form for editing; looking at any other alert keeps what is being
+  // typed for a new draft, and only leaves a draft that was open for editing.
   if (selected.status === "draft") editDraft(selected);
-  else newDraft();
+  else if (editing !== null) newDraft();
   showArea(selected);
   detail.dataset.ready = "false";
   loadList();

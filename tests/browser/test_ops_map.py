@@ -18,9 +18,12 @@ from django.contrib.gis.geos import MultiPolygon, Polygon
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.test import Client
+from django.utils import timezone
 from PIL import Image
 from playwright.sync_api import expect
 
+from alerts import fanout, safety
+from alerts.models import Alert, Subscriber
 from disaster.events import publish
 from disaster.models import DamageReport
 from maps.models import District
@@ -28,6 +31,7 @@ from shelters.models import Shelter
 from stockpile.models import Depot, Item
 from tests.browser.conftest import screenshot, serious_accessibility_violations
 from tests.conftest import token_client
+from tests.fakes.fixtures import fake_twilio, fast_retries  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -454,3 +458,111 @@ def test_the_report_tiles_follow_the_filters_chosen_on_the_map(
         "status": ["resolved"],
     }
     assert query["category"] == ["flooding"]
+
+
+@pytest.fixture
+def district() -> District:
+    square = MultiPolygon(Polygon.from_bbox((139.40, 35.50, 139.42, 35.52)), srid=4326)
+    return District.objects.create(name="相模が丘", area=square)
+
+
+def district_alert(district: District, title: str, **extra) -> Alert:
+    alert = Alert.objects.create(
+        kind=Alert.Kind.EVACUATION_4,
+        title_ja=title,
+        body_ja="直ちに避難してください",
+        channels=["sms"],
+        **extra,
+    )
+    alert.districts.add(district)
+    return alert
+
+
+def delivery_bar(page, alert_id: int):
+    return page.locator(f"#alert-deliveries li[data-alert='{alert_id}'] [role=progressbar]")
+
+
+@pytest.mark.usefixtures("fake_twilio")
+def test_the_real_fan_out_fills_the_progress_bar_and_a_need_help_answer_is_listed(
+    ops_page, asgi_url, district
+):
+    people = []
+    for phone in ("+819011110001", "+819011110002"):
+        person = Subscriber.objects.create(
+            phone=phone,
+            phone_confirmed_at=timezone.now(),
+            language="ja",
+            consent_method=Subscriber.ConsentMethod.STAFF,
+        )
+        person.districts.add(district)
+        people.append(person)
+    alert = district_alert(district, "安否確認", status=Alert.Status.APPROVED, asks_safety=True)
+    page = ops_page
+    open_ops(page, asgi_url)
+    expect(page.locator("#alert-deliveries")).to_have_text("配信中の避難情報はありません")
+    page.evaluate("window.__notReloaded = true")
+
+    fanout.send(alert.pk)  # the job's own code, against the fake Twilio on loopback
+
+    bar = delivery_bar(page, alert.pk)
+    expect(bar).to_have_attribute("aria-valuenow", "2")
+    expect(bar).to_have_attribute("aria-valuemax", "2")
+    item = page.locator(f"#alert-deliveries li[data-alert='{alert.pk}']")
+    expect(item.locator(".delivery-figures")).to_have_text(
+        "送信済み 2 · 配信済み 0 · 失敗 0 / 合計 2"
+    )
+    expect(item.locator(".delivery-status")).to_have_text("完了")
+
+    assert safety.answer(people[1], alert.pk, "need_help")  # as the SMS webhook records it
+
+    need_help = page.locator("#need-help-list li")
+    expect(need_help).to_have_count(1)
+    expect(need_help).to_contain_text("+819011110002")
+    expect(need_help).to_contain_text("相模が丘")
+    expect(item.locator(".safety-figures")).to_have_text("避難済み 0 · 自宅で無事 0 · 要救助 1")
+    assert page.evaluate("window.__notReloaded") is True
+    screenshot(page, "ops-map-need-help")
+
+
+def test_progress_events_move_the_bar_and_colour_the_district_on_the_reach_map(
+    ops_page, asgi_url, district
+):
+    alert = district_alert(
+        district, PAYLOAD, status=Alert.Status.SENDING, is_drill=True, asks_safety=True
+    )
+    page = ops_page
+    open_ops(page, asgi_url)
+    item = page.locator(f"#alert-deliveries li[data-alert='{alert.pk}']")
+    expect(item.locator("strong")).to_have_text(f"#{alert.pk} {PAYLOAD}")
+    expect(item.locator(".badge.drill")).to_have_text("訓練")
+    expect(delivery_bar(page, alert.pk)).to_have_attribute("aria-valuenow", "0")
+
+    item.get_by_role("button", name=re.compile("配信状況を地図に表示")).click()
+    expect(item.get_by_role("button")).to_have_attribute("aria-pressed", "true")
+    expect(page.locator(".reach-legend")).to_contain_text("配信率")
+    expect(page.locator("path.leaflet-interactive[fill='#9e9e9e']")).to_have_count(1)
+
+    counts = {"queued": 1, "sent": 0, "delivered": 4, "failed": 0}
+    progress = {"alert_id": alert.pk, "drill": True, "finished": False, **counts}
+    progress["by_district"] = [{"district_id": district.pk, **counts}]
+    answers = {"district_id": district.pk, "evacuated": 1, "safe_at_home": 2, "need_help": 0}
+    # Committed together, the two are broadcast concurrently and may arrive in either order:
+    # both are applied.
+    with transaction.atomic():
+        publish("alert.delivery_progress", progress)
+        publish(
+            "alert.safety_answers", {"alert_id": alert.pk, "drill": True, "by_district": [answers]}
+        )
+
+    expect(delivery_bar(page, alert.pk)).to_have_attribute("aria-valuenow", "4")
+    expect(item.locator(".safety-figures")).to_have_text("避難済み 1 · 自宅で無事 2 · 要救助 0")
+    expect(delivery_bar(page, alert.pk)).to_have_attribute("aria-valuemax", "5")
+    expect(page.locator("path.leaflet-interactive[fill='#8cc084']")).to_have_count(1)  # 75–99%
+    page.evaluate("window.sonaeOps.layers.reach.eachLayer((layer) => layer.openTooltip())")
+    tooltip = page.locator(f".leaflet-tooltip .reach-tip[data-district='{district.pk}']")
+    expect(tooltip.locator(".share")).to_have_text("配信率: 80% (4/5)")
+    expect(tooltip.locator(".safety")).to_have_text("避難済み 1 · 自宅で無事 2 · 要救助 0")
+    expect(page.locator("#need-help-list")).to_have_text("要救助の回答はありません")
+    assert page.evaluate("window.__pwned") is None
+    assert serious_accessibility_violations(page) == []
+    screenshot(page, "ops-map-reach")

@@ -418,7 +418,13 @@ function applyAlert(p) {
 // Per alert being sent or recently sent: its delivery figures and safety answers exactly as
 // the `alert.delivery_progress` and `alert.safety_answers` events carry them (counts only).
 // Each event replaces an alert's figures, so one applied twice changes nothing.
-const deliveries = new Map(state.deliveries.map((d) => [d.id, d]));
+// The snapshot's counts are read after its last event, so they are newer than any event up to it.
+const deliveries = new Map(
+  state.deliveries.map((d) => {
+    const since = { progressEvent: state.last_event_id, safetyEvent: state.last_event_id };
+    return [d.id, { ...d, ...since }];
+  }),
+);
 const deliveryItems = new Map();
 // The alert whose reach the map colours and whose need-help list the panel shows.
 let reachAlertId = state.deliveries[0]?.id ?? null;
@@ -452,6 +458,8 @@ function deliveryFor(alertId, drill) {
       asks_safety: false,
       progress: null,
       safety: null,
+      progressEvent: 0,
+      safetyEvent: 0,
     };
     deliveries.set(alertId, entry);
   }
@@ -692,8 +700,10 @@ async function refreshNeedHelp() {
   }
 }
 
-function applyProgress(p) {
+function applyProgress(p, eventId) {
   const entry = deliveryFor(p.alert_id, p.drill);
+  if (eventId <= entry.progressEvent) return; // older figures than those shown
+  entry.progressEvent = eventId;
   entry.progress = p;
   entry.drill = p.drill;
   if (reachAlertId === null) reachAlertId = p.alert_id;
@@ -701,8 +711,10 @@ function applyProgress(p) {
   if (p.alert_id === reachAlertId) restyleReach();
 }
 
-function applySafety(p) {
+function applySafety(p, eventId) {
   const entry = deliveryFor(p.alert_id, p.drill);
+  if (eventId <= entry.safetyEvent) return;
+  entry.safetyEvent = eventId;
   entry.safety = p;
   entry.asks_safety = true;
   if (reachAlertId === null) reachAlertId = p.alert_id;
@@ -711,6 +723,14 @@ function applySafety(p) {
     restyleReach();
     refreshNeedHelp();
   }
+}
+
+/** An alert's figures follow its newest event, whatever order events arrive in: events
+ * committed together are broadcast concurrently and may overtake one another, and the
+ * final figures of a fan-out are committed with its `alert.sent`. */
+function applyFigures(event) {
+  if (event.kind === "alert.delivery_progress") applyProgress(event.payload, event.id);
+  if (event.kind === "alert.safety_answers") applySafety(event.payload, event.id);
 }
 
 function applyAlertToDeliveries(p) {
@@ -867,7 +887,11 @@ async function refreshCareNeeds(shelterId) {
 }
 
 function apply(event) {
-  if (event.id <= lastEventId) return; // replayed by a catch-up after we had it live
+  if (event.id <= lastEventId) {
+    // Replayed by a catch-up after we had it live, or overtaken by a later event.
+    applyFigures(event);
+    return;
+  }
   lastEventId = event.id;
   const p = event.payload;
   const shelter = shelters.get(p.shelter_id);
@@ -900,10 +924,8 @@ function apply(event) {
       applyAlertToDeliveries(p);
       break;
     case "alert.delivery_progress":
-      applyProgress(p);
-      break;
     case "alert.safety_answers":
-      applySafety(p);
+      applyFigures(event);
       break;
     default:
       if (event.kind.startsWith("report.")) {

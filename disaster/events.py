@@ -146,5 +146,8 @@ def broadcast(event: Event) -> concurrent.futures.Future:
 flush_broadcasts = _broadcaster.flush
 
 
-def events_after(after: int, limit: int = 500) -> list[Event]:
-    return list(Event.objects.filter(id__gt=after).order_by("id")[:limit])
+def events_after(after: int, limit: int = 500, before: int | None = None) -> list[Event]:
+    events = Event.objects.filter(id__gt=after)
+    if before is not None:
+        events = events.filter(id__lt=before)
+    return list(events.order_by("id")[:limit])

@@ -218,6 +218,33 @@ async def test_reconnecting_after_an_id_replays_the_missed_events_in_order_then_
     await communicator.disconnect()
 
 
+@database_sync_to_async
+def logged(name: str) -> Event:
+    """An event committed to the log whose broadcast has not gone out (a slow sender)."""
+    return Event.objects.create(
+        kind="incident.declared",
+        payload={"id": 1, "name": name, "kind": "flood", "phase": "watch", "is_drill": True},
+    )
+
+
+async def test_an_event_overtaken_by_a_later_one_is_still_sent_first_and_once(ops_user):
+    _, seen = await declare(ops_user, "seen")
+    communicator, connected, _ = await open_socket(ops_user, f"?after={seen.id}")
+    assert connected
+    first, second = await logged("committed first"), await logged("committed second")
+    layer = get_channel_layer()
+
+    # Two processes broadcast after their commits; the second one's message wins the race.
+    await layer.group_send(OPS_GROUP, {"type": "event.message", "event": second.as_message()})
+    await layer.group_send(OPS_GROUP, {"type": "event.message", "event": first.as_message()})
+    _, later = await declare(ops_user, "later")
+
+    # The group delivers in order, so a repeat of the first would come before "later".
+    received = [await communicator.receive_json_from(timeout=TIMEOUT) for _ in range(3)]
+    assert [m["id"] for m in received] == [first.id, second.id, later.id]
+    await communicator.disconnect()
+
+
 async def test_a_ping_is_answered_with_a_pong(ops_user):
     communicator, connected, _ = await open_socket(ops_user)
     assert connected

@@ -17,17 +17,17 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db.models import Sum
 
-from disaster.models import AuditEntry, Event, User
+from disaster.models import User
 from shelters.api import router as shelters_router
-from shelters.models import HeadCount, Shelter
+from shelters.models import Shelter
 from shelters.services import record_headcount
 from stockpile import services
 from stockpile.api import router as stockpile_router
-from stockpile.models import Depot, Item, Lot, Movement, SupplyRequest, Transfer
+from stockpile.models import Depot, Item, Movement, SupplyRequest, Transfer
 from tests.conftest import token_client
 from tests.stockpile.conftest import in_days
+from tests.stockpile.snapshot import state
 
 API = "/api/v1"
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
@@ -198,20 +198,6 @@ def write_endpoints() -> set[tuple[str, str]]:
             for operation in path_view.operations:
                 found |= {(m, path) for m in operation.methods if m in UNSAFE}
     return found
-
-
-def state() -> dict:
-    """Everything a write could change, in one comparable value."""
-    return {
-        "movements": Movement.objects.count(),
-        "on_hand": Lot.objects.aggregate(s=Sum("on_hand"))["s"],
-        "headcounts": HeadCount.objects.count(),
-        "transfers": sorted(Transfer.objects.values_list("pk", "status")),
-        "requests": sorted(SupplyRequest.objects.values_list("pk", "status")),
-        "shelters": sorted(Shelter.objects.values_list("pk", "status", "phone")),
-        "events": Event.objects.count(),
-        "audit": AuditEntry.objects.count(),
-    }
 
 
 def test_every_write_of_the_shelters_and_stockpile_api_is_in_the_table():

@@ -18,17 +18,17 @@ from dataclasses import dataclass
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db.models import Sum
 
-from disaster.models import AuditEntry, Event, User
+from disaster.models import User
 from disaster.roles import Role
 from shelters.api import router as shelters_router
-from shelters.models import HeadCount, Shelter
+from shelters.models import Shelter
 from stockpile import services
 from stockpile.api import router as stockpile_router
-from stockpile.models import Depot, Item, Lot, Movement, SupplyRequest, Transfer
+from stockpile.models import Depot, Item, Movement, SupplyRequest, Transfer
 from tests.conftest import token_client
 from tests.stockpile.conftest import in_days
+from tests.stockpile.snapshot import state
 
 API = "/api/v1"
 
@@ -130,19 +130,6 @@ def endpoints_naming_an_object() -> set[tuple[str, str]]:
                 if Role.SHELTER_MANAGER in roles and re.search(r"\{\w+\}", path):
                     found |= {(method, path) for method in operation.methods}
     return found
-
-
-def state() -> dict:
-    return {
-        "movements": Movement.objects.count(),
-        "on_hand": Lot.objects.aggregate(s=Sum("on_hand"))["s"],
-        "headcounts": HeadCount.objects.count(),
-        "transfers": sorted(Transfer.objects.values_list("pk", "status")),
-        "requests": sorted(SupplyRequest.objects.values_list("pk", "status")),
-        "shelters": sorted(Shelter.objects.values_list("pk", "status")),
-        "events": Event.objects.count(),
-        "audit": AuditEntry.objects.count(),
-    }
 
 
 @pytest.fixture(params=["other_shelter", "central_warehouse"])

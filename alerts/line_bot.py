@@ -44,7 +44,6 @@ from maps.models import District
 log = logging.getLogger(__name__)
 
 LANGUAGE_LABELS = dict(Language.choices)
-PLACEHOLDER_EVENT_ID = "testwebhookeventid"  # LINE's documented samples all carry this one
 
 
 def handle_line_event(event: dict, photo: bytes | DomainError | None = None) -> Answer | None:
@@ -85,7 +84,7 @@ def first_time(event: dict) -> bool:
     redelivers what it could not confirm, possibly while the first delivery is still being
     handled: the insert then waits for it, and finds it)."""
     seen = event_id(event)
-    if not seen or seen == PLACEHOLDER_EVENT_ID:
+    if not seen:
         return True
     _row, created = SeenLineEvent.objects.get_or_create(event_id=seen)
     return created

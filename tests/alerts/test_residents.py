@@ -30,7 +30,17 @@ from disaster.models import AuditEntry, DamageReport, Event, RateWindow
 from maps.models import District
 from shelters.models import HeadCount, Shelter
 from tests.alerts.delivery_helpers import city_alert, subscriber
-from tests.alerts.test_webhooks import SAMPLE, USER, post_line, post_twilio, sample
+from tests.alerts.line_events import (
+    SAMPLE,
+    USER,
+    image_event,
+    location_event,
+    post_line,
+    postback,
+    sample,
+    text_event,
+)
+from tests.alerts.test_webhooks import post_twilio
 from tests.disaster.test_reports import photo_with_gps
 from tests.disaster.test_websocket import TIMEOUT, open_socket
 
@@ -64,39 +74,6 @@ def shelters(db) -> dict[str, Shelter]:
         "middle": make("栗原中学校", 0.012, "open", inside=90),
         "far": make("相模が丘小学校", 0.030, "open", inside=100),
         "farthest": make("ひばりが丘小学校", 0.050, "open"),
-    }
-
-
-def image_event(message_id: str, **changes) -> dict:
-    event = next(
-        e for e in SAMPLE["events"] if e["type"] == "message" and e["message"]["type"] == "image"
-    )
-    message = {"id": message_id, "type": "image", "contentProvider": {"type": "line"}}
-    return {**event, "source": {"type": "user", "userId": USER}, "message": message, **changes}
-
-
-def location_event(latitude: float, longitude: float, address: str = "座間市役所前") -> dict:
-    event = next(
-        e for e in SAMPLE["events"] if e["type"] == "message" and e["message"]["type"] == "location"
-    )
-    place = {**event["message"], "latitude": latitude, "longitude": longitude, "address": address}
-    return {**event, "message": place}
-
-
-def text_event(text: str, user: str = USER) -> dict:
-    event = SAMPLE["events"][0]  # a text message from a user
-    return {
-        **event,
-        "source": {"type": "user", "userId": user},
-        "message": {**event["message"], "text": text},
-    }
-
-
-def postback(data: str, user: str = USER) -> dict:
-    return {
-        **sample("postback"),
-        "source": {"type": "user", "userId": user},
-        "postback": {"data": data},
     }
 
 

@@ -3,8 +3,6 @@ channels, and the digit each recipient texts back is counted and listed for staf
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from django.conf import settings
 from twilio.request_validator import RequestValidator
@@ -12,7 +10,7 @@ from twilio.request_validator import RequestValidator
 from alerts import fanout
 from alerts.models import SafetyAnswer
 from tests.alerts.delivery_helpers import city_alert, subscriber
-from tests.alerts.test_webhooks_signatures import post_line_body
+from tests.alerts.line_events import post_line, postback, text_event
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,18 +19,7 @@ PHONE = "+819077777777"
 
 
 def line_text(client, text: str):
-    event = {
-        "type": "message",
-        "mode": "active",
-        "timestamp": 1,
-        "replyToken": "r" * 32,
-        "source": {"type": "user", "userId": LINE_USER},
-        "webhookEventId": "01H" + "0" * 23,
-        "deliveryContext": {"isRedelivery": False},
-        "message": {"type": "text", "id": "1", "text": text},
-    }
-    body = json.dumps({"destination": "U0", "events": [event]}).encode()
-    return post_line_body(client, body, settings.LINE_CHANNEL_SECRET)
+    return post_line(client, [text_event(text, user=LINE_USER)])
 
 
 def sms_text(client, body: str):
@@ -71,18 +58,7 @@ def test_the_alert_asks_and_the_digit_texted_back_is_counted_and_listed(
 
 
 def line_postback(client, user_id: str, data: str):
-    event = {
-        "type": "postback",
-        "mode": "active",
-        "timestamp": 1,
-        "replyToken": "p" * 32,
-        "source": {"type": "user", "userId": user_id},
-        "webhookEventId": "01H" + "1" * 23,
-        "deliveryContext": {"isRedelivery": False},
-        "postback": {"data": data},
-    }
-    body = json.dumps({"destination": "U0", "events": [event]}).encode()
-    return post_line_body(client, body, settings.LINE_CHANNEL_SECRET)
+    return post_line(client, [postback(data, user=user_id)])
 
 
 def test_line_recipients_answer_with_one_tap_in_their_language(client, fake_line, fake_twilio):

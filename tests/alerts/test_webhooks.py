@@ -15,24 +15,9 @@ from alerts import fanout
 from alerts.models import Delivery, SafetyAnswer, Subscriber
 from maps.models import District
 from tests.alerts.delivery_helpers import city_alert, subscriber
-from tests.alerts.test_webhooks_signatures import post_line_body
+from tests.alerts.line_events import SAMPLE, USER, post_line, sample
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-USER = "U206d25c2ea6bd87c17655609a1c37cb8"  # the user id in LINE's sample payload
-SAMPLE = json.loads(
-    (django_settings.SHARED_DATA_DIR / "line" / "webhook-events-sample.json").read_text()
-)
-
-
-def post_line(client, events: list[dict]):
-    body = json.dumps({"destination": "U123", "events": events}).encode()
-    return post_line_body(client, body, "line-secret")
-
-
-def sample(kind: str, **changes) -> dict:
-    event = next(e for e in SAMPLE["events"] if e["type"] == kind)
-    return {**event, **changes}
 
 
 def post_twilio(client, path: str, params: dict, token: str = "token"):  # noqa: S107

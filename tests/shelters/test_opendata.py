@@ -14,18 +14,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from hypothesis import given
 from hypothesis import strategies as st
 
-from disaster.models import AuditEntry
+from disaster.core.models import AuditEntry
 from shelters import opendata
 from shelters.models import Shelter
-from shelters.opendata import (
-    RECOMMENDED_COLUMNS,
-    CodeError,
-    ImportRejected,
-    check_digit,
-    export_csv,
-    import_file,
-    repair_local_government_code,
-)
+from shelters.opendata import ImportRejected, export_csv, import_file
+from shelters.opendata.codes import CodeError, check_digit, repair_local_government_code
+from shelters.opendata.columns import GSI_HAZARD_COLUMNS, HAZARD_COLUMNS, RECOMMENDED_COLUMNS
 
 DATA = Path(settings.SHARED_DATA_DIR)
 ZAMA_SITES = DATA / "gsi-emergency-142166.geojson"  # 指定緊急避難場所
@@ -38,7 +32,7 @@ GSI_SITE_COLUMNS = [
     "都道府県名及び市町村名",
     "施設・場所名",
     "住所",
-    *opendata.GSI_HAZARD_COLUMNS,
+    *GSI_HAZARD_COLUMNS,
     "指定避難所との住所同一",
     "緯度",
     "経度",
@@ -73,7 +67,7 @@ OLD_COLUMNS = [
     "電話番号",
     "内線番号",
     "連絡先メールアドレス",
-    *opendata.HAZARD_COLUMNS,
+    *HAZARD_COLUMNS,
     "指定避難所との重複",
     "想定収容人数",
     "対象となる町会・自治会",

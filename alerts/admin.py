@@ -1,6 +1,6 @@
 """Read-only admin views of alerts and subscribers.
 
-Alerts go through the approval workflow in `alerts.services` and subscribers consent
+Alerts go through the approval workflow in `alerts.authoring.services` and subscribers consent
 through SMS, LINE or staff registration, so the admin only shows them: an edit here would
 skip the second-person approval, the audit trail and the events.
 """
@@ -8,7 +8,7 @@ skip the second-person approval, the audit trail and the events.
 from django.contrib import admin
 
 from alerts.models import Alert, Delivery, Subscriber
-from disaster.admin_audit import ReadOnlyAdmin
+from disaster.core.admin_audit import ReadOnlyAdmin
 
 
 @admin.register(Alert)

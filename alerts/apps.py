@@ -7,4 +7,6 @@ class AlertsConfig(AppConfig):
     verbose_name = _("避難情報の配信")
 
     def ready(self) -> None:
-        from alerts import delivery_events, event_kinds  # noqa: F401 (registers event schemas)
+        # Registers the event schemas of authoring and delivery.
+        from alerts.authoring import event_kinds  # noqa: F401
+        from alerts.delivery import event_kinds as delivery_events  # noqa: F401

@@ -6,11 +6,15 @@ from django.db import transaction
 from procrastinate import RetryStrategy
 from procrastinate.contrib.django import app
 
-from alerts import fanout
+from alerts.authoring.schedules import send_due
+from alerts.delivery import fanout
+from alerts.lifecycle import SEND_ALERT, mark_sending
 from alerts.models import Alert
+from alerts.residents.privacy import forget_stale
 
 
 @app.task(
+    name=SEND_ALERT,
     queue="alerts",
     # Unfinished deliveries (a provider down, a worker killed) are picked up by the next
     # try; the fan-out is resumable and never sends twice.
@@ -18,9 +22,7 @@ from alerts.models import Alert
 )
 def send_alert(alert_id: int) -> None:
     """Fan an approved alert out to its recipients (deferred when it is approved, with
-    `defer_sending`)."""
-    from alerts.services import mark_sending
-
+    `alerts.lifecycle.defer_sending`)."""
     with transaction.atomic():
         alert = Alert.objects.select_for_update().get(pk=alert_id)
         if alert.status in {Alert.Status.DRAFT, Alert.Status.CANCELLED}:
@@ -33,8 +35,6 @@ def send_alert(alert_id: int) -> None:
 @app.task(queue="alerts", queueing_lock="send_scheduled_messages")
 def send_scheduled_messages(timestamp: int | None = None) -> int:
     """Every minute: send the scheduled information messages that are due."""
-    from alerts.schedules import send_due
-
     return len(send_due())
 
 
@@ -43,11 +43,4 @@ def send_scheduled_messages(timestamp: int | None = None) -> int:
 def forget_stale_conversations(timestamp: int | None = None) -> dict[str, int]:
     """Every five minutes: residents' report pieces that made no report in time (photos
     included), handled-event ids LINE no longer redelivers, and ended rate windows."""
-    from alerts.privacy import forget_stale
-
     return forget_stale()
-
-
-def defer_sending(alert: Alert) -> None:
-    """Queue the fan-out of one alert, at most once at a time (a queueing lock per alert)."""
-    send_alert.configure(queueing_lock=f"send_alert:{alert.pk}").defer(alert_id=alert.pk)

@@ -117,6 +117,9 @@ class Alert(models.Model):
         SENT = "sent", _("送信済み")
         CANCELLED = "cancelled", _("取消")
 
+    # What the public may see (CAP, the feed, the SMS short link): alerts that went out.
+    PUBLIC_STATUSES = (Status.SENDING, Status.SENT)
+
     class MessageType(models.TextChoices):
         ALERT = "alert", "Alert"
         UPDATE = "update", "Update"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from alerts import views
+from alerts.public import views
 
 app_name = "alerts"
 

@@ -46,7 +46,7 @@ def run() -> dict:
     from django.conf import settings
     from django.db import connection
 
-    from alerts import fanout
+    from alerts.delivery import fanout
     from alerts.models import Alert, Delivery, Subscriber
 
     fakes = subprocess.Popen(

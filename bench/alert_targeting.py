@@ -1,5 +1,5 @@
 """Alert targeting: recipients of a polygon covering ~10% of 1,000,000 subscribers, through
-`alerts.targeting.recipients`, beside the raw PostGIS query for the same rows.
+`alerts.delivery.targeting.recipients`, beside the raw PostGIS query for the same rows.
 
 The subscribers (homes spread uniformly over the city's bounding box, LINE ids) are made
 once in SQL and kept between runs. The polygon is a rectangle sized to hold about a tenth
@@ -59,8 +59,8 @@ def run() -> dict:
     from django.contrib.gis.geos import MultiPolygon, Polygon
     from django.db import connection
 
+    from alerts.delivery.targeting import recipients
     from alerts.models import Alert, Subscriber
-    from alerts.targeting import recipients
 
     _ensure_subscribers()
     west, south, east, north = AREA

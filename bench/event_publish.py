@@ -55,8 +55,8 @@ def _in_threads(work) -> float:
 def run() -> dict:
     from django.db import connection, transaction
 
-    from disaster.events import publish
-    from disaster.models import Event
+    from disaster.core.events import publish
+    from disaster.core.models import Event
 
     def via_publish():
         with transaction.atomic():

@@ -28,7 +28,7 @@ USERNAME = "bench-map"
 def _ensure_reports() -> None:
     from django.db import connection
 
-    from disaster.models import DamageReport
+    from disaster.reports.models import DamageReport
 
     if DamageReport.objects.count() == REPORTS:
         return
@@ -87,8 +87,9 @@ def run() -> dict:
     from django.db import connection
     from django.test import Client
 
-    from disaster.models import ApiToken, DamageReport, User
-    from disaster.roles import Role
+    from disaster.core.models import ApiToken, User
+    from disaster.core.roles import Role
+    from disaster.reports.models import DamageReport
     from maps.api import tile_sql, tile_where
 
     _ensure_reports()

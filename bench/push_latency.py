@@ -3,7 +3,7 @@
 
 The real stack: uvicorn serving `disaster.asgi:application` in a subprocess (DEBUG off, the
 Redis channel layer, the bench database; `bench.stock_api.Server`), CLIENTS WebSocket clients
-connected to `/ws/ops/` with an operations user's bearer token (`disaster.ws_auth`), all
+connected to `/ws/ops/` with an operations user's bearer token (`disaster.core.ws_auth`), all
 connected before the first write. Then WRITES head-counts are recorded one after another
 through `POST /api/v1/shelters/{id}/headcounts` (bearer token, fresh Idempotency-Key), GAP_S
 apart so one write's fan-out is over before the next begins.
@@ -66,8 +66,8 @@ def _prepare() -> tuple[str, int]:
     """An operations user with a bearer token and an open shelter; (token, shelter id)."""
     from django.contrib.gis.geos import Point
 
-    from disaster.models import ApiToken, User
-    from disaster.roles import Role
+    from disaster.core.models import ApiToken, User
+    from disaster.core.roles import Role
     from shelters.models import Shelter
 
     user, _ = User.objects.update_or_create(

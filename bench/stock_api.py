@@ -87,10 +87,10 @@ def _prepare() -> Stock:
     from django.db import connection, transaction
     from django.utils import timezone
 
+    from disaster.core.events import flush_broadcasts
+    from disaster.core.models import ApiToken, Event, IdempotentRequest, User
+    from disaster.core.roles import Role
     from disaster.demo import load_catalogue
-    from disaster.events import flush_broadcasts
-    from disaster.models import ApiToken, Event, IdempotentRequest, User
-    from disaster.roles import Role
     from stockpile.models import Depot, Item, Lot
     from stockpile.services import receive_stock
 
@@ -257,8 +257,8 @@ def _pgbench_script(stock: Stock, capture: Capture, pair: int, quantity: int, ke
     import psycopg
     from django.db import connection
 
-    from disaster.idempotency import record_key
-    from disaster.models import IdempotentRequest
+    from disaster.core.idempotency import record_key
+    from disaster.core.models import IdempotentRequest
 
     depot, item, lot = stock.pair(pair)
     claimed = IdempotentRequest.objects.get(key=key)

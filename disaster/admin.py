@@ -2,9 +2,9 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from disaster import services
-from disaster.admin_audit import AuditedAdmin, ReadOnlyAdmin
-from disaster.models import ApiToken, AuditEntry, Event, Incident, User
+from disaster.core import services
+from disaster.core.admin_audit import AuditedAdmin, ReadOnlyAdmin
+from disaster.core.models import ApiToken, AuditEntry, Event, Incident, User
 
 admin.site.site_header = _("備え 管理")
 admin.site.site_title = _("備え")

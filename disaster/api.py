@@ -20,7 +20,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.parser import Parser
 
-from disaster.errors import DomainError, Invalid, error_response
+from disaster.core.errors import DomainError, Invalid, error_response
 
 log = logging.getLogger(__name__)
 
@@ -140,10 +140,11 @@ def api_not_found(request: HttpRequest, exception: Exception | None = None) -> H
 
 
 def _mount() -> None:
-    from alerts.api import router as alerts_router
-    from alerts.api_delivery import router as delivery_router
-    from disaster.reports_api import router as reports_router
-    from disaster.routes import router as disaster_router
+    from alerts.authoring.api import router as alerts_router
+    from alerts.delivery.api import router as delivery_router
+    from alerts.residents.api import router as residents_router
+    from disaster.core.api import router as disaster_router
+    from disaster.reports.api import router as reports_router
     from maps.api import router as maps_router
     from shelters.api import router as shelters_router
     from stockpile.api import router as stockpile_router
@@ -155,6 +156,7 @@ def _mount() -> None:
         stockpile_router,
         alerts_router,
         delivery_router,
+        residents_router,
         maps_router,
     ):
         api.add_router("/v1/", router)

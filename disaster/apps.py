@@ -7,4 +7,6 @@ class DisasterConfig(AppConfig):
     verbose_name = _("災害対応")
 
     def ready(self) -> None:
-        from disaster import event_kinds  # noqa: F401 (registers the event schemas)
+        # Registers the event schemas of the core and the damage reports.
+        from disaster.core import event_kinds  # noqa: F401
+        from disaster.reports import event_kinds as report_events  # noqa: F401

@@ -13,8 +13,8 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.urls import get_resolver, path  # noqa: E402
 
-from disaster.consumers import OpsConsumer  # noqa: E402
-from disaster.ws_auth import TokenAuthMiddleware  # noqa: E402
+from disaster.core.consumers import OpsConsumer  # noqa: E402
+from disaster.core.ws_auth import TokenAuthMiddleware  # noqa: E402
 
 application = ProtocolTypeRouter(
     {

@@ -22,10 +22,11 @@ from django.contrib.gis.geos import GEOSGeometry, MultiPolygon, Point
 from django.db import connection, transaction
 from django.utils import timezone
 
-from disaster.models import DamageReport, User
-from disaster.reports import NewReport, city_contains, create_report, triage
-from disaster.roles import Role
-from maps.models import CityBoundary, District
+from disaster.core.geography import CityBoundary, District
+from disaster.core.models import User
+from disaster.core.roles import Role
+from disaster.reports.models import DamageReport
+from disaster.reports.services import NewReport, city_contains, create_report, triage
 from shelters.models import HeadCount, Shelter
 from shelters.opendata import import_gsi_geojson
 from shelters.services import change_status, record_headcount

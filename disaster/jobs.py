@@ -8,7 +8,7 @@ from django.conf import settings
 from django.utils import timezone
 from procrastinate.contrib.django import app
 
-from disaster.models import Event, IdempotentRequest
+from disaster.core.models import Event, IdempotentRequest
 
 
 @app.periodic(cron="17 3 * * *")

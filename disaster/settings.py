@@ -8,7 +8,7 @@ from urllib.parse import unquote, urlparse
 
 from django.core.exceptions import ImproperlyConfigured
 
-from disaster.env import env, env_bool, env_list
+from disaster.core.env import env, env_bool, env_list
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -54,8 +54,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "disaster.audit.AuditViaMiddleware",
-    "disaster.idempotency.IdempotencyMiddleware",
+    "disaster.core.audit.AuditViaMiddleware",
+    "disaster.core.idempotency.IdempotencyMiddleware",
     "disaster.api.MethodNotAllowedMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

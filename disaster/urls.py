@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
+from django.views.i18n import JavaScriptCatalog
 
 from disaster import views
 from disaster.api import api, api_not_found
@@ -10,7 +11,8 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("shelter/", include("shelters.urls")),
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    path("shelter/", include("stockpile.urls")),
     path("", include("maps.urls")),
     path("", include("alerts.urls")),
     path("admin/", admin.site.urls),

@@ -4,7 +4,7 @@ from django.shortcuts import render
 from django.views.defaults import page_not_found
 
 from disaster.api import api_not_found
-from disaster.roles import role_of
+from disaster.core.roles import role_of
 from shelters.models import Shelter
 
 

@@ -1,8 +1,8 @@
 from django.contrib import admin
 from leaflet.admin import LeafletGeoAdminMixin
 
-from disaster.admin_audit import AuditedAdmin
-from maps.models import CityBoundary, District
+from disaster.core.admin_audit import AuditedAdmin
+from disaster.core.geography import CityBoundary, District
 
 
 @admin.register(District)

@@ -16,13 +16,13 @@ from ninja import Path, Query, Router, Schema
 from pydantic import BaseModel, Field
 
 from alerts.models import Alert
-from disaster.auth import STAFF
-from disaster.errors import Invalid, NotFound
-from disaster.models import DamageReport
-from disaster.query import parse_area, parse_bbox, refuse_unknown_filters
-from disaster.reports_api import ReportFilters, filtered_reports
+from disaster.core.auth import STAFF
+from disaster.core.errors import Invalid, NotFound
+from disaster.core.filters import parse_area, parse_bbox, refuse_unknown_filters
+from disaster.core.geography import District
+from disaster.reports.api import ReportFilters, filtered_reports
+from disaster.reports.models import DamageReport
 from maps import ops, queries
-from maps.models import District
 from shelters.models import Hazard, Shelter
 from shelters.schemas import Latitude, Longitude
 

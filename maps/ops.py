@@ -18,10 +18,12 @@ from django.db.models.functions import TruncHour
 from django.utils import timezone
 from django.utils.translation import get_language
 
-from alerts import fanout, safety
+from alerts.delivery import safety
+from alerts.delivery.progress import progress_counts
 from alerts.models import Alert
-from disaster.models import DamageReport, Event
-from maps.models import CityBoundary, District
+from disaster.core.geography import CityBoundary, District
+from disaster.core.models import Event
+from disaster.reports.models import DamageReport
 from shelters.models import NEEDS, HeadCount, Shelter
 from stockpile import coverage
 from stockpile.event_kinds import Shortage
@@ -173,7 +175,7 @@ def alert_deliveries(now: dt.datetime | None = None) -> list[dict[str, Any]]:
                 "drill": alert.is_drill,
                 "title": alert.title(get_language()),
                 "asks_safety": alert.asks_safety,
-                "progress": {**progress, **fanout.progress_counts(alert)},
+                "progress": {**progress, **progress_counts(alert)},
                 "safety": {**ids, "by_district": safety.counts(alert)}
                 if alert.asks_safety
                 else None,

@@ -15,12 +15,13 @@ from django.contrib.gis.geos import Polygon
 from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import get_language
 
-from alerts.drafting import in_or_near, target_area
+from alerts.areas import in_or_near, target_area
 from alerts.models import Alert
-from disaster.query import Bbox
+from disaster.core.filters import Bbox
 from shelters.models import Shelter
+from shelters.public import occupancy_band, public_shelter
 from shelters.services import percent_of_capacity
 from stockpile import coverage
 
@@ -29,55 +30,12 @@ def bbox_polygon(bbox: Bbox) -> Polygon:
     return Polygon.from_bbox(bbox)
 
 
-# The public occupancy band: residents need "can I go there", not a head-count.
-FREE, CROWDED, FULL = "free", "crowded", "full"
-BAND_LABELS = {
-    FREE: gettext_lazy("空き"),
-    CROWDED: gettext_lazy("混雑"),
-    FULL: gettext_lazy("満員"),
-}
-
-
-def occupancy_band(status: str, occupancy: int, capacity: int) -> str:
-    """満員 when the shelter says so or is at capacity, 混雑 from MAP_CROWDED_PERCENT % of
-    capacity, else 空き. A shelter without a known capacity is 空き unless it says full."""
-    percent = percent_of_capacity(occupancy, capacity)
-    if status == Shelter.Status.FULL or (percent is not None and percent >= 100):
-        return FULL
-    if percent is not None and percent >= settings.MAP_CROWDED_PERCENT:
-        return CROWDED
-    return FREE
-
-
-PUBLIC_STATUSES = (Shelter.Status.OPEN, Shelter.Status.FULL)
-
-
 def open_shelters(hazard: str | None = None, bbox: Bbox | None = None):
-    """Shelters residents may be sent to now (open, or open and full), with occupancy."""
-    shelters = Shelter.objects.filter(status__in=PUBLIC_STATUSES, is_shelter=True)
-    if hazard:
-        shelters = shelters.serving(hazard)
+    """Shelters residents may be sent to now, with occupancy, inside the bbox if given."""
+    shelters = Shelter.objects.open_to_public(hazard)
     if bbox is not None:
         shelters = shelters.filter(point__intersects=bbox_polygon(bbox))
-    return shelters.with_occupancy()
-
-
-def public_shelter(shelter: Shelter) -> dict[str, Any]:
-    """A shelter as the public sees it: where, for which hazards, and its band. Never a
-    head-count, a phone number of staff or anything about the people inside."""
-    band = occupancy_band(shelter.status, shelter.occupancy, shelter.capacity)
-    return {
-        "id": shelter.pk,
-        "name": shelter.name,
-        "name_en": shelter.name_en,
-        "address": shelter.address,
-        "hazards": list(shelter.hazards),
-        "status": shelter.status,
-        "band": band,
-        "band_label": str(BAND_LABELS[band]),
-        "latitude": shelter.point.y,
-        "longitude": shelter.point.x,
-    }
+    return shelters
 
 
 @dataclass
@@ -188,7 +146,7 @@ def alerts_in_force(now: dt.datetime | None = None):
 def alert_layer(
     *, kinds: list[str] | None, drill: bool | None, hazard: str | None, bbox: Bbox | None
 ) -> list[dict[str, Any]]:
-    """Alert areas in force, each as one geometry (`alerts.drafting.target_area`: its drawn
+    """Alert areas in force, each as one geometry (`alerts.areas.target_area`: its drawn
     area and districts, or the whole city)."""
     alerts = alerts_in_force()
     if kinds:
@@ -245,11 +203,9 @@ ALERT_AREA_SHELTERS = 20
 def public_alert(alert_id: int) -> dict[str, Any] | None:
     """An alert as its SMS short link shows it to anyone: title, level and area, and the
     open shelters in or near the area for its hazard, nearest first (none inside the area
-    when the hazard makes it unsafe: alerts.drafting.in_or_near). Only alerts that went out;
+    when the hazard makes it unsafe: alerts.areas.in_or_near). Only alerts that went out;
     nothing about who received them."""
-    from alerts.views import PUBLIC
-
-    alert = Alert.objects.filter(pk=alert_id, status__in=PUBLIC).first()
+    alert = Alert.objects.filter(pk=alert_id, status__in=Alert.PUBLIC_STATUSES).first()
     if alert is None:
         return None
     area = target_area(alert)

@@ -13,8 +13,8 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.csrf import ensure_csrf_cookie
 
-from disaster.models import DamageReport
-from disaster.roles import is_staff_role
+from disaster.core.roles import is_staff_role
+from disaster.reports.models import DamageReport
 from maps import ops as ops_state
 from shelters.models import Hazard
 

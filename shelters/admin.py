@@ -1,7 +1,7 @@
 from django.contrib import admin
 from leaflet.admin import LeafletGeoAdminMixin
 
-from disaster.admin_audit import AuditedAdmin, ReadOnlyAdmin
+from disaster.core.admin_audit import AuditedAdmin, ReadOnlyAdmin
 from shelters.models import HeadCount, Shelter
 
 

@@ -10,11 +10,11 @@ from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
 from ninja.pagination import paginate
 
-from disaster.auth import ADMINISTRATORS, SIGNED_IN, STAFF
-from disaster.errors import Invalid
-from disaster.roles import check_shelter_write
-from disaster.schemas import Id, Paginated
+from disaster.core.auth import ADMINISTRATORS, SIGNED_IN, STAFF
+from disaster.core.errors import Invalid
+from disaster.core.schemas import Id, Paginated
 from shelters import opendata, services
+from shelters.access import check_shelter_write
 from shelters.models import HeadCount, Shelter
 from shelters.schemas import (
     HeadCountFilter,

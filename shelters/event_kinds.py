@@ -4,7 +4,7 @@ import datetime as dt
 
 from pydantic import BaseModel
 
-from disaster.events import event_kind
+from disaster.core.events import event_kind
 
 
 @event_kind("shelter.status_changed")

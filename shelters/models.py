@@ -15,6 +15,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from disaster.core.roles import STAFF_ROLES, Role, role_of
+
 
 class Hazard(models.TextChoices):
     """The eight hazards of the GSI / 推奨データセット data, in their official order."""
@@ -39,6 +41,17 @@ class KnnDistance(models.Func):
 
 
 class ShelterQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """The shelters a user may see and run: every one for operations staff and
+        administrators, their own for a shelter manager, none for anyone else. The one
+        scoping rule the API, the tablet pages and the stockpile's depots share."""
+        role = role_of(user)
+        if role in STAFF_ROLES:
+            return self
+        if role == Role.SHELTER_MANAGER:
+            return self.filter(managers=user)
+        return self.none()
+
     def nearest(self, here, candidates: int = 50):
         """Nearest first by true distance (`distance`, in metres): the `candidates` nearest
         are found by a KNN scan of the index, then ordered on the sphere (a degree of
@@ -55,6 +68,16 @@ class ShelterQuerySet(models.QuerySet):
 
     def accepting(self):
         return self.filter(status=Shelter.Status.OPEN)
+
+    def open_to_public(self, hazard: str | None = None):
+        """Shelters residents may be sent to now (open, or open and full) for the hazard,
+        with their occupancy."""
+        shelters = self.filter(
+            status__in=[Shelter.Status.OPEN, Shelter.Status.FULL], is_shelter=True
+        )
+        if hazard:
+            shelters = shelters.serving(hazard)
+        return shelters.with_occupancy()
 
     def serving(self, hazard: str):
         return self.filter(hazards__contains=[hazard])

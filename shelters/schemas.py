@@ -8,7 +8,7 @@ from django.db.models import Q
 from ninja import Field, FilterLookup, FilterSchema, Schema
 from pydantic import ConfigDict
 
-from disaster.schemas import Moment
+from disaster.core.schemas import Moment
 from shelters.models import Hazard, HeadCount, Shelter
 from shelters.services import percent_of_capacity
 

@@ -13,10 +13,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from disaster import audit
-from disaster.errors import Invalid
-from disaster.events import publish
-from disaster.models import User
+from disaster.core import audit
+from disaster.core.errors import Invalid
+from disaster.core.events import publish
+from disaster.core.models import User
 from shelters.models import HeadCount, Shelter
 
 # What `correct_shelter` may change: everything but status (and who changed it) and ids.

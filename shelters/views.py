@@ -9,18 +9,16 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from disaster.roles import Role, can_write_shelter, is_staff_role, role_of
+from disaster.core.roles import is_staff_role
+from shelters.access import can_write_shelter
 from shelters.models import HeadCount, Shelter
 from shelters.services import percent_of_capacity
 
 
 def shelters_of(user):
     """The shelters a user runs from the tablet: their own, or every shelter for staff."""
-    if is_staff_role(user):
-        return Shelter.objects.filter(is_shelter=True)
-    if role_of(user) == Role.SHELTER_MANAGER:
-        return user.managed_shelters.all()
-    return Shelter.objects.none()
+    shelters = Shelter.objects.visible_to(user)
+    return shelters.filter(is_shelter=True) if is_staff_role(user) else shelters
 
 
 def tablet_shelter(request: HttpRequest, shelter_id: int) -> Shelter:

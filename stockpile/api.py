@@ -18,11 +18,10 @@ from ninja import Field, File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
-from disaster.auth import SIGNED_IN, STAFF
-from disaster.errors import Forbidden, Invalid, NotFound
-from disaster.idempotency import claimed_key
-from disaster.roles import Role, can_write_shelter, role_of
-from disaster.schemas import Id, Paginated
+from disaster.core.auth import SIGNED_IN, STAFF
+from disaster.core.errors import Forbidden, Invalid, NotFound
+from disaster.core.idempotency import claimed_key
+from disaster.core.schemas import Id, Paginated
 from stockpile import coverage, services, sheets
 from stockpile.models import Depot, Item, Movement, SupplyRequest, SupplyRequestLine, Transfer
 from stockpile.schemas import (
@@ -61,9 +60,7 @@ router = Router(tags=["stockpile"])
 
 def may_use_depot(user, depot: Depot) -> bool:
     """Staff use every depot; a shelter manager the depots of their own shelters."""
-    if role_of(user) == Role.SHELTER_MANAGER:
-        return depot.shelter_id is not None and can_write_shelter(user, depot.shelter_id)
-    return True
+    return Depot.objects.visible_to(user).filter(pk=depot.pk).exists()
 
 
 def depot_for(user, depot_id: int) -> Depot:
@@ -73,13 +70,6 @@ def depot_for(user, depot_id: int) -> Depot:
     if not may_use_depot(user, depot):
         raise Forbidden(_("この備蓄倉庫を扱う権限がありません。"))
     return depot
-
-
-def visible_depots(user):
-    """The depots a user's lists are limited to."""
-    if role_of(user) == Role.SHELTER_MANAGER:
-        return Depot.objects.filter(shelter__managers=user)
-    return Depot.objects.all()
 
 
 def item_for(item_id: int, field: str = "item_id") -> Item:
@@ -210,7 +200,7 @@ def dispose(request: HttpRequest, depot_id: Id, payload: DisposalIn):
 @paginate(Paginated)
 def list_movements(request: HttpRequest, filters: MovementFilter = Query(...)):
     """The ledger, newest first."""
-    movements = Movement.objects.filter(depot__in=visible_depots(request.auth))
+    movements = Movement.objects.filter(depot__in=Depot.objects.visible_to(request.auth))
     return filters.filter(movements).select_related("lot", "by")
 
 
@@ -279,7 +269,7 @@ def _transfer_for(user, transfer_id: int, *, side: str | None = None) -> Transfe
 @router.get("/transfers", response=list[TransferOut], auth=SIGNED_IN)
 @paginate(Paginated)
 def list_transfers(request: HttpRequest, filters: TransferFilter = Query(...)):
-    mine = visible_depots(request.auth)
+    mine = Depot.objects.visible_to(request.auth)
     transfers = _transfers().filter(Q(from_depot__in=mine) | Q(to_depot__in=mine))
     return filters.filter(transfers).prefetch_related("lots")
 
@@ -363,7 +353,7 @@ def _request_for(user, request_id: int) -> SupplyRequest:
 @paginate(Paginated)
 def list_supply_requests(request: HttpRequest, filters: SupplyRequestFilter = Query(...)):
     """Requests, newest first, each line with what is committed, in transit and received."""
-    return filters.filter(_requests().filter(depot__in=visible_depots(request.auth)))
+    return filters.filter(_requests().filter(depot__in=Depot.objects.visible_to(request.auth)))
 
 
 @router.post("/supply-requests", response={201: SupplyRequestOut}, auth=SIGNED_IN)
@@ -439,7 +429,7 @@ class ExpiringQuery(Schema):
 def list_expiring(request: HttpRequest, query: ExpiringQuery = Query(...)):
     """Lots expired or expiring within `within_days`, with what to do with each: dispose,
     hand out first, or use in a drill / rotate (ローリングストック) while still good."""
-    depots = visible_depots(request.auth)
+    depots = Depot.objects.visible_to(request.auth)
     if query.depot is not None:
         depots = [depot_for(request.auth, query.depot)]
     return [

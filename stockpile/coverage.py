@@ -23,7 +23,7 @@ from django.db.models import IntegerField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from disaster.models import Incident
+from disaster.core.models import Incident
 from shelters.models import HeadCount
 from stockpile.models import Depot, Item, Lot, Transfer
 

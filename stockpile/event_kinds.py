@@ -2,7 +2,7 @@
 
 from pydantic import BaseModel
 
-from disaster.events import event_kind
+from disaster.core.events import event_kind
 
 
 @event_kind("stock.moved")

@@ -6,8 +6,8 @@ from django.conf import settings
 from django.db import transaction
 from procrastinate.contrib.django import app
 
-from disaster.events import EVENT_KINDS, publish
-from disaster.models import Event
+from disaster.core.events import EVENT_KINDS, publish
+from disaster.core.models import Event
 from stockpile import coverage
 
 

@@ -15,6 +15,9 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from disaster.core.roles import is_staff_role
+from shelters.models import Shelter
+
 
 class Item(models.Model):
     class Category(models.TextChoices):
@@ -87,6 +90,15 @@ class Item(models.Model):
         return self.unit_en if get_language() == "en" and self.unit_en else self.unit_ja
 
 
+class DepotQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """The depots a user may see and use: every one for staff (central warehouses too),
+        else those of the shelters the user may run (`ShelterQuerySet.visible_to`)."""
+        if is_staff_role(user):
+            return self
+        return self.filter(shelter__in=Shelter.objects.visible_to(user))
+
+
 class Depot(models.Model):
     """Where stock is kept: a shelter's warehouse, or a central warehouse (no shelter)."""
 
@@ -105,6 +117,8 @@ class Depot(models.Model):
         verbose_name = _("備蓄倉庫")
         verbose_name_plural = _("備蓄倉庫")
         ordering = ["name"]
+
+    objects = DepotQuerySet.as_manager()
 
     def __str__(self) -> str:
         return self.name

@@ -6,7 +6,7 @@ from typing import Annotated
 from django.db.models import Q
 from ninja import Field, FilterLookup, FilterSchema, Schema
 
-from disaster.schemas import Id, Moment
+from disaster.core.schemas import Id, Moment
 from stockpile.models import Item, Lot, Movement, SupplyRequest, Transfer
 from stockpile.services import MAX_QUANTITY
 

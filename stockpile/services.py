@@ -27,10 +27,10 @@ from django.db.models import F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from disaster import audit
-from disaster.errors import Conflict, Invalid
-from disaster.events import publish
-from disaster.models import User
+from disaster.core import audit
+from disaster.core.errors import Conflict, Invalid
+from disaster.core.events import publish
+from disaster.core.models import User
 from stockpile.models import (
     Depot,
     Item,

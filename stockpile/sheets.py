@@ -17,8 +17,8 @@ from django.utils.translation import gettext as _
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font, PatternFill
 
-from disaster.errors import Invalid
-from disaster.models import User
+from disaster.core.errors import Invalid
+from disaster.core.models import User
 from stockpile import services
 from stockpile.models import Depot, Item, Lot, Movement
 

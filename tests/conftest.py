@@ -9,9 +9,9 @@ import pytest
 from django.contrib.gis.geos import Point
 from django.test import Client
 
-from disaster.events import EVENT_KINDS
-from disaster.models import ApiToken, Event, User
-from disaster.roles import Role
+from disaster.core.events import EVENT_KINDS
+from disaster.core.models import ApiToken, Event, User
+from disaster.core.roles import Role
 from shelters.models import Shelter
 
 PASSWORD = "correct horse battery staple"

@@ -9,10 +9,10 @@ from django.contrib.gis.geos import Point
 from django.db import connection, transaction
 from procrastinate.contrib.django.models import ProcrastinateJob
 
-from alerts import services
+from alerts.authoring import services
 from alerts.jobs import send_alert
 from alerts.models import Alert, Delivery, Subscriber
-from disaster.roles import Role
+from disaster.core.roles import Role
 from shelters.models import Shelter
 from tests.alerts.delivery_helpers import subscriber
 

@@ -12,7 +12,7 @@ from django.contrib.gis.geos import MultiPolygon, Polygon
 from django.utils import timezone
 
 from alerts.models import Alert
-from maps.models import District
+from disaster.core.geography import District
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from alerts import fanout
+from alerts.delivery import fanout
 from alerts.models import Delivery
 from tests.alerts.delivery_helpers import city_alert, many, subscriber
 
@@ -133,7 +133,7 @@ def test_line_requests_keep_under_the_rate_limit(fake_line, settings):
 def test_sms_an_interrupted_run_left_sending_are_looked_up_not_resent_once_expired(
     fake_line, fake_twilio
 ):
-    from alerts.transports import transport_for
+    from alerts.delivery.transports import transport_for
 
     sent_before = subscriber(phone="+819011110000")
     never_sent = subscriber(phone="+819022220000")

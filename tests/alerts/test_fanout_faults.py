@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from alerts import fanout
+from alerts.delivery import fanout
 from alerts.models import Delivery
 from tests.alerts.delivery_helpers import city_alert, many
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from alerts import fanout
+from alerts.delivery import fanout, rows
 from alerts.models import Alert
 from tests.alerts.test_nearest_shelter import EAST_BOX, alert_for, district, resident, shelter
 
@@ -39,13 +39,13 @@ def test_the_choice_of_no_shelter_is_kept_by_a_later_run():
     east = district("東地区", EAST_BOX)
     resident(139.402, 35.493, phone="+819012340003")
     alert = alert_for([east], "tsunami", channels=["sms"])
-    fanout.create_deliveries(alert)
-    fanout.choose_shelters(alert)
+    rows.create_deliveries(alert)
+    rows.choose_shelters(alert)
     first_text = fanout.Fanout(Alert.objects.get(pk=alert.pk)).text("ja", "sms", east.pk)
 
     shelter("西の高台", 139.385, 35.496, ["tsunami"])
     again = Alert.objects.get(pk=alert.pk)
-    fanout.choose_shelters(again)
+    rows.choose_shelters(again)
 
     assert fanout.Fanout(again).text("ja", "sms", east.pk) == first_text
-    assert not fanout.names_shelters(again)  # texts do not differ by district
+    assert not rows.names_shelters(again)  # texts do not differ by district

@@ -18,7 +18,7 @@ from tests.alerts.delivery_helpers import city_alert, many
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-RUN_JOB = "import django; django.setup(); from alerts.fanout import send; send({})"
+RUN_JOB = "import django; django.setup(); from alerts.delivery.fanout import send; send({})"
 
 
 def job(alert_id: int, fake_line, fake_twilio) -> subprocess.Popen:

@@ -10,10 +10,10 @@ import pytest
 from django.contrib.gis.geos import MultiPolygon, Point, Polygon
 from django.utils import timezone
 
-from alerts import fanout
-from alerts.messages import message_text, sms_limit
+from alerts.delivery import fanout
+from alerts.delivery.messages import message_text, sms_limit
 from alerts.models import Alert, Subscriber
-from maps.models import District
+from disaster.core.geography import District
 from shelters.models import Shelter
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from disaster.roles import Role
+from disaster.core.roles import Role
 
 pytestmark = pytest.mark.django_db
 

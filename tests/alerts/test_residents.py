@@ -25,9 +25,10 @@ from alerts.models import (
     SeenLineEvent,
     Subscriber,
 )
-from disaster.events import flush_broadcasts
-from disaster.models import AuditEntry, DamageReport, Event, RateWindow
-from maps.models import District
+from disaster.core.events import flush_broadcasts
+from disaster.core.geography import District
+from disaster.core.models import AuditEntry, Event, RateWindow
+from disaster.reports.models import DamageReport
 from shelters.models import HeadCount, Shelter
 from tests.alerts.delivery_helpers import city_alert, subscriber
 from tests.alerts.line_events import (
@@ -187,7 +188,7 @@ def test_the_reporter_may_set_the_category_until_staff_triage_it(
     assert report.category == "landslide"
     assert report.history.filter(action="recategorise").exists()
 
-    from disaster.reports import verify
+    from disaster.reports.services import verify
 
     verify(ops_user, report.pk)
     post_line(client, [postback(f"category={report.pk}:fire")])
@@ -323,7 +324,7 @@ def test_deleting_by_line_leaves_nothing_of_the_resident_behind(
     alert = city_alert(("line",))
     alert.asks_safety = True
     alert.save()
-    from alerts import fanout
+    from alerts.delivery import fanout
 
     fanout.send(alert.pk)
     post_line(client, [postback(f"safety={alert.pk}:safe_at_home")])
@@ -463,7 +464,7 @@ def test_sms_help_data_and_stop(client, fake_twilio, kurihara):
 
 
 def test_need_help_by_sms_still_answers_a_safety_check(client, fake_twilio, fake_line):
-    from alerts import fanout
+    from alerts.delivery import fanout
 
     person = subscriber(phone=PHONE)
     alert = city_alert(("sms",))
@@ -636,7 +637,7 @@ def test_a_redelivery_racing_its_first_delivery_makes_one_report(fake_line, shel
 
 
 def test_a_safety_word_long_after_the_check_answers_nothing(client, fake_twilio, fake_line):
-    from alerts import fanout
+    from alerts.delivery import fanout
     from alerts.models import Alert
 
     person = subscriber(phone=PHONE)
@@ -689,7 +690,7 @@ def test_deletion_also_drops_the_original_photo_and_keeps_the_stripped_copy(
 def test_stop_by_sms_unlinks_web_form_reports_with_that_number(
     client, fake_twilio, api_as, ops_user
 ):
-    from disaster.reports import NewReport, create_report
+    from disaster.reports.services import NewReport, create_report
 
     create_report(
         NewReport(*CITY_HALL, category="fire", severity=4, contact="090-1234-0000"),
@@ -717,8 +718,8 @@ def test_my_data_by_sms_always_fits_one_message(client, fake_twilio):
 
 
 def test_an_sms_answer_counts_an_emoji_as_the_two_units_it_takes():
-    from alerts.messages import sms_length
-    from alerts.shelter_finder import fit_sms
+    from alerts.delivery.messages import sms_length
+    from alerts.residents.shelter_finder import fit_sms
 
     cut = fit_sms("避難所🏫" * 30)
 

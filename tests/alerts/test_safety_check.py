@@ -7,7 +7,7 @@ import pytest
 from django.conf import settings
 from twilio.request_validator import RequestValidator
 
-from alerts import fanout
+from alerts.delivery import fanout
 from alerts.models import SafetyAnswer
 from tests.alerts.delivery_helpers import city_alert, subscriber
 from tests.alerts.line_events import post_line, postback, text_event

@@ -11,9 +11,9 @@ from django.db import connection
 from django.utils import timezone
 from procrastinate.contrib.django.models import ProcrastinateJob
 
+from alerts.authoring.schedules import following, send_due
 from alerts.jobs import send_alert
 from alerts.models import Alert, ScheduledMessage
-from alerts.schedules import following, send_due
 
 pytestmark = pytest.mark.django_db
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -129,7 +129,7 @@ def test_shelter_managers_cannot_schedule(api_as, manager_user):
 def test_two_alerts_approved_one_after_the_other_both_queue_their_sending(
     api_as, ops_user, make_user
 ):
-    from alerts import services
+    from alerts.authoring import services
 
     other = make_user("ops2", "operations")
     for _ in range(2):
@@ -151,7 +151,7 @@ def test_two_alerts_approved_one_after_the_other_both_queue_their_sending(
 def test_a_scheduled_message_reaches_each_subscriber_in_their_language_as_information(
     api_as, ops_user, fake_line, fake_twilio
 ):
-    from alerts import fanout
+    from alerts.delivery import fanout
     from tests.alerts.delivery_helpers import subscriber
 
     subscriber(line_user_id="U" + "1" * 32, language="ja")

@@ -7,9 +7,9 @@ import pytest
 from django.contrib.gis.geos import MultiPolygon, Point, Polygon
 from django.utils import timezone
 
+from alerts.delivery.targeting import recipient_counts, recipients
 from alerts.models import Alert, Subscriber
-from alerts.targeting import recipient_counts, recipients
-from maps.models import District
+from disaster.core.geography import District
 
 pytestmark = pytest.mark.django_db
 

@@ -8,11 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from alerts.transports import TransportError, send_with_retries, transport_for
-from alerts.transports.base import Pace
-from alerts.transports.console import ConsoleTransport
-from alerts.transports.line import Line
-from alerts.transports.twilio_sms import TwilioSms
+from alerts.delivery.transports import Pace, TransportError, send_with_retries, transport_for
+from alerts.providers.console import ConsoleTransport
+from alerts.providers.line.transport import Line
+from alerts.providers.twilio.transport import TwilioSms
 
 NOW = datetime.now(UTC) - timedelta(minutes=1)
 

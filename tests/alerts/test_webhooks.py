@@ -11,9 +11,9 @@ from django.conf import settings as django_settings
 from django.contrib.gis.geos import MultiPolygon, Polygon
 from twilio.request_validator import RequestValidator
 
-from alerts import fanout
+from alerts.delivery import fanout, rows
 from alerts.models import Delivery, SafetyAnswer, Subscriber
-from maps.models import District
+from disaster.core.geography import District
 from tests.alerts.delivery_helpers import city_alert, subscriber
 from tests.alerts.line_events import SAMPLE, USER, post_line, sample
 
@@ -143,7 +143,7 @@ def test_a_callback_that_beats_our_own_record_of_the_sid_is_kept(client, fake_li
     )
     params = {"MessageSid": "SM" + "5" * 32, "MessageStatus": "delivered"}
     assert post_twilio(client, f"/hooks/twilio/status?key={key}", params).status_code == 204
-    fanout.record([fanout.Outcome([delivery.pk], "sent", "SM" + "5" * 32, 1, "")])
+    rows.record([rows.Outcome([delivery.pk], "sent", "SM" + "5" * 32, 1, "")])
     delivery.refresh_from_db()
     assert (delivery.status, delivery.provider_id) == ("delivered", "SM" + "5" * 32)
 

@@ -12,7 +12,8 @@ from django.conf import settings as django_settings
 from django.test import RequestFactory
 from twilio.request_validator import RequestValidator
 
-from alerts.webhooks import line_signature_ok, twilio_signature_ok
+from alerts.providers.line.webhook import line_signature_ok
+from alerts.providers.twilio.webhook import twilio_signature_ok
 
 SHARED_DATA_DIR = django_settings.SHARED_DATA_DIR
 LINE_VECTOR = json.loads((SHARED_DATA_DIR / "line" / "signature-vector.json").read_text())

@@ -14,8 +14,8 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from alerts.models import Alert, Subscriber
-from disaster.roles import Role
-from maps.models import District
+from disaster.core.geography import District
+from disaster.core.roles import Role
 from shelters.models import Shelter
 from tests.browser.conftest import screenshot, serious_accessibility_violations
 from tests.conftest import token_client

@@ -22,11 +22,11 @@ from django.utils import timezone
 from PIL import Image
 from playwright.sync_api import expect
 
-from alerts import fanout, safety
+from alerts.delivery import fanout, safety
 from alerts.models import Alert, Subscriber
-from disaster.events import publish
-from disaster.models import DamageReport
-from maps.models import District
+from disaster.core.events import publish
+from disaster.core.geography import District
+from disaster.reports.models import DamageReport
 from shelters.models import Shelter
 from stockpile.models import Depot, Item
 from tests.browser.conftest import screenshot, serious_accessibility_violations

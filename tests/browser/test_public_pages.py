@@ -13,7 +13,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from alerts.models import Alert
-from disaster.models import DamageReport
+from disaster.reports.models import DamageReport
 from shelters.models import HeadCount, Shelter
 from tests.browser.conftest import screenshot, serious_accessibility_violations
 

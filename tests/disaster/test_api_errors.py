@@ -7,7 +7,7 @@ sends, and no path it invents, gets an HTML page or a server error.
 import pytest
 from django.test import Client
 
-from disaster.models import Incident
+from disaster.core.models import Incident
 
 pytestmark = pytest.mark.django_db
 

@@ -6,9 +6,9 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from disaster import services
-from disaster.models import AuditEntry, Incident
-from disaster.roles import Role
+from disaster.core import services
+from disaster.core.models import AuditEntry, Incident
+from disaster.core.roles import Role
 
 pytestmark = pytest.mark.django_db
 

@@ -18,11 +18,12 @@ from django.contrib.gis.db.models import Union
 from django.core.management import call_command
 from django.db.models import Max, Sum
 
+from disaster.core.events import flush_broadcasts
+from disaster.core.geography import CityBoundary, District
+from disaster.core.models import AuditEntry, Event, User
+from disaster.core.roles import Role
 from disaster.demo import DATA, DEMO_PASSWORD
-from disaster.events import flush_broadcasts
-from disaster.models import AuditEntry, DamageReport, Event, User
-from disaster.roles import Role
-from maps.models import CityBoundary, District
+from disaster.reports.models import DamageReport
 from shelters.models import Shelter
 from stockpile.models import Depot, Item, Lot
 

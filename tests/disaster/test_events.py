@@ -15,10 +15,10 @@ from channels.layers import get_channel_layer
 from django.db import connection, transaction
 from pydantic import ValidationError
 
-from disaster.event_kinds import IncidentEvent
-from disaster.events import OPS_GROUP, UnknownEventKind, flush_broadcasts, publish
-from disaster.models import Event
-from disaster.roles import Role
+from disaster.core.event_kinds import IncidentEvent
+from disaster.core.events import OPS_GROUP, UnknownEventKind, flush_broadcasts, publish
+from disaster.core.models import Event
+from disaster.core.roles import Role
 
 TIMEOUT = 10  # seconds; generous, only reached when something is broken
 

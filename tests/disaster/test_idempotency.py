@@ -11,8 +11,8 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from disaster.models import ApiToken, AuditEntry, Event, Incident
-from disaster.roles import Role
+from disaster.core.models import ApiToken, AuditEntry, Event, Incident
+from disaster.core.roles import Role
 
 QUAKE = {"name": "座間市 震度6弱", "kind": "earthquake"}
 

@@ -12,8 +12,8 @@ from django.utils import timezone
 from procrastinate.contrib.django import app
 from procrastinate.contrib.django.models import ProcrastinateJob
 
+from disaster.core.models import Event, IdempotentRequest
 from disaster.jobs import prune_logs
-from disaster.models import Event, IdempotentRequest
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -1,6 +1,6 @@
 """The permission matrix, declared once and run for every endpoint of the API.
 
-Each endpoint declares the roles it admits with `disaster.auth.access(...)`. Whatever
+Each endpoint declares the roles it admits with `disaster.core.auth.access(...)`. Whatever
 endpoints are added later, this file picks them up: for every operation and every role
 (and for both ways in, bearer token and browser session) an anonymous caller gets 401, a
 role the endpoint does not admit gets 403, and an admitted role gets past the gate.
@@ -15,8 +15,9 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 
 from disaster.api import api
-from disaster.errors import Forbidden, NotAuthenticated
-from disaster.roles import Role, can_write_shelter, check_shelter_write
+from disaster.core.errors import Forbidden, NotAuthenticated
+from disaster.core.roles import Role
+from shelters.access import can_write_shelter, check_shelter_write
 
 # Endpoints open to everyone, deliberately: residents find an open shelter near them.
 PUBLIC: set[tuple[str, str]] = {

@@ -13,9 +13,10 @@ from django.test import Client
 from django.utils import timezone
 from PIL import Image
 
-from disaster import reports
-from disaster.models import DamageReport, Incident
-from maps.models import CityBoundary
+from disaster.core.geography import CityBoundary
+from disaster.core.models import Incident
+from disaster.reports import services as reports
+from disaster.reports.models import DamageReport
 
 pytestmark = pytest.mark.django_db
 

@@ -10,10 +10,11 @@ import pytest
 from django.contrib.gis.geos import MultiPolygon, Point, Polygon
 from django.test import Client
 
-from disaster import reports
-from disaster.errors import Conflict
-from disaster.models import DamageReport, Event
-from maps.models import CityBoundary
+from disaster.core.errors import Conflict
+from disaster.core.geography import CityBoundary
+from disaster.core.models import Event
+from disaster.reports import services as reports
+from disaster.reports.models import DamageReport
 from tests.stockpile.test_concurrency import run_together
 
 INSIDE = {"latitude": 35.49, "longitude": 139.41}

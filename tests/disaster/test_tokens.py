@@ -5,7 +5,7 @@ import hashlib
 import pytest
 from django.test import Client
 
-from disaster.models import ApiToken, AuditEntry, Incident
+from disaster.core.models import ApiToken, AuditEntry, Incident
 
 pytestmark = pytest.mark.django_db
 

@@ -15,10 +15,10 @@ from django.conf import settings
 from django.test import Client
 
 from disaster.asgi import application
-from disaster.events import OPS_GROUP, flush_broadcasts
-from disaster.models import ApiToken, Event, Incident, User
-from disaster.roles import Role
-from disaster.services import declare_incident, revoke_token
+from disaster.core.events import OPS_GROUP, flush_broadcasts
+from disaster.core.models import ApiToken, Event, Incident, User
+from disaster.core.roles import Role
+from disaster.core.services import declare_incident, revoke_token
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

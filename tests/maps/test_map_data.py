@@ -11,8 +11,8 @@ import pytest
 from django.contrib.gis.geos import MultiPolygon, Point, Polygon
 from django.test import Client
 
-from disaster.models import DamageReport
-from maps.models import District
+from disaster.core.geography import District
+from disaster.reports.models import DamageReport
 
 pytestmark = pytest.mark.django_db
 

@@ -15,8 +15,8 @@ from django.test import Client
 from django.utils import timezone
 
 from alerts.models import Alert
-from disaster.models import DamageReport
-from maps.models import CityBoundary, District
+from disaster.core.geography import CityBoundary, District
+from disaster.reports.models import DamageReport
 from shelters.models import Shelter
 from shelters.services import record_headcount
 from stockpile import services as stock

@@ -11,9 +11,9 @@ from django.contrib.gis.geos import MultiPolygon, Polygon
 from django.test import Client
 from django.utils import timezone
 
-from alerts.delivery_events import DeliveryProgress, SafetyAnswers
+from alerts.delivery.event_kinds import DeliveryProgress, SafetyAnswers
 from alerts.models import Alert, Delivery, SafetyAnswer, Subscriber
-from maps.models import District
+from disaster.core.geography import District
 from tests.maps.test_views import ops_state
 
 pytestmark = pytest.mark.django_db

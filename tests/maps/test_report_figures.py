@@ -10,7 +10,7 @@ from django.contrib.gis.geos import Point
 from django.test import Client
 from django.utils import timezone
 
-from disaster.models import DamageReport
+from disaster.reports.models import DamageReport
 from maps.ops import SERIES_HOURS
 from tests.maps.test_views import ops_state
 

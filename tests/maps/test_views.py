@@ -9,8 +9,8 @@ from django.test import Client
 from django.utils import timezone
 
 from alerts.models import Alert
-from disaster.models import Event
-from maps.models import District
+from disaster.core.geography import District
+from disaster.core.models import Event
 from shelters.models import Shelter
 from shelters.services import record_headcount
 from stockpile.models import Depot, Item
@@ -140,7 +140,10 @@ def test_the_operations_map_speaks_english_when_asked(ops_user):
 
     assert b'<html lang="en">' in response.content
     assert b"<h1>Operations map</h1>" in response.content
-    assert b'data-disconnected="Disconnected' in response.content
+    # The page script's strings come from the JavaScript catalogue, in the same language.
+    assert b'<script defer src="/jsi18n/"></script>' in response.content
+    catalogue = client.get("/jsi18n/").content.decode()
+    assert json.dumps("Disconnected — reconnecting…") in catalogue
 
 
 def test_the_operations_map_starts_with_the_alerts_in_force_and_their_areas(session_as, ops_user):

@@ -13,7 +13,7 @@ import pytest
 from django.contrib.gis.geos import Point
 from django.test import Client
 
-from disaster.models import AuditEntry, Event
+from disaster.core.models import AuditEntry, Event
 from shelters.models import HeadCount, Shelter
 
 API = "/api/v1"

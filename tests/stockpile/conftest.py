@@ -10,7 +10,7 @@ import pytest
 from django.contrib.gis.geos import Point
 from django.utils import timezone
 
-from disaster.models import User
+from disaster.core.models import User
 from shelters.models import Shelter
 from stockpile import services
 from stockpile.models import Depot, Item, Lot, Movement

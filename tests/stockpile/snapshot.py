@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.db.models import Sum
 
-from disaster.models import AuditEntry, Event
+from disaster.core.models import AuditEntry, Event
 from shelters.models import HeadCount, Shelter
 from stockpile.models import Lot, Movement, SupplyRequest, Transfer
 

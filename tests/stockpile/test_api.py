@@ -20,8 +20,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from disaster.idempotency import record_key
-from disaster.models import Event, IdempotentRequest, Incident
+from disaster.core.idempotency import record_key
+from disaster.core.models import Event, IdempotentRequest, Incident
 from shelters.models import Shelter
 from shelters.services import record_headcount
 from stockpile import services

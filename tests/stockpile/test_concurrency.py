@@ -18,8 +18,8 @@ from django.db import connection
 from django.db.models import Sum
 from django.test import Client
 
-from disaster.errors import Conflict
-from disaster.models import ApiToken, Event
+from disaster.core.errors import Conflict
+from disaster.core.models import ApiToken, Event
 from stockpile import coverage, services
 from stockpile.models import Lot, Movement, Transfer
 from tests.stockpile.conftest import in_days

@@ -6,8 +6,8 @@ import pytest
 from django.contrib.gis.geos import Point
 from django.utils import timezone
 
-from disaster.events import EVENT_KINDS
-from disaster.models import Event
+from disaster.core.events import EVENT_KINDS
+from disaster.core.models import Event
 from shelters.services import record_headcount
 from stockpile.jobs import check_stock
 from stockpile.models import Depot, Item

@@ -21,9 +21,9 @@ from django.db.models.functions import Coalesce
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from disaster.errors import Conflict, DomainError, Invalid
-from disaster.events import EVENT_KINDS
-from disaster.models import Event, User
+from disaster.core.errors import Conflict, DomainError, Invalid
+from disaster.core.events import EVENT_KINDS
+from disaster.core.models import Event, User
 from stockpile import coverage, services
 from stockpile.models import Depot, Item, Lot, Movement, Transfer, TransferLot
 from tests.stockpile.conftest import in_days

@@ -18,7 +18,7 @@ import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from disaster.models import User
+from disaster.core.models import User
 from shelters.api import router as shelters_router
 from shelters.models import Shelter
 from shelters.services import record_headcount

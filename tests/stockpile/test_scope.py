@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from disaster.models import User
-from disaster.roles import Role
+from disaster.core.models import User
+from disaster.core.roles import Role
 from shelters.api import router as shelters_router
 from shelters.models import Shelter
 from stockpile import services

@@ -7,8 +7,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import Workbook, load_workbook
 
-from disaster.idempotency import record_key
-from disaster.models import IdempotentRequest
+from disaster.core.idempotency import record_key
+from disaster.core.models import IdempotentRequest
 from stockpile.models import Lot, Movement
 from tests.stockpile.conftest import in_days
 

@@ -1,0 +1,185 @@
+"""Request and response shapes of the alerts API."""
+
+import datetime as dt
+from typing import Any, Literal
+
+from ninja import Field, FilterSchema, Schema
+
+from alerts.models import Alert, Channel, Language, ScheduledMessage, Subscriber
+from disaster.core.schemas import Moment
+
+Title = Field("", max_length=200)
+Body = Field("", max_length=5000)
+
+
+class AlertTexts(Schema):
+    title_ja: str = Title
+    body_ja: str = Body
+    title_en: str = Title
+    body_en: str = Body
+    title_zh: str = Title
+    body_zh: str = Body
+    title_ko: str = Title
+    body_ko: str = Body
+    title_vi: str = Title
+    body_vi: str = Body
+    title_ja_easy: str = Title
+    body_ja_easy: str = Body
+
+
+class AlertIn(AlertTexts):
+    kind: Alert.Kind
+    channels: list[Channel] = Field(..., min_length=1, max_length=2)
+    whole_city: bool = False
+    district_ids: list[int] = Field(default_factory=list, max_length=500)
+    area: dict[str, Any] | None = Field(None, description="GeoJSON Polygon / MultiPolygon")
+    is_drill: bool = False
+    hazard: Literal[
+        "",
+        "flood",
+        "landslide",
+        "storm_surge",
+        "earthquake",
+        "tsunami",
+        "large_fire",
+        "inland_flooding",
+        "volcano",
+    ] = ""
+    incident_id: int | None = Field(None, ge=1, le=2**63 - 1)
+    asks_safety: bool = False
+    valid_minutes: int = Field(60, ge=5, le=24 * 60)
+
+
+class FollowUpIn(AlertTexts):
+    msg_type: Literal["update", "cancel"]
+
+
+class AlertOut(AlertTexts):
+    id: int
+    kind: str
+    status: str
+    msg_type: str
+    is_drill: bool
+    hazard: str
+    channels: list[str]
+    whole_city: bool
+    district_ids: list[int]
+    area: dict[str, Any] | None
+    asks_safety: bool
+    valid_minutes: int
+    references_id: int | None
+    drafted_by: str | None
+    approved_by: str | None
+    created_at: dt.datetime
+    approved_at: dt.datetime | None
+    sent_at: dt.datetime | None
+
+    @staticmethod
+    def resolve_district_ids(alert: Alert) -> list[int]:
+        return [d.pk for d in alert.districts.all()]
+
+    @staticmethod
+    def resolve_area(alert: Alert) -> dict | None:
+        import json
+
+        return json.loads(alert.area.geojson) if alert.area is not None else None
+
+    @staticmethod
+    def resolve_drafted_by(alert: Alert) -> str | None:
+        return alert.drafted_by.get_username() if alert.drafted_by else None
+
+    @staticmethod
+    def resolve_approved_by(alert: Alert) -> str | None:
+        return alert.approved_by.get_username() if alert.approved_by else None
+
+
+class AlertFilter(FilterSchema):
+    status: Alert.Status | None = None
+    is_drill: bool | None = None
+
+
+class RecipientCounts(Schema):
+    subscribers: int
+    line: int
+    sms: int
+
+
+class SuggestedShelterOut(Schema):
+    id: int
+    name: str
+    status: str
+    capacity: int
+    evacuees: int
+    free: int
+    days_of_supply: float | None
+    distance_m: float
+
+
+class MessagePreview(Schema):
+    language: str
+    channel: str
+    text: str
+    characters: int
+    sms_limit: int | None
+
+
+class SubscriberIn(Schema):
+    """Someone staff register because they cannot do it themselves (避難行動要支援者)."""
+
+    phone: str = Field(..., min_length=3, max_length=30, description="日本の番号または E.164")
+    language: Language = Language.JAPANESE
+    latitude: float | None = Field(None, ge=-90, le=90)
+    longitude: float | None = Field(None, ge=-180, le=180)
+    district_ids: list[int] = Field(default_factory=list, max_length=50)
+    needs_support: bool = True
+    consent_note: str = Field(..., min_length=1, max_length=1000, description="本人の同意の記録")
+
+
+class SubscriberOut(Schema):
+    id: int
+    phone: str | None
+    line_user_id: str | None
+    language: str
+    latitude: float | None
+    longitude: float | None
+    district_ids: list[int]
+    needs_support: bool
+    staff_note: str
+    consent_method: str
+    consented_at: dt.datetime
+
+    @staticmethod
+    def resolve_latitude(s: Subscriber) -> float | None:
+        return s.home.y if s.home else None
+
+    @staticmethod
+    def resolve_longitude(s: Subscriber) -> float | None:
+        return s.home.x if s.home else None
+
+    @staticmethod
+    def resolve_district_ids(s: Subscriber) -> list[int]:
+        return [d.pk for d in s.districts.all()]
+
+
+class ScheduleIn(AlertTexts):
+    channels: list[Channel] = Field(..., min_length=1, max_length=2)
+    whole_city: bool = False
+    district_ids: list[int] = Field(default_factory=list, max_length=500)
+    first_at: Moment = Field(..., description="最初の送信日時（タイムゾーンなしは日本時間）")
+    repeat: ScheduledMessage.Repeat
+
+
+class ScheduleOut(Schema):
+    id: int
+    texts: dict[str, str]
+    channels: list[str]
+    whole_city: bool
+    district_ids: list[int]
+    repeat: str
+    next_run_at: dt.datetime
+    active: bool
+    last_alert_id: int | None
+
+    @staticmethod
+    def resolve_district_ids(schedule: ScheduledMessage) -> list[int]:
+        return [d.pk for d in schedule.districts.all()]

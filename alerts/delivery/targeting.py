@@ -1,0 +1,96 @@
+"""Who an alert reaches, computed in PostGIS.
+
+A subscriber is a recipient when their home point lies in the alert's area (the drawn
+polygon and the targeted districts' polygons) or they chose one of its districts (or the
+alert is for the whole city): a LINE user who only shared a location is reached by an
+alert for the district they live in. A point exactly on the area's
+border counts as inside (ST_Intersects): an alert errs towards reaching someone. Each
+subscriber is selected once however many ways they match; channels are decided per
+subscriber by the fan-out (alerts/fanout.py).
+
+A subscriber's district, for counting progress and answers, is the district their home
+lies in, else the first district they chose.
+"""
+
+from __future__ import annotations
+
+from django.contrib.gis.db.models import Union
+from django.db import connection
+from django.db.models import Q, QuerySet
+
+from alerts.models import Alert, Delivery, SafetyAnswer, Subscriber
+from disaster.core.geography import District
+
+
+def recipients_of(
+    *, whole_city: bool, area=None, district_ids: list[int] | tuple[int, ...] = ()
+) -> QuerySet[Subscriber]:
+    """The subscribers in an area and/or districts (one query, each subscriber once)."""
+    if whole_city:
+        return Subscriber.objects.all()
+    match = Q(pk__in=[])
+    if district_ids:
+        members = Subscriber.districts.through.objects.filter(district_id__in=district_ids)
+        match |= Q(pk__in=members.values("subscriber_id"))
+        # The districts' polygons as one geometry, so the homes are found through their
+        # GiST index in the same single test as the drawn area.
+        lived_in = District.objects.filter(pk__in=district_ids).aggregate(u=Union("area"))["u"]
+        if lived_in is not None:
+            area = lived_in if area is None else area.union(lived_in)
+    if area is not None:
+        match |= Q(home__intersects=area)
+    return Subscriber.objects.filter(match)
+
+
+def recipients(alert: Alert) -> QuerySet[Subscriber]:
+    return recipients_of(
+        whole_city=alert.whole_city,
+        area=alert.area,
+        district_ids=list(alert.districts.values_list("pk", flat=True)),
+    )
+
+
+def district_sql(subscriber: str) -> str:
+    """SQL for the district of the subscriber row aliased `subscriber`."""
+    members = Subscriber.districts.through._meta.db_table
+    return f"""coalesce(
+        (SELECT dist.id FROM {District._meta.db_table} dist
+          WHERE {subscriber}.home IS NOT NULL AND ST_Intersects(dist.area, {subscriber}.home)
+          ORDER BY dist.id LIMIT 1),
+        (SELECT min(m.district_id) FROM {members} m WHERE m.subscriber_id = {subscriber}.id))"""  # noqa: S608 (names are ours)
+
+
+def _counts_by_district(table: str, column: str, alert: Alert) -> list[tuple[int | None, str, int]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT {district_sql("s")} AS district_id, t.{column}, count(*)
+            FROM {table} t JOIN {Subscriber._meta.db_table} s ON s.id = t.subscriber_id
+            WHERE t.alert_id = %s
+            GROUP BY 1, 2 ORDER BY 1 NULLS LAST, 2
+            """,  # noqa: S608 (names are ours)
+            [alert.pk],
+        )
+        return cursor.fetchall()
+
+
+def district_of_subscribers(alert: Alert) -> list[tuple[int | None, str, int]]:
+    """(district id, delivery status, deliveries) for the alert's deliveries."""
+    return _counts_by_district(Delivery._meta.db_table, "status", alert)
+
+
+def safety_answers_by_district(alert: Alert) -> list[tuple[int | None, str, int]]:
+    """(district id, answer, answers) for the alert's safety check."""
+    return _counts_by_district(SafetyAnswer._meta.db_table, "answer", alert)
+
+
+def recipient_counts(alert: Alert) -> dict[str, int]:
+    """How many recipients each channel would reach (before any fallback)."""
+    people = recipients(alert)
+    return {
+        "subscribers": people.count(),
+        "line": people.filter(line_user_id__isnull=False).count()
+        if "line" in alert.channels
+        else 0,
+        "sms": people.filter(phone__isnull=False).count() if "sms" in alert.channels else 0,
+    }

@@ -1,0 +1,52 @@
+"""What the LINE bot and the SMS keywords share: how residents' words are read, the keyword
+sets, the language answers are given in, and the limit on how often one sender is answered.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from alerts.models import Language, Subscriber
+from alerts.residents import shelter_finder
+from disaster.core import ratelimit
+
+STOP_WORDS = {"stop", "停止", "stopall", "unsubscribe", "cancel", "end", "quit", "配信停止"}
+DELETE_WORDS = {"削除", "delete"}
+HELP_WORDS = {"help", "ヘルプ", "へるぷ", "メニュー", "menu", "使い方", "?", "？"}
+SHELTER_WORDS = {"避難所", "ひなんじょ", "shelter", "shelters"}
+DATA_WORDS = {"data", "my data", "データ", "私のデータ", "登録情報"}
+SETTINGS_WORDS = {"言語", "language", "設定", "settings"}
+DISTRICT_WORDS = {"地区", "district", "area"}
+
+# Answers in the languages we have words for; other readers get English.
+REPLY_LANGUAGE = {Language.JAPANESE: "ja", Language.EASY_JAPANESE: "ja"}
+
+
+def keyword(text: str) -> str:
+    """Words as compared with the keyword sets: full-width folded, spaces collapsed, lower."""
+    return shelter_finder.normalised(text).lower()
+
+
+def reply_language(subscriber: Subscriber | None) -> str:
+    if subscriber is None:
+        return "ja"
+    return REPLY_LANGUAGE.get(subscriber.language, "en")
+
+
+def past_limit(channel: str, address: str) -> int:
+    """Count this message; how many the sender is past RESIDENT_MESSAGES_PER_MINUTE (0:
+    within). Past it, a sender is answered once (`too_many`), then not at all."""
+    count = ratelimit.hit(ratelimit.sender_key(channel, address), 60)
+    return max(0, count - settings.RESIDENT_MESSAGES_PER_MINUTE)
+
+
+def flooding(channel: str, address: str) -> bool:
+    """Past the limit already (without counting): spare the work of a message we will not
+    answer."""
+    key = ratelimit.sender_key(channel, address)
+    return ratelimit.current(key, 60) > settings.RESIDENT_MESSAGES_PER_MINUTE
+
+
+def too_many() -> str:
+    return _("短時間に送信が多すぎます。1分ほど待ってから送ってください。")

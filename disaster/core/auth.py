@@ -1,0 +1,95 @@
+"""How API callers prove who they are, and which roles each endpoint admits.
+
+Two ways in: the browser's session (pages calling the API; CSRF-checked on writes) and a
+per-user bearer token (tablets, integrations). `access(*roles)` gives the auth list for an
+endpoint; `ninja` answers 401 when neither way identifies anyone, and the role check answers
+403. The permission matrix test reads `roles` off these objects for every endpoint.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils import timezone
+from ninja.security import HttpBearer, SessionAuth
+from ninja.utils import check_csrf
+
+from disaster.core.errors import Forbidden
+from disaster.core.models import ApiToken, User
+from disaster.core.roles import ALL_ROLES, STAFF_ROLES, Role, check_role
+
+
+def user_for_token(secret: str) -> User | None:
+    """The active user a bearer token belongs to, noting when it was last used."""
+    if not secret.startswith(ApiToken.PREFIX):
+        return None
+    token = (
+        ApiToken.objects.active()
+        .select_related("user")
+        .filter(key_hash=ApiToken.hash(secret), user__is_active=True)
+        .first()
+    )
+    if token is None:
+        return None
+    now = timezone.now()
+    stale = now - dt.timedelta(seconds=ApiToken.LAST_USED_RESOLUTION)
+    if token.last_used_at is None or token.last_used_at < stale:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    token.user.api_token = token
+    return token.user
+
+
+def user_for_request_token(request: HttpRequest, secret: str) -> User | None:
+    """`user_for_token`, looked up once per request: a keyed write needs the bearer's user
+    twice (the idempotency middleware, then the endpoint's auth), one query is enough."""
+    known = getattr(request, "_bearer_user", None)
+    if known is not None and known[0] == secret:
+        return known[1]
+    user = user_for_token(secret)
+    request._bearer_user = (secret, user)
+    return user
+
+
+class _RoleCheck:
+    roles: frozenset[Role]
+
+    def admit(self, user: Any) -> Any:
+        if user is None:
+            return None
+        check_role(user, self.roles)
+        return user
+
+
+class TokenAccess(_RoleCheck, HttpBearer):
+    def __init__(self, roles: frozenset[Role]):
+        self.roles = roles
+        super().__init__()
+
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        return self.admit(user_for_request_token(request, token))
+
+
+class SessionAccess(_RoleCheck, SessionAuth):
+    def __init__(self, roles: frozenset[Role]):
+        self.roles = roles
+        super().__init__(csrf=True)
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if not request.user.is_authenticated:
+            return None  # 401, not a CSRF complaint, for someone not logged in
+        if check_csrf(request):
+            raise Forbidden("CSRF token missing or incorrect.", reason="csrf")
+        return self.admit(request.user)
+
+
+def access(*roles: Role) -> list:
+    """The auth for an endpoint open to `roles` (by token or by session)."""
+    allowed = frozenset(roles)
+    return [TokenAccess(allowed), SessionAccess(allowed)]
+
+
+STAFF = access(*STAFF_ROLES)
+ADMINISTRATORS = access(Role.ADMINISTRATOR)
+SIGNED_IN = access(*ALL_ROLES)

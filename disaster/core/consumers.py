@@ -1,0 +1,81 @@
+"""The operations room's live channel: `/ws/ops/`.
+
+Operations staff and administrators only. A client that reconnects may pass `?after=<id>`:
+it is first sent every event after that id from the log, then live events, with none
+twice and none out of order.
+
+Order: event ids are given in commit order (`disaster.core.events.publish`), but broadcasts from
+different processes, or from one process's concurrent sends, may overtake each other. When
+an event arrives ahead of ones not yet sent, those are already committed (or rolled back,
+leaving a gap for good), so they are read from the log and sent first.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from disaster.core.events import OPS_GROUP, events_after
+from disaster.core.roles import is_staff_role
+
+CATCH_UP_PAGE = 500
+
+
+class OpsConsumer(AsyncJsonWebsocketConsumer):
+    # The last event id this client was sent; None until the first one when it asked for
+    # live events only.
+    last_sent: int | None = None
+
+    async def connect(self):
+        if not is_staff_role(self.scope.get("user")):
+            await self.close(code=4403)  # before accept: the handshake is refused with 403
+            return
+        # Join first, then read the log, so an event committed in between is not lost;
+        # anything the log already delivered is dropped when it also arrives live.
+        await self.channel_layer.group_add(OPS_GROUP, self.channel_name)
+        await self.accept()
+        after = _int_param(self.scope, "after")
+        if after is not None:
+            self.last_sent = after
+            await self.send_backlog(after)
+
+    async def disconnect(self, code):
+        await self.channel_layer.group_discard(OPS_GROUP, self.channel_name)
+
+    async def send_backlog(self, after: int, before: int | None = None) -> None:
+        """Every logged event after `after` (and before `before`), oldest first."""
+        while True:
+            events = await database_sync_to_async(events_after)(after, CATCH_UP_PAGE, before)
+            for event in events:
+                await self._send(event.as_message())
+            if len(events) < CATCH_UP_PAGE:
+                break
+            after = events[-1].id
+
+    async def event_message(self, message):
+        event = message["event"]
+        if self.last_sent is not None:
+            if event["id"] <= self.last_sent:
+                return  # sent already, from the log or overtaken and read from it
+            if event["id"] > self.last_sent + 1:
+                await self.send_backlog(self.last_sent, before=event["id"])
+        await self._send(event)
+
+    async def _send(self, event: dict) -> None:
+        await self.send_json(event)
+        self.last_sent = event["id"]
+
+    async def receive_json(self, content, **kwargs):
+        # The channel is one-way; a ping keeps proxies from closing an idle socket.
+        if content.get("type") == "ping":
+            await self.send_json({"type": "pong"})
+
+
+def _int_param(scope, name: str) -> int | None:
+    values = parse_qs(scope.get("query_string", b"").decode()).get(name)
+    try:
+        return int(values[0]) if values else None
+    except ValueError:
+        return None

@@ -1,0 +1,55 @@
+"""The city's geography: its boundary and the districts residents live in.
+
+Everything below the map pages needs these (reports and alert areas must lie in the city,
+alerts are targeted by district), so they live in the core. They keep the `maps` app label,
+and so their tables and migrations, from before the core existed.
+"""
+
+from django.contrib.gis.db import models
+from django.contrib.postgres.fields import ArrayField
+from django.utils.translation import gettext_lazy as _
+
+
+class District(models.Model):
+    """An area residents live in, used to target alerts and count answers.
+
+    Official 町丁目 polygons are not available as open data for every city; a district
+    may be derived (for example from the shelters' Voronoi cells) and then says so.
+    """
+
+    name = models.CharField(_("名称"), max_length=100, unique=True)
+    name_en = models.CharField(_("名称（英字）"), max_length=100, blank=True)
+    area = models.MultiPolygonField(_("区域"), srid=4326)
+    is_derived = models.BooleanField(_("推定区域"), default=False)
+    source = models.CharField(_("出典"), max_length=300, blank=True)
+    # 郵便番号 (7 digits, no hyphen) in the district: residents without a smartphone ask for
+    # their nearest shelter by SMS with a postal code.
+    postal_codes = ArrayField(
+        models.CharField(max_length=7), verbose_name=_("郵便番号"), default=list, blank=True
+    )
+
+    class Meta:
+        app_label = "maps"
+        verbose_name = _("地区")
+        verbose_name_plural = _("地区")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CityBoundary(models.Model):
+    """The municipality's boundary: reports and alert areas outside it are refused."""
+
+    code = models.CharField(_("全国地方公共団体コード"), max_length=6, unique=True)
+    name = models.CharField(_("名称"), max_length=100)
+    area = models.MultiPolygonField(_("区域"), srid=4326)
+    source = models.CharField(_("出典"), max_length=300, blank=True)
+
+    class Meta:
+        app_label = "maps"
+        verbose_name = _("市区町村境界")
+        verbose_name_plural = _("市区町村境界")
+
+    def __str__(self) -> str:
+        return self.name

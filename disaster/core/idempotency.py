@@ -1,0 +1,143 @@
+"""`Idempotency-Key` for every write (API and pages): a replay gets the first answer and
+changes nothing.
+
+The key is claimed with an INSERT … ON CONFLICT DO NOTHING in the same transaction as the
+write itself. A concurrent duplicate therefore waits on the unique index until the first
+request commits, then finds the stored answer; if the first one fails with a server error
+its transaction, claim included, rolls back and the retry runs afresh.
+
+Records that should carry the key (stock movements) take `claimed_key(request)`: the key
+as this request claimed it, so it is already known to be used once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.db import connection, transaction
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+
+from disaster.core.auth import user_for_request_token
+from disaster.core.errors import error_response
+from disaster.core.models import ApiToken, IdempotentRequest
+
+HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 200
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+# Answers that depend on who is asking rather than on what was asked are not kept.
+NOT_KEPT = {401, 403}
+
+
+class _Rollback(Exception):
+    def __init__(self, response: HttpResponse):
+        self.response = response
+
+
+def principal_of(request: HttpRequest) -> str | None:
+    header = request.headers.get("Authorization", "")
+    # Only a token that still authenticates owns keys: a revoked one must get its 401, not
+    # a replay of what it was answered before.
+    secret = header[7:].strip()
+    if header.lower().startswith("bearer ") and user_for_request_token(request, secret):
+        return "token:" + ApiToken.hash(secret)[:32]
+    if request.user.is_authenticated:
+        return f"user:{request.user.pk}"
+    return None
+
+
+def record_key(principal: str, key: str, claim_id: int) -> str:
+    """The form of a claimed key that records carry (see `claimed_key`)."""
+    return hashlib.sha256(f"{principal}\n{key}\n{claim_id}".encode()).hexdigest()
+
+
+def claimed_key(request: HttpRequest) -> str | None:
+    """The request's `Idempotency-Key` as the middleware claimed it, for the records the
+    request writes to carry; None if it claimed none (no key, or nobody signed in).
+
+    Keys belong to a principal, so two users may send the same one, and a key sent again
+    after its claim was pruned (IDEMPOTENCY_RETENTION_DAYS) is a new write: the value is a
+    digest of the principal, the key and the claim, which fits a column unique across all
+    users and holds no `/` or `:` (callers may append parts of their own). The claim is in
+    the request's transaction, so a replay never reaches the code that stores it."""
+    claim = getattr(request, "_idempotency_claim", None)
+    return None if claim is None else record_key(*claim)
+
+
+def fingerprint_of(request: HttpRequest) -> str:
+    digest = hashlib.sha256(f"{request.method} {request.get_full_path()}\n".encode())
+    digest.update(request.body)
+    return digest.hexdigest()
+
+
+class IdempotencyMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        key = request.headers.get(HEADER)
+        if request.method not in UNSAFE_METHODS or not key:
+            return self.get_response(request)
+        principal = principal_of(request)
+        if principal is None:
+            return self.get_response(request)
+        if len(key) > MAX_KEY_LENGTH:
+            return error_response(
+                422,
+                "validation_error",
+                _("Idempotency-Key が長すぎます。"),
+                [{"field": HEADER, "message": f"≤ {MAX_KEY_LENGTH}", "type": "too_long"}],
+            )
+        try:
+            with transaction.atomic():
+                return self._once(request, principal, key)
+        except _Rollback as rollback:
+            return rollback.response
+
+    def _once(self, request: HttpRequest, principal: str, key: str) -> HttpResponse:
+        fingerprint = fingerprint_of(request)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                INSERT INTO {IdempotentRequest._meta.db_table}
+                    (principal, key, fingerprint, content_type, body, created_at)
+                VALUES (%s, %s, %s, '', '', now())
+                ON CONFLICT (principal, key) DO NOTHING RETURNING id
+                """,  # noqa: S608 (table name is ours)
+                [principal, key, fingerprint],
+            )
+            claimed = cursor.fetchone()
+        if claimed is None:
+            return self._replay(
+                IdempotentRequest.objects.get(principal=principal, key=key), fingerprint
+            )
+
+        request._idempotency_claim = (principal, key, claimed[0])
+        response = self.get_response(request)
+        if response.status_code >= 500 or response.status_code in NOT_KEPT or response.streaming:
+            raise _Rollback(response)  # nothing kept: a retry runs afresh
+        IdempotentRequest.objects.filter(pk=claimed[0]).update(
+            status=response.status_code,
+            content_type=response.get("Content-Type", ""),
+            body=response.content.decode(response.charset or "utf-8", errors="replace"),
+        )
+        return response
+
+    @staticmethod
+    def _replay(stored: IdempotentRequest, fingerprint: str) -> HttpResponse:
+        if stored.fingerprint != fingerprint:
+            return error_response(
+                422,
+                "idempotency_key_reused",
+                _("この Idempotency-Key は別の内容の要求に使われています。"),
+                [
+                    {
+                        "field": HEADER,
+                        "message": _("別の要求には新しいキーを使ってください。"),
+                        "type": "reused",
+                    }
+                ],
+            )
+        response = HttpResponse(stored.body, status=stored.status, content_type=stored.content_type)
+        response["Idempotent-Replayed"] = "true"
+        return response

@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from django.utils import timezone
+from ninja import Field, FilterLookup, FilterSchema, Schema
+from ninja.pagination import LimitOffsetPagination
+from pydantic import AfterValidator
+
+from disaster.core.models import Incident
+from disaster.core.roles import Role
+
+# A database id: anything outside PostgreSQL's bigint is a 422, not a database error.
+Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
+Cursor = Annotated[int, Field(ge=0, le=2**63 - 1)]
+
+
+def _to_utc(value: dt.datetime) -> dt.datetime:
+    # Naive times are Tokyo times; any offset is normalised (PostgreSQL refuses > ±15:59).
+    try:
+        if value.tzinfo is None:
+            value = timezone.make_aware(value)
+        return value.astimezone(dt.UTC)
+    except (OverflowError, ValueError) as error:  # 0001-01-01T00:00+00:01 is before year 1
+        raise ValueError("date out of range") from error
+
+
+Moment = Annotated[dt.datetime, AfterValidator(_to_utc)]
+
+
+class EventOut(Schema):
+    id: int
+    kind: str
+    at: dt.datetime = Field(alias="created_at")
+    payload: dict[str, Any]
+
+
+class EventPage(Schema):
+    events: list[EventOut]
+    last_id: int = Field(description="次の問い合わせで after に渡す値")
+    more: bool = Field(description="まだ続きがある")
+
+
+class MeOut(Schema):
+    id: int
+    username: str
+    role: Role
+    shelter_ids: list[int]
+
+
+class TokenIn(Schema):
+    name: str = Field(min_length=1, max_length=100)
+
+
+class TokenOut(Schema):
+    id: int
+    name: str
+    hint: str
+    created_at: dt.datetime
+    last_used_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+
+
+class TokenCreated(TokenOut):
+    token: str = Field(description="この応答でのみ表示されます。安全に保管してください。")
+
+
+class AuditOut(Schema):
+    id: int
+    at: dt.datetime
+    actor_id: int | None
+    actor_name: str
+    via: str
+    action: str
+    target_type: str
+    target_id: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+class AuditFilter(FilterSchema):
+    actor: Annotated[Id | None, FilterLookup("actor_id")] = None
+    action: Annotated[str | None, FilterLookup("action")] = None
+    target_type: Annotated[str | None, FilterLookup("target_type")] = None
+    target_id: Annotated[str | None, FilterLookup("target_id")] = None
+    via: Annotated[str | None, FilterLookup("via")] = None
+    since: Annotated[Moment | None, FilterLookup("at__gte")] = None
+    until: Annotated[Moment | None, FilterLookup("at__lt")] = None
+
+
+class IncidentIn(Schema):
+    name: str = Field(min_length=1, max_length=200)
+    kind: Incident.Kind
+    is_drill: bool = False
+
+
+class IncidentPatch(Schema):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    phase: Incident.Phase | None = None
+
+
+class IncidentOut(Schema):
+    id: int
+    name: str
+    kind: Incident.Kind
+    phase: Incident.Phase
+    is_drill: bool
+    started_at: dt.datetime
+    ended_at: dt.datetime | None
+
+
+class Paginated(LimitOffsetPagination):
+    """limit/offset pagination with bounds, so a huge offset is a 422, not a database error."""
+
+    class Input(Schema):
+        limit: int = Field(100, ge=1, le=1000)
+        offset: int = Field(0, ge=0, le=2**31 - 1)

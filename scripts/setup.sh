@@ -111,9 +111,10 @@ fi
 # Management commands here need settings but no secret: give them a throwaway one.
 manage() { SECRET_KEY="${SECRET_KEY:-setup-only-not-a-secret}" .venv/bin/python manage.py "$@"; }
 
-# Catalogues are built from the .po sources, never committed as binaries.
+# Catalogues are built from the .po sources, never committed as binaries: the templates' and
+# Python's (django.po) and the page scripts' (djangojs.po, served at /jsi18n/).
 shopt -s nullglob
-for po in */locale/*/LC_MESSAGES/django.po; do
+for po in */locale/*/LC_MESSAGES/{django,djangojs}.po; do
   mo=${po%.po}.mo
   if [[ ! -f "$mo" || "$po" -nt "$mo" ]]; then
     say "compiling ${po}"

@@ -1,11 +1,11 @@
 // Drafting, reviewing and approving alerts (/ops/alerts/). Everything goes through the
 // alerts API; every value from it goes into the page as text (el() / textContent), never
 // as markup: titles and bodies are typed by people and must not run.
-import { api, el, messages } from "../maps/dom.js";
+import { api, el } from "../maps/dom.js";
+import { gettext } from "../maps/i18n.js";
 
 const page = document.getElementById("alerts-page");
 const API = page.dataset.apiUrl;
-const t = messages("alerts-messages");
 const labels = JSON.parse(document.getElementById("alerts-labels").textContent);
 const form = document.getElementById("alert-form");
 const detail = document.getElementById("alert-detail");
@@ -38,7 +38,7 @@ async function loadList() {
             el("span", { class: `status status-${alert.status}` }, label("statuses", alert.status)),
             " ",
             el("span", { class: "kind" }, label("kinds", alert.kind)),
-            alert.is_drill ? el("span", { class: "drill" }, t.drill) : null,
+            alert.is_drill ? el("span", { class: "drill" }, gettext("訓練")) : null,
             " ",
             el("span", { class: "title" }, alert.title_ja),
             " ",
@@ -50,9 +50,9 @@ async function loadList() {
     for (const button of list.querySelectorAll("button.alert-item")) {
       button.addEventListener("click", () => select(Number(button.closest("li").dataset.alert)));
     }
-    status.textContent = data.items.length ? "" : t.noAlerts;
+    status.textContent = data.items.length ? "" : gettext("避難情報はまだありません");
   } catch (error) {
-    status.textContent = `${t.loadFailed}: ${error.message}`;
+    status.textContent = `${gettext("読み込めませんでした")}: ${error.message}`;
   }
 }
 
@@ -68,23 +68,23 @@ function renderFacts(alert) {
       "span",
       {},
       `#${alert.id} `,
-      alert.is_drill ? el("span", { class: "drill" }, t.drill) : null,
+      alert.is_drill ? el("span", { class: "drill" }, gettext("訓練")) : null,
       " ",
       el("span", { class: "title" }, alert.title_ja),
     ).childNodes,
   );
   const target = [];
-  if (alert.whole_city) target.push(t.wholeCity);
+  if (alert.whole_city) target.push(gettext("市内全域"));
   for (const id of alert.district_ids) target.push(districtNames.get(id) ?? `#${id}`);
-  if (alert.area) target.push(t.area);
+  if (alert.area) target.push(gettext("描いた区域"));
   document
     .getElementById("detail-facts")
     .replaceChildren(
-      fact(t.status, label("statuses", alert.status)),
-      fact(t.kind, label("kinds", alert.kind)),
-      fact(t.target, target.join("、")),
-      fact(t.draftedBy, alert.drafted_by ?? "—"),
-      fact(t.approvedBy, alert.approved_by ?? "—"),
+      fact(gettext("状態"), label("statuses", alert.status)),
+      fact(gettext("種別"), label("kinds", alert.kind)),
+      fact(gettext("対象"), target.join("、")),
+      fact(gettext("作成者"), alert.drafted_by ?? "—"),
+      fact(gettext("承認者"), alert.approved_by ?? "—"),
     );
 }
 
@@ -93,7 +93,7 @@ async function renderRecipients(alert) {
   document
     .getElementById("recipients")
     .replaceChildren(
-      el("div", {}, el("dt", {}, t.subscribers), el("dd", { id: "recipients-subscribers" }, counts.subscribers)),
+      el("div", {}, el("dt", {}, gettext("登録者")), el("dd", { id: "recipients-subscribers" }, counts.subscribers)),
       el("div", {}, el("dt", {}, "LINE"), el("dd", { id: "recipients-line" }, counts.line)),
       el("div", {}, el("dt", {}, "SMS"), el("dd", { id: "recipients-sms" }, counts.sms)),
     );
@@ -113,7 +113,7 @@ async function renderPreviews(alert) {
         "td",
         { class: tooLong ? "too-long" : null },
         p.sms_limit === null ? String(p.characters) : `${p.characters} / ${p.sms_limit}`,
-        tooLong ? el("span", {}, ` ${t.tooLong}`) : null,
+        tooLong ? el("span", {}, ` ${gettext("1通に収まりません")}`) : null,
       ),
     );
   });
@@ -127,10 +127,10 @@ async function renderPreviews(alert) {
         el(
           "tr",
           {},
-          el("th", { scope: "col" }, t.language),
-          el("th", { scope: "col" }, t.channel),
-          el("th", { scope: "col" }, t.text),
-          el("th", { scope: "col" }, t.length),
+          el("th", { scope: "col" }, gettext("言語")),
+          el("th", { scope: "col" }, gettext("配信経路")),
+          el("th", { scope: "col" }, gettext("文面")),
+          el("th", { scope: "col" }, gettext("文字数")),
         ),
       ),
       el("tbody", {}, rows),
@@ -152,7 +152,7 @@ async function renderShelters(alert) {
             el("td", {}, s.days_of_supply === null ? "—" : s.days_of_supply.toFixed(1)),
           ),
         )
-      : [el("tr", {}, el("td", { colspan: 3 }, t.noShelters))]),
+      : [el("tr", {}, el("td", { colspan: 3 }, gettext("該当する避難所はありません")))]),
   );
 }
 
@@ -196,7 +196,7 @@ async function select(id) {
   try {
     await Promise.all([renderRecipients(selected), renderPreviews(selected), renderShelters(selected)]);
   } catch (error) {
-    result.textContent = `${t.loadFailed}: ${error.message}`;
+    result.textContent = `${gettext("読み込めませんでした")}: ${error.message}`;
   }
   detail.dataset.ready = "true";
   detail.dataset.alert = String(selected.id);
@@ -226,16 +226,17 @@ document.getElementById("approve-no").addEventListener("click", () => {
 });
 document.getElementById("approve-yes").addEventListener("click", async () => {
   document.getElementById("approve-confirm").hidden = true;
-  await act("POST", `${API}alerts/${selected.id}/approve`, undefined, t.approved);
+  await act("POST", `${API}alerts/${selected.id}/approve`, undefined, gettext("承認しました。送信します。"));
 });
 document.getElementById("cancel-draft").addEventListener("click", () =>
-  act("POST", `${API}alerts/${selected.id}/cancel`, undefined, t.cancelled),
+  act("POST", `${API}alerts/${selected.id}/cancel`, undefined, gettext("取り消しました")),
 );
 document.getElementById("followup-form").addEventListener("submit", async (e) => {
   e.preventDefault();
   const data = new FormData(e.target);
   const body = Object.fromEntries(["msg_type", "title_ja", "body_ja"].map((n) => [n, data.get(n)]));
-  if (await act("POST", `${API}alerts/${selected.id}/followups`, body, t.followupSaved)) e.target.reset();
+  const done = gettext("続報の下書きを作りました");
+  if (await act("POST", `${API}alerts/${selected.id}/followups`, body, done)) e.target.reset();
 });
 
 // Drawing the area ----------------------------------------------------------------------------
@@ -249,8 +250,8 @@ function redraw() {
   }
   const status = document.getElementById("draw-status");
   status.textContent = points.length
-    ? `${finished ? t.finished : t.drawing} (${t.points}: ${points.length})`
-    : t.noArea;
+    ? `${finished ? gettext("区域を確定しました") : gettext("描画中")} (${gettext("頂点の数")}: ${points.length})`
+    : gettext("区域なし");
   form.dataset.points = String(points.length);
   form.dataset.finished = String(finished);
 }
@@ -294,7 +295,7 @@ document.getElementById("draw-clear").addEventListener("click", () => {
 document.getElementById("draw-finish").addEventListener("click", () => {
   fieldError("area", "");
   if (points.length < 3) {
-    fieldError("area", t.needThree);
+    fieldError("area", gettext("区域には3つ以上の頂点が必要です"));
     return;
   }
   finished = true;
@@ -323,12 +324,12 @@ async function loadDistricts() {
         ),
       );
     }
-    status.textContent = features.length ? "" : t.noDistricts;
+    status.textContent = features.length ? "" : gettext("地区がありません");
     if (map && features.length) {
       L.geoJSON(data, { style: { color: "#0b3d6e", weight: 1, fillOpacity: 0.03 }, interactive: false }).addTo(map);
     }
   } catch (error) {
-    status.textContent = `${t.loadFailed}: ${error.message}`;
+    status.textContent = `${gettext("読み込めませんでした")}: ${error.message}`;
   }
 }
 
@@ -377,7 +378,7 @@ function newDraft() {
   clearErrors();
   setPoints(null);
   const heading = document.getElementById("form-heading");
-  heading.textContent = heading.dataset.new;
+  heading.textContent = gettext("新しい下書き");
 }
 
 function editDraft(alert) {
@@ -398,7 +399,7 @@ function editDraft(alert) {
   }
   setPoints(alert.area);
   const heading = document.getElementById("form-heading");
-  heading.textContent = `${heading.dataset.edit} #${alert.id}`;
+  heading.textContent = `${gettext("下書きの編集")} #${alert.id}`;
 }
 
 form.addEventListener("submit", async (e) => {
@@ -407,7 +408,7 @@ form.addEventListener("submit", async (e) => {
   const result = document.getElementById("form-result");
   result.textContent = "";
   if (points.length > 0 && points.length < 3) {
-    fieldError("area", t.needThree);
+    fieldError("area", gettext("区域には3つ以上の頂点が必要です"));
     return;
   }
   try {
@@ -415,7 +416,7 @@ form.addEventListener("submit", async (e) => {
       ? await api("PUT", `${API}alerts/${editing}`, payload())
       : await api("POST", `${API}alerts`, payload());
     await select(alert.id);
-    document.getElementById("form-result").textContent = t.saved;
+    document.getElementById("form-result").textContent = gettext("下書きを保存しました");
   } catch (error) {
     const general = [];
     for (const { field, message } of error.data?.errors ?? []) {

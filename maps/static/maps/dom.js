@@ -15,11 +15,6 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
-/** The page's translated strings, carried as data-* attributes of one hidden element. */
-export function messages(id) {
-  return document.getElementById(id)?.dataset ?? {};
-}
-
 export function csrfToken() {
   return document.querySelector("meta[name=csrf-token]")?.content ?? "";
 }

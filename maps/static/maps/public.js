@@ -3,14 +3,17 @@
 // filtered by the hazard chosen. Phone first: the nearest list comes before the map.
 // Reached from an SMS short link (/a/<id> → /map/?alert=<id>), it first shows that alert:
 // its area on the map and the open shelters in or near it for its hazard.
-import { api, el, messages } from "./dom.js";
+import { api, el } from "./dom.js";
+import { gettext } from "./i18n.js";
 
-const t = messages("public-messages");
 const hazardLabels = JSON.parse(document.getElementById("hazard-labels").textContent);
 const page = document.getElementById("public-map-page").dataset;
 const NEAREST = 5;
 const BAND_COLOURS = { free: "#1a7f37", crowded: "#c77700", full: "#b00020" };
 const AREA_STYLE = { color: "#b00020", weight: 3, fillColor: "#b00020", fillOpacity: 0.12 };
+const BANDS = { free: gettext("空き"), crowded: gettext("混雑"), full: gettext("満員") };
+const FAILED = gettext("読み込めませんでした。通信状況を確認してください。");
+const NO_LOCATION = gettext("現在地を取得できませんでした。地図をタップして地点を選んでください。");
 
 let map = null;
 let openLayer = null;
@@ -26,14 +29,14 @@ function shelterItem(shelter) {
     { "data-shelter": shelter.id, "data-band": shelter.band },
     el("strong", {}, name),
     " ",
-    el("span", { class: `band band-${shelter.band}` }, t[shelter.band]),
+    el("span", { class: `band band-${shelter.band}` }, BANDS[shelter.band]),
     shelter.distance_m === undefined
       ? null
-      : el("span", { class: "distance" }, ` ${t.distance} ${(shelter.distance_m / 1000).toFixed(1)} km`),
+      : el("span", { class: "distance" }, ` ${gettext("約")} ${(shelter.distance_m / 1000).toFixed(1)} km`),
     el("br"),
     shelter.address,
     hazards ? el("br") : null,
-    hazards ? `${t.hazards}: ${hazards}` : null,
+    hazards ? `${gettext("対象の災害")}: ${hazards}` : null,
   );
 }
 
@@ -48,7 +51,7 @@ async function loadOpen() {
       longitude: f.geometry.coordinates[0],
     }));
     list.replaceChildren(...shelters.map((s) => shelterItem(s)));
-    if (!shelters.length) list.append(el("li", {}, t.noneOpen));
+    if (!shelters.length) list.append(el("li", {}, gettext("開設中の避難所はありません。")));
     for (const s of shelters) {
       L.circleMarker([s.latitude, s.longitude], {
         radius: 10,
@@ -59,13 +62,13 @@ async function loadOpen() {
       })
         .bindPopup(() => el("div", { class: "popup" }, [...shelterItem(s).childNodes]))
         // A node, never a string: Leaflet writes a string tooltip with innerHTML.
-        .bindTooltip(el("span", {}, `${s.name} ${t[s.band]}`))
+        .bindTooltip(el("span", {}, `${s.name} ${BANDS[s.band]}`))
         .addTo(openLayer);
     }
     const bounds = openLayer.getBounds();
     if (bounds.isValid()) map.fitBounds(bounds.pad(0.2), { maxZoom: 15, animate: false });
   } catch {
-    list.replaceChildren(el("li", {}, t.failed));
+    list.replaceChildren(el("li", {}, FAILED));
   }
 }
 
@@ -81,17 +84,20 @@ async function loadAlert() {
     found = await api("GET", page.alertUrl);
   } catch (error) {
     document.getElementById("alert-heading").textContent =
-      error.status === 404 ? t.alertMissing : t.failed;
+      error.status === 404 ? gettext("この情報は見つかりませんでした。") : FAILED;
     return;
   }
   const kind = found.level ? ` (${found.kind_label})` : "";
   document.getElementById("alert-heading").textContent =
-    `${found.drill ? t.drill : ""}${found.title}${kind}`;
-  status.textContent = [found.area ? t.alertShown : "", found.in_force ? "" : t.alertEnded]
+    `${found.drill ? gettext("【訓練】") : ""}${found.title}${kind}`;
+  status.textContent = [
+    found.area ? gettext("地図の赤い区域が対象です。") : "",
+    found.in_force ? "" : gettext("この情報の有効期間は終わっています。"),
+  ]
     .filter(Boolean)
     .join(" ");
   list.replaceChildren(...found.shelters.map((s) => shelterItem(s)));
-  if (!found.shelters.length) list.append(el("li", {}, t.alertNoShelter));
+  if (!found.shelters.length) list.append(el("li", {}, gettext("この区域の近くに開設中の避難所はありません。")));
   if (found.area) {
     const area = L.geoJSON(found.area, { style: AREA_STYLE, interactive: false }).addTo(map);
     area.bringToBack();
@@ -103,9 +109,9 @@ async function loadAlert() {
 async function findNearest(here) {
   const status = document.getElementById("nearest-status");
   const list = document.getElementById("nearest-list");
-  status.textContent = t.searching;
+  status.textContent = gettext("探しています…");
   if (hereMarker) hereMarker.remove();
-  hereMarker = L.marker([here.lat, here.lon], { title: t.here }).addTo(map);
+  hereMarker = L.marker([here.lat, here.lon], { title: gettext("探す地点") }).addTo(map);
   const query = new URLSearchParams({
     lat: here.lat.toFixed(6),
     lon: here.lon.toFixed(6),
@@ -116,21 +122,23 @@ async function findNearest(here) {
   try {
     const nearest = await api("GET", `${page.nearestUrl}?${query}`);
     list.replaceChildren(...nearest.map((s) => shelterItem(s)));
-    status.textContent = nearest.length ? t.found : t.noneNear;
+    status.textContent = nearest.length
+      ? gettext("近い順に表示しています。")
+      : gettext("条件に合う開設中の避難所は見つかりませんでした。");
   } catch {
-    status.textContent = t.failed;
+    status.textContent = FAILED;
   }
 }
 
 function locate() {
   if (!navigator.geolocation) {
-    document.getElementById("nearest-status").textContent = t.noLocation;
+    document.getElementById("nearest-status").textContent = NO_LOCATION;
     return;
   }
   navigator.geolocation.getCurrentPosition(
     (position) => findNearest({ lat: position.coords.latitude, lon: position.coords.longitude }),
     () => {
-      document.getElementById("nearest-status").textContent = t.noLocation;
+      document.getElementById("nearest-status").textContent = NO_LOCATION;
     },
     { enableHighAccuracy: true, timeout: 10000 },
   );

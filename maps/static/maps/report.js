@@ -1,9 +1,9 @@
 // The public damage-report form (/map/report/): choose a place on the map or from the
 // browser's location, describe what happened, optionally attach a photo; posted to the
 // public report endpoint as multipart form data with the page's CSRF token.
-import { api, el, messages } from "./dom.js";
+import { api, el } from "./dom.js";
+import { gettext } from "./i18n.js";
 
-const t = messages("report-messages");
 const form = document.getElementById("report-form");
 const result = document.getElementById("report-result");
 let map = null;
@@ -13,8 +13,8 @@ function choose(lat, lon) {
   document.getElementById("latitude").value = lat.toFixed(6);
   document.getElementById("longitude").value = lon.toFixed(6);
   if (marker) marker.remove();
-  marker = L.marker([lat, lon], { title: t.chosen }).addTo(map);
-  document.getElementById("place-chosen").textContent = `${t.chosen}: ${lat.toFixed(5)}, ${lon.toFixed(5)}`;
+  marker = L.marker([lat, lon], { title: gettext("選んだ地点") }).addTo(map);
+  document.getElementById("place-chosen").textContent = `${gettext("選んだ地点")}: ${lat.toFixed(5)}, ${lon.toFixed(5)}`;
 }
 
 function fieldErrors(error) {
@@ -24,22 +24,25 @@ function fieldErrors(error) {
 async function submit(event) {
   event.preventDefault();
   if (!document.getElementById("latitude").value) {
-    result.textContent = t.noPlace;
+    result.textContent = gettext("場所を選んでください。");
     return;
   }
   const data = new FormData(form);
   if (!data.get("photo")?.size) data.delete("photo");
-  result.textContent = t.sending;
+  result.textContent = gettext("送信しています…");
   const button = form.querySelector("button[type=submit]");
   button.disabled = true;
   try {
     const report = await api("POST", form.getAttribute("action"), data);
-    result.replaceChildren(`${t.sent} ${report.id}`);
+    result.replaceChildren(`${gettext("受け付けました。受付番号")} ${report.id}`);
     form.reset();
     marker?.remove();
     document.getElementById("place-chosen").textContent = "";
   } catch (error) {
-    const text = error.status === 429 ? t.tooMany : `${t.failed}: ${error.message}`;
+    const text =
+      error.status === 429
+        ? gettext("短い間に送信が続いたため受け付けませんでした。しばらくしてからもう一度送ってください。")
+        : `${gettext("送信できませんでした")}: ${error.message}`;
     result.replaceChildren(text, el("ul", {}, fieldErrors(error)));
   } finally {
     button.disabled = false;
@@ -56,7 +59,8 @@ window.addEventListener("map:init", (e) => {
         map.setView([p.coords.latitude, p.coords.longitude], 16);
       },
       () => {
-        document.getElementById("place-chosen").textContent = t.noLocation;
+        document.getElementById("place-chosen").textContent =
+          gettext("現在地を取得できませんでした。地図をタップしてください。");
       },
     );
   });

@@ -1,5 +1,7 @@
 // Uploading a filled-in stock sheet as a count. Needs a connection (a file is not queued):
 // every bad row comes back with its line number and nothing is written.
+import { gettext, interpolate } from "../maps/i18n.js";
+
 const form = document.querySelector("#count-sheet");
 const result = document.querySelector("#result");
 const list = document.querySelector("#sheet-errors");
@@ -20,15 +22,17 @@ form?.addEventListener("submit", async (event) => {
       body: new FormData(form),
     });
   } catch {
-    result.textContent = document.querySelector("#tablet-messages").dataset.offline;
+    result.textContent = gettext("通信できません。つながったら自動で送信します。");
     result.className = "result error";
     return;
   }
   const data = await response.json().catch(() => null);
   if (response.ok) {
     result.className = "result ok";
-    result.textContent = form.dataset.done
-      .replace("{counted}", data.rows_counted).replace("{adjusted}", data.rows_adjusted);
+    result.textContent = interpolate(
+      gettext("%(counted)s 行を取り込みました（帳簿と違った行: %(adjusted)s）。"),
+      { counted: data.rows_counted, adjusted: data.rows_adjusted },
+    );
     form.reset();
     return;
   }
@@ -37,7 +41,8 @@ form?.addEventListener("submit", async (event) => {
   const rows = data?.rows || (data?.errors || []).map((e) => ({ line: "", field: e.field, message: e.message }));
   list.replaceChildren(...rows.map((row) => {
     const item = document.createElement("li");
-    item.textContent = row.line ? `${form.dataset.line.replace("{line}", row.line)} ${row.field}: ${row.message}` : `${row.field}: ${row.message}`;
+    const line = row.line ? `${interpolate(gettext("%(line)s 行目"), { line: row.line })} ` : "";
+    item.textContent = `${line}${row.field}: ${row.message}`;
     return item;
   }));
 });

@@ -1,10 +1,10 @@
 // Wiring of the tablet pages: forms and buttons write through the offline queue, the queue
 // panel shows what is still waiting, pickers and steppers make one-handed entry quick.
+import { gettext } from "../maps/i18n.js";
 import { dismiss, enqueue, failed, flush, pending, state } from "./queue.js";
 
 const $ = (selector, root = document) => root.querySelector(selector);
 const $$ = (selector, root = document) => Array.from(root.querySelectorAll(selector));
-const messages = $("#tablet-messages")?.dataset ?? {};
 
 function element(tag, props = {}, ...children) {
   const node = Object.assign(document.createElement(tag), props);
@@ -20,12 +20,13 @@ function renderQueue() {
   const { sending, paused } = state();
   $("#queue-count").textContent = String(waiting.length);
   panel.dataset.pending = String(waiting.length);
-  let status = messages.allSent;
+  let status = gettext("すべて送信済みです。");
   if (waiting.length) {
-    status = sending ? messages.sending
-      : paused === "offline" || !navigator.onLine ? messages.offline
-      : paused === "login" ? messages.login
-      : paused === "server" ? messages.server : messages.waiting;
+    status = sending ? gettext("送信中…")
+      : paused === "offline" || !navigator.onLine ? gettext("通信できません。つながったら自動で送信します。")
+      : paused === "login" ? gettext("ログインし直すと送信します。")
+      : paused === "server" ? gettext("サーバーが応答しません。しばらくして自動で再送します。")
+      : gettext("送信を待っています。");
   }
   $("#queue-status").textContent = status;
   $("#queue-list").replaceChildren(
@@ -33,7 +34,7 @@ function renderQueue() {
   );
   $("#queue-failed").replaceChildren(
     ...refused.map((e) => {
-      const button = element("button", { type: "button", className: "small" }, messages.dismiss);
+      const button = element("button", { type: "button", className: "small" }, gettext("確認した"));
       button.addEventListener("click", () => dismiss(e.key));
       return element("li", { className: "error" }, `${e.label}: ${e.error} `, button);
     }),
@@ -46,6 +47,14 @@ function announce(message, kind = "ok") {
   if (!box) return;
   box.textContent = message;
   box.className = `result ${kind}`;
+}
+
+/** What became of a write just queued: sending now, or kept until the connection is back. */
+function announceQueued() {
+  announce(
+    navigator.onLine ? gettext("送信しています…") : gettext("通信できないため保存しました。つながったら送信します。"),
+    "pending",
+  );
 }
 
 function valueOf(input) {
@@ -76,7 +85,7 @@ function labelOf(form, body) {
   if (item) parts.push(item.dataset.name);
   const amount = body.quantity ?? body.counted ?? body.total;
   if (amount !== undefined) parts.push(String(amount) + (item ? item.dataset.unit : ""));
-  if (body.lines) parts.push(`${messages.lines} ${body.lines.length}`);
+  if (body.lines) parts.push(`${gettext("品目")} ${body.lines.length}`);
   if (body.status) parts.push($("input[name=status]:checked", form).dataset.name);
   return parts.join(" ");
 }
@@ -87,12 +96,12 @@ function wireForms() {
       event.preventDefault();
       const body = bodyOf(form);
       if (form.dataset.kind === "request" && !body.lines.length) {
-        announce(messages.noLines, "error");
+        announce(gettext("数量を 1 つ以上入力してください。"), "error");
         return;
       }
       const entry = enqueue({ url: form.dataset.api, body, label: labelOf(form, body) });
       form.dataset.lastKey = entry.key;
-      announce(navigator.onLine ? messages.sendingOne : messages.queuedOne, "pending");
+      announceQueued();
       form.reset();
       form.dispatchEvent(new Event("change"));
     });
@@ -101,14 +110,15 @@ function wireForms() {
     button.addEventListener("click", () => {
       enqueue({ url: button.dataset.api, body: {}, label: button.dataset.label });
       button.disabled = true;
-      announce(navigator.onLine ? messages.sendingOne : messages.queuedOne, "pending");
+      announceQueued();
     });
   }
   document.addEventListener("sonae:settled", ({ detail }) => {
     if (detail.error) announce(`${detail.entry.label}: ${detail.error}`, "error");
     else {
       const onHand = detail.data?.on_hand;
-      announce(`${detail.entry.label} — ${messages.recorded}${onHand !== undefined ? `（${messages.onHand} ${onHand}）` : ""}`);
+      const stock = onHand !== undefined ? `（${gettext("在庫")} ${onHand}）` : "";
+      announce(`${detail.entry.label} — ${gettext("記録しました")}${stock}`);
     }
   });
 }
@@ -118,12 +128,12 @@ function wirePickers() {
     const update = () => {
       const item = $("input[name=item_id]:checked", form);
       const info = $("[data-picked]", form);
-      if (info) info.textContent = item ? `${item.dataset.name}: ${messages.onHand} ${item.dataset.onHand} ${item.dataset.unit}` : "";
+      if (info) info.textContent = item ? `${item.dataset.name}: ${gettext("在庫")} ${item.dataset.onHand} ${item.dataset.unit}` : "";
       const lots = $("select[data-lots]", form);
       if (lots) {
         const options = item ? JSON.parse(item.dataset.lots || "[]") : [];
         lots.replaceChildren(
-          element("option", { value: "" }, messages.newLot),
+          element("option", { value: "" }, gettext("新しいロット（下に期限を入力）")),
           ...options.map((lot) => element("option", { value: JSON.stringify(lot) }, lot.label)),
         );
         lots.dispatchEvent(new Event("change"));

@@ -1,0 +1,98 @@
+// The operations map (/ops/): shelters, damage reports, districts and alert areas on one
+// Leaflet map, a side panel of figures, and every event applied live from /ws/ops/.
+//
+// One module per concern, sharing one state object (state.js); this one builds the map's
+// layers once Leaflet has made the map, draws the snapshot and opens the live channel.
+import { el } from "../dom.js";
+import { gettext } from "../i18n.js";
+import { drawAlert } from "./alert_areas.js";
+import {
+  reachLayer,
+  reachLegendControl,
+  refreshNeedHelp,
+  renderDeliveries,
+  renderLegend,
+  selectReach,
+} from "./delivery.js";
+import { addToFeed } from "./feed.js";
+import { live } from "./live.js";
+import { refreshFigures, renderPanel } from "./panel.js";
+import {
+  UNCLUSTERED_ZOOM,
+  loadReports,
+  openReport,
+  refilterReports,
+  reportTilesLayer,
+  reportUnder,
+} from "./reports.js";
+import { drawShelter } from "./shelters.js";
+import { snapshot, state, urls } from "./state.js";
+
+// The chart's hours move on even when no report arrives.
+setInterval(refreshFigures, 10 * 60 * 1000);
+
+function districtsLayer() {
+  return L.geoJSON(snapshot.districts, {
+    style: { color: "#0b3d6e", weight: 1, fillOpacity: 0.04 },
+    onEachFeature: (feature, layer) => layer.bindTooltip(el("span", {}, feature.properties.name)),
+  });
+}
+
+window.addEventListener("map:init", (e) => {
+  const map = e.detail.map;
+  const { layers } = state;
+  state.map = map;
+  // Clustering needs a maximum zoom; the GSI standard tiles go to 18.
+  if (map.getMaxZoom() === Infinity) map.setMaxZoom(18);
+  layers.shelters = L.layerGroup().addTo(map);
+  layers.reports = L.markerClusterGroup({ disableClusteringAtZoom: UNCLUSTERED_ZOOM }).addTo(map);
+  layers.districts = districtsLayer().addTo(map);
+  layers.alerts = L.featureGroup().addTo(map);
+  // Off until staff choose an alert's reach: it covers the districts layer when shown.
+  layers.reach = reachLayer();
+  state.reachLegend = reachLegendControl();
+  layers.reach.on("add", () => {
+    state.reachLegend.addTo(map);
+    renderLegend();
+  });
+  layers.reach.on("remove", () => state.reachLegend.remove());
+  const overlays = {
+    [gettext("避難所")]: layers.shelters,
+    [gettext("被害報告")]: layers.reports,
+  };
+  if (urls.tiles && L.vectorGrid) {
+    layers.reportTiles = reportTilesLayer();
+    overlays[gettext("被害報告（全件・タイル）")] = layers.reportTiles;
+    map.on("click", reportUnder);
+  }
+  L.control
+    .layers(null, {
+      ...overlays,
+      [gettext("地区")]: layers.districts,
+      [gettext("避難情報の対象区域")]: layers.alerts,
+      [gettext("配信状況（地区別）")]: layers.reach,
+    })
+    .addTo(map);
+  for (const alert of state.alerts.values()) drawAlert(alert);
+  for (const shelter of state.shelters.values()) drawShelter(shelter);
+  const bounds = L.latLngBounds([...state.shelters.values()].map((s) => [s.lat, s.lon]));
+  if (bounds.isValid()) map.fitBounds(bounds.pad(0.1), { maxZoom: 15, animate: false });
+  document.getElementById("report-filters").addEventListener("change", refilterReports);
+  for (const event of snapshot.events) addToFeed(event);
+  renderPanel();
+  renderDeliveries();
+  refreshNeedHelp();
+  loadReports();
+  live.connect();
+  window.sonaeOps = {
+    live,
+    map,
+    layers,
+    shelterMarkers: state.shelterMarkers,
+    reportMarkers: state.reportMarkers,
+    alertLayers: state.alertLayers,
+    openReport,
+    selectReach,
+  };
+  document.getElementById("ops-map-panel").dataset.ready = "true";
+});

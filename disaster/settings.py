@@ -146,6 +146,13 @@ else:
     # One process only: fine for a laptop, not for several ASGI processes.
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# The operations room's live channel (disaster/core/consumers.py): how often an open socket
+# checks that its token or session still belongs to staff, and how often it joins its group
+# again (0: a quarter of the channel layer's group_expiry, after which channels_redis
+# silently drops a member).
+LIVE_AUTH_RECHECK_S = env("LIVE_AUTH_RECHECK_S", default=30.0, cast=float)
+LIVE_GROUP_REFRESH_S = env("LIVE_GROUP_REFRESH_S", default=0.0, cast=float)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

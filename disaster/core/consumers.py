@@ -8,17 +8,31 @@ Order: event ids are given in commit order (`disaster.core.events.publish`), but
 different processes, or from one process's concurrent sends, may overtake each other. When
 an event arrives ahead of ones not yet sent, those are already committed (or rolled back,
 leaving a gap for good), so they are read from the log and sent first.
+
+Staying live: channels_redis forgets a group member `group_expiry` seconds (a day) after it
+joined, and a socket kept open by pings would then hear nothing while the page still says
+it is live. The consumer joins again every LIVE_GROUP_REFRESH_S (a quarter of the expiry
+unless set). It also asks every LIVE_AUTH_RECHECK_S whether its token or session still
+belongs to staff, and closes with 4401 (revoked, logged out) or 4403 (role lost).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import time
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 
 from disaster.core.events import OPS_GROUP, events_after
 from disaster.core.roles import is_staff_role
+from disaster.core.ws_auth import FORBIDDEN, Credential, credential_of, still_allowed
+
+log = logging.getLogger(__name__)
 
 CATCH_UP_PAGE = 500
 
@@ -27,22 +41,52 @@ class OpsConsumer(AsyncJsonWebsocketConsumer):
     # The last event id this client was sent; None until the first one when it asked for
     # live events only.
     last_sent: int | None = None
+    watcher: asyncio.Task | None = None
 
     async def connect(self):
         if not is_staff_role(self.scope.get("user")):
-            await self.close(code=4403)  # before accept: the handshake is refused with 403
+            # Before accept: the handshake is refused with 403.
+            await self.close(code=FORBIDDEN)
             return
         # Join first, then read the log, so an event committed in between is not lost;
         # anything the log already delivered is dropped when it also arrives live.
         await self.channel_layer.group_add(OPS_GROUP, self.channel_name)
         await self.accept()
+        self.watcher = asyncio.create_task(self.watch(credential_of(self.scope)))
         after = _int_param(self.scope, "after")
         if after is not None:
             self.last_sent = after
             await self.send_backlog(after)
 
     async def disconnect(self, code):
+        if self.watcher is not None:
+            self.watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.watcher
         await self.channel_layer.group_discard(OPS_GROUP, self.channel_name)
+
+    async def watch(self, credential: Credential) -> None:
+        """While the socket is open: join the group again before channels_redis forgets the
+        membership, and close the socket once its credential no longer admits it."""
+        recheck = settings.LIVE_AUTH_RECHECK_S
+        refresh = settings.LIVE_GROUP_REFRESH_S or group_expiry(self.channel_layer) / 4
+        next_refresh = time.monotonic() + refresh
+        while True:
+            await asyncio.sleep(max(0.0, min(recheck, next_refresh - time.monotonic())))
+            try:
+                if time.monotonic() >= next_refresh:
+                    await self.channel_layer.group_add(OPS_GROUP, self.channel_name)
+                    next_refresh = time.monotonic() + refresh
+                refused = await database_sync_to_async(still_allowed)(credential)
+            except Exception:
+                # Redis or PostgreSQL away for a moment: try again at the next check
+                # rather than drop a socket the operations room is watching.
+                log.warning("live channel check failed; retrying", exc_info=True)
+                next_refresh = max(next_refresh, time.monotonic() + recheck)
+                continue
+            if refused is not None:
+                await self.close(code=refused)
+                return
 
     async def send_backlog(self, after: int, before: int | None = None) -> None:
         """Every logged event after `after` (and before `before`), oldest first."""
@@ -71,6 +115,12 @@ class OpsConsumer(AsyncJsonWebsocketConsumer):
         # The channel is one-way; a ping keeps proxies from closing an idle socket.
         if content.get("type") == "ping":
             await self.send_json({"type": "pong"})
+
+
+def group_expiry(layer) -> float:
+    """Seconds after joining that the channel layer drops a group member (channels_redis
+    and the in-memory layer both call it `group_expiry`; a day by default)."""
+    return float(getattr(layer, "group_expiry", 86400))
 
 
 def _int_param(scope, name: str) -> int | None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from urllib.parse import urlsplit
 
 import pytest
+import redis.asyncio as aioredis
 from asgiref.testing import ApplicationCommunicator
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
@@ -19,6 +21,7 @@ from disaster.core.events import OPS_GROUP, flush_broadcasts
 from disaster.core.models import ApiToken, Event, Incident, User
 from disaster.core.roles import Role
 from disaster.core.services import declare_incident, revoke_token
+from disaster.core.ws_auth import FORBIDDEN, NOT_AUTHENTICATED
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -268,4 +271,104 @@ async def test_an_idle_operations_channel_stays_open_and_live(ops_user):
 
     _, event = await declare(ops_user, "declared after a quiet spell")
     assert (await communicator.receive_json_from(timeout=TIMEOUT))["id"] == event.id
+    await communicator.disconnect()
+
+
+async def members(redis: aioredis.Redis, key: bytes) -> dict[str, float]:
+    """The group's members and the times channels_redis scored them with (when they joined)."""
+    return {name.decode(): score for name, score in await redis.zrange(key, 0, -1, withscores=True)}
+
+
+async def test_a_socket_open_longer_than_the_group_expiry_keeps_receiving(ops_user, settings):
+    # channels_redis scores each member with the time it joined and, on every group_send,
+    # drops those older than group_expiry (a day): ageing the scores is a day passing.
+    settings.LIVE_GROUP_REFRESH_S = 0.3
+    settings.LIVE_AUTH_RECHECK_S = 0.05  # checked many times over, and still allowed
+    layer = get_channel_layer()
+    key = layer._group_key(OPS_GROUP)
+    redis = aioredis.from_url(settings.REDIS_URL)
+    before = await members(redis, key)
+    communicator, connected, _ = await open_socket(ops_user)
+    assert connected
+    (consumer,) = set(await members(redis, key)) - set(before)
+    # A member that joins once and never again, as the consumer used to.
+    bystander = await layer.new_channel()
+    await layer.group_add(OPS_GROUP, bystander)
+
+    a_day_ago = time.time() - layer.group_expiry - 60
+    await redis.zadd(key, dict.fromkeys([consumer, bystander], a_day_ago))
+    deadline = time.monotonic() + TIMEOUT
+    while (await members(redis, key)).get(consumer, 0) <= a_day_ago:
+        assert time.monotonic() < deadline, "the consumer never joined its group again"
+        await asyncio.sleep(0.05)
+
+    _, event = await declare(ops_user, "declared a day after connecting")
+
+    assert (await communicator.receive_json_from(timeout=TIMEOUT))["id"] == event.id
+    assert bystander not in await members(redis, key)  # the day-old member was dropped
+    await communicator.disconnect()
+    await redis.aclose()
+
+
+async def closed_with(communicator: WebsocketCommunicator) -> int | None:
+    """The close code the server sends next (failing on anything else it sends first)."""
+    response = await communicator.receive_output(TIMEOUT)
+    assert response["type"] == "websocket.close", response
+    return response.get("code")
+
+
+async def test_a_socket_whose_token_is_revoked_is_closed_as_not_authenticated(ops_user, settings):
+    settings.LIVE_AUTH_RECHECK_S = 0.05
+    token, secret = await database_sync_to_async(ApiToken.issue)(ops_user, "ws")
+    communicator = WebsocketCommunicator(
+        application, "/ws/ops/", headers=[ORIGIN, (b"authorization", f"Bearer {secret}".encode())]
+    )
+    assert (await communicator.connect(timeout=TIMEOUT))[0]
+    _, event = await declare(ops_user, "before the revocation")
+    assert (await communicator.receive_json_from(timeout=TIMEOUT))["id"] == event.id
+
+    await database_sync_to_async(revoke_token)(ops_user, token.pk)
+
+    assert await closed_with(communicator) == NOT_AUTHENTICATED
+    await communicator.disconnect()
+
+
+async def test_a_socket_whose_user_lost_the_staff_role_is_closed_as_forbidden(ops_user, settings):
+    settings.LIVE_AUTH_RECHECK_S = 0.05
+    communicator, connected, _ = await open_socket(ops_user)
+    assert connected
+
+    ops_user.role = Role.SHELTER_MANAGER
+    await database_sync_to_async(ops_user.save)(update_fields=["role"])
+
+    assert await closed_with(communicator) == FORBIDDEN
+    await communicator.disconnect()
+
+
+async def test_a_browser_socket_is_closed_when_its_session_logs_out(ops_user, settings):
+    settings.LIVE_AUTH_RECHECK_S = 0.05
+    browser = Client()
+    await database_sync_to_async(browser.force_login)(ops_user)
+    session = browser.cookies[settings.SESSION_COOKIE_NAME].value
+    cookie = f"{settings.SESSION_COOKIE_NAME}={session}".encode()
+    communicator = WebsocketCommunicator(
+        application, "/ws/ops/", headers=[ORIGIN, (b"cookie", cookie)]
+    )
+    assert (await communicator.connect(timeout=TIMEOUT))[0]
+
+    await database_sync_to_async(browser.logout)()
+
+    assert await closed_with(communicator) == NOT_AUTHENTICATED
+    await communicator.disconnect()
+
+
+async def test_a_deactivated_user_socket_is_closed_as_not_authenticated(ops_user, settings):
+    settings.LIVE_AUTH_RECHECK_S = 0.05
+    communicator, connected, _ = await open_socket(ops_user)
+    assert connected
+
+    ops_user.is_active = False
+    await database_sync_to_async(ops_user.save)(update_fields=["is_active"])
+
+    assert await closed_with(communicator) == NOT_AUTHENTICATED
     await communicator.disconnect()

@@ -24,9 +24,15 @@ export const live = {
       if (data.type === "pong") return;
       apply(data);
     });
-    socket.addEventListener("close", () => {
+    socket.addEventListener("close", (closed) => {
       if (this.socket !== socket) return;
       this.socket = null;
+      // The server closes with 4401 once the session or token no longer signs anyone in
+      // (logged out, revoked) and 4403 once the role is gone: reconnecting cannot help.
+      if (closed.code === 4401 || closed.code === 4403) {
+        show(closed.code === 4401 ? "signed-out" : "forbidden");
+        return;
+      }
       show("disconnected");
       if (!this.held) this.retry();
     });
@@ -56,8 +62,11 @@ export const live = {
 function show(status) {
   const indicator = document.getElementById("live");
   indicator.dataset.state = status;
-  indicator.textContent =
-    status === "connected" ? gettext("接続中（リアルタイム）") : gettext("切断中 — 再接続しています…");
+  indicator.textContent = {
+    connected: gettext("接続中（リアルタイム）"),
+    "signed-out": gettext("ログインが切れました — ページを開き直してください"),
+    forbidden: gettext("この画面を見る権限がなくなりました"),
+  }[status] ?? gettext("切断中 — 再接続しています…");
 }
 
 setInterval(() => {

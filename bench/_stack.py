@@ -26,6 +26,8 @@ def setup_django() -> None:
             conn.execute(f'CREATE DATABASE "{name}" TEMPLATE template1')
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("SECRET_KEY", "bench-only-not-a-secret")
+    # A loopback stack: channels without a fake provider go to the console, on purpose.
+    os.environ.setdefault("ALERTS_CONSOLE_DELIVERY", "1")
     os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
     os.environ.setdefault("CHANNEL_PREFIX", "sonae-bench")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "disaster.settings")

@@ -8,7 +8,7 @@ from urllib.parse import unquote, urlparse
 
 from django.core.exceptions import ImproperlyConfigured
 
-from disaster.core.env import env, env_bool, env_list
+from disaster.core.env import env, env_bool, env_list, is_loopback_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -240,6 +240,29 @@ LINE_CHANNEL_ACCESS_TOKEN = env("LINE_CHANNEL_ACCESS_TOKEN", default="")
 LINE_API_BASE_URL = env("LINE_API_BASE_URL", default="")
 # LINE serves message content (residents' photos) from its own host, api-data.line.me.
 LINE_DATA_BASE_URL = env("LINE_DATA_BASE_URL", default="")
+# A channel without credentials is delivered to the console: nothing is sent, and the API
+# and the pages say so. A laptop (DEBUG) does that by default; production only when told to
+# by name, and otherwise refuses to start without every credential and a PUBLIC_BASE_URL
+# residents can reach: an alert "sent" to nobody, or with links to the sender's own
+# machine, must not look like a working system.
+ALERTS_CONSOLE_DELIVERY = env_bool("ALERTS_CONSOLE_DELIVERY", default=DEBUG)
+if not DEBUG and not ALERTS_CONSOLE_DELIVERY:
+    _needed = {
+        "TWILIO_ACCOUNT_SID": TWILIO_ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": TWILIO_AUTH_TOKEN,
+        "TWILIO_FROM_NUMBER": TWILIO_FROM_NUMBER,
+        "LINE_CHANNEL_ACCESS_TOKEN": LINE_CHANNEL_ACCESS_TOKEN,
+        "LINE_CHANNEL_SECRET": LINE_CHANNEL_SECRET,
+    }
+    _missing = [name for name, value in _needed.items() if not value]
+    if is_loopback_url(PUBLIC_BASE_URL):
+        _missing.append(f"PUBLIC_BASE_URL (is {PUBLIC_BASE_URL}, this machine)")
+    if _missing:
+        raise ImproperlyConfigured(
+            "Alerts would reach nobody with DEBUG off: missing " + ", ".join(_missing) + ". "
+            "Set them, or set ALERTS_CONSOLE_DELIVERY=1 to deliver to the console on purpose "
+            "(nothing is sent)."
+        )
 
 # Residents' messages to the LINE bot and by SMS (alerts/subscriptions.py): pieces of one damage
 # report are put together within this many minutes; a sender gets this many answers a

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
 
@@ -187,6 +188,9 @@ PROVIDERS = {
     "line": "alerts.providers.line.transport.Line",
 }
 CONSOLE = "alerts.providers.console.ConsoleTransport"
+# The console's message ids start with this: a delivery with such a provider id was never
+# sent to anyone, and the delivery figures count it apart (`alerts.delivery.progress`).
+CONSOLE_ID_PREFIX = "console-"
 
 
 def configured(channel: str) -> bool:
@@ -198,9 +202,19 @@ def configured(channel: str) -> bool:
     return False
 
 
+def console_channels() -> list[str]:
+    """The channels that go to the console now: nothing sent, and the pages say so."""
+    return [channel for channel in PROVIDERS if not configured(channel)]
+
+
 def transport_for(channel: str) -> Transport:
     """The transport for a channel ("sms" or "line"): the provider when configured, else the
-    console, so a development machine never needs Twilio or LINE."""
+    console (ALERTS_CONSOLE_DELIVERY, the default when debugging), so a development machine
+    never needs Twilio or LINE; never silently in production."""
     if configured(channel):
         return import_string(PROVIDERS[channel])()
+    if not settings.ALERTS_CONSOLE_DELIVERY:
+        raise ImproperlyConfigured(
+            f"No credentials for {channel} and ALERTS_CONSOLE_DELIVERY is off: nothing to send with."
+        )
     return import_string(CONSOLE)(channel)

@@ -9,7 +9,7 @@ import logging
 import uuid
 from collections.abc import Sequence
 
-from alerts.delivery.transports import OneTap, Transport
+from alerts.delivery.transports import CONSOLE_ID_PREFIX, OneTap, Transport
 
 log = logging.getLogger(__name__)
 
@@ -31,4 +31,4 @@ class ConsoleTransport(Transport):
     ) -> str:
         self.outbox.append((tuple(to), text))
         log.info("[%s → %d recipient(s)] %s", self.channel, len(to), text)
-        return f"console-{uuid.uuid4().hex}"
+        return f"{CONSOLE_ID_PREFIX}{uuid.uuid4().hex}"

@@ -1,8 +1,10 @@
 """Reading settings from the environment, with types and defaults."""
 
+import ipaddress
 import os
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlparse
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -36,3 +38,16 @@ def env_list(name: str, *, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+def is_loopback_url(url: str) -> bool:
+    """Whether a URL points at the machine it is read on (localhost, 127.x, ::1, 0.0.0.0),
+    or nowhere: no one else can follow such a link."""
+    host = (urlparse(url).hostname or "").lower()
+    if not host or host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified

@@ -7,8 +7,15 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 
-from alerts.delivery.transports import Pace, TransportError, send_with_retries, transport_for
+from alerts.delivery.transports import (
+    CONSOLE_ID_PREFIX,
+    Pace,
+    TransportError,
+    send_with_retries,
+    transport_for,
+)
 from alerts.providers.console import ConsoleTransport
 from alerts.providers.line.transport import Line
 from alerts.providers.twilio.transport import TwilioSms
@@ -24,6 +31,20 @@ def test_console_is_the_transport_when_no_credentials_are_set(settings):
     settings.TWILIO_ACCOUNT_SID = settings.LINE_CHANNEL_ACCESS_TOKEN = ""
     assert isinstance(transport_for("sms"), ConsoleTransport)
     assert isinstance(transport_for("line"), ConsoleTransport)
+
+
+def test_without_credentials_and_without_console_delivery_there_is_no_transport(settings):
+    settings.TWILIO_ACCOUNT_SID = ""
+    settings.ALERTS_CONSOLE_DELIVERY = False
+
+    with pytest.raises(ImproperlyConfigured, match="No credentials for sms"):
+        transport_for("sms")
+
+
+def test_console_marks_what_it_took_as_never_sent():
+    provider_id = ConsoleTransport("line").send(["Uabc"], "避難指示", idempotency_key=key())
+
+    assert provider_id.startswith(CONSOLE_ID_PREFIX)
 
 
 def test_console_logs_no_address(caplog):

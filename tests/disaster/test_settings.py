@@ -178,3 +178,96 @@ def test_without_a_pool_size_each_connection_is_its_own():
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "None"
+
+
+PROVIDERS = {
+    "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+    "TWILIO_AUTH_TOKEN": "twilio-token",
+    "TWILIO_FROM_NUMBER": "+815012345678",
+    "LINE_CHANNEL_ACCESS_TOKEN": "line-token",
+    "LINE_CHANNEL_SECRET": "line-secret",
+}
+NO_PROVIDERS = dict.fromkeys(PROVIDERS)
+PRODUCTION = {"DEBUG": "0", "ALERTS_CONSOLE_DELIVERY": None}
+
+
+def test_in_production_without_provider_credentials_it_refuses_to_start_and_names_them():
+    result = start_django(**PRODUCTION, **NO_PROVIDERS, PUBLIC_BASE_URL=None)
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    for name in [*PROVIDERS, "PUBLIC_BASE_URL", "ALERTS_CONSOLE_DELIVERY=1"]:
+        assert name in result.stderr
+
+
+def test_in_production_one_missing_credential_is_enough_to_refuse():
+    result = start_django(
+        **PRODUCTION,
+        **{**PROVIDERS, "LINE_CHANNEL_SECRET": None},
+        PUBLIC_BASE_URL="https://sonae.city.example.jp",
+    )
+
+    assert result.returncode != 0
+    assert "missing LINE_CHANNEL_SECRET." in result.stderr
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://127.0.0.1:8000", "http://localhost:8000", "https://[::1]", "http://0.0.0.0:8000"],
+)
+def test_in_production_a_public_base_url_on_this_machine_is_refused(url):
+    result = start_django(**PRODUCTION, **PROVIDERS, PUBLIC_BASE_URL=url)
+
+    assert result.returncode != 0
+    assert f"missing PUBLIC_BASE_URL (is {url}, this machine)" in result.stderr
+
+
+def test_manage_py_check_deploy_refuses_too():
+    env = {**os.environ, "DEBUG": "0", "PUBLIC_BASE_URL": "https://sonae.city.example.jp"}
+    env.pop("ALERTS_CONSOLE_DELIVERY", None)
+    for name in PROVIDERS:
+        env.pop(name, None)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy"],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode != 0
+    assert "Alerts would reach nobody with DEBUG off" in result.stderr
+
+
+def test_in_production_with_every_credential_and_a_real_address_it_starts_with_the_providers():
+    code = (
+        "from alerts.delivery.transports import console_channels, transport_for; "
+        "print(console_channels(), type(transport_for('sms')).__name__, "
+        "type(transport_for('line')).__name__)"
+    )
+    result = start_django(
+        code, **PRODUCTION, **PROVIDERS, PUBLIC_BASE_URL="https://sonae.city.example.jp"
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["[]", "TwilioSms", "Line"]
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {"DEBUG": "0", "ALERTS_CONSOLE_DELIVERY": "1"},
+        {"DEBUG": "1", "ALERTS_CONSOLE_DELIVERY": None},
+    ],
+    ids=["console chosen by name", "debugging"],
+)
+def test_console_delivery_chosen_by_name_or_when_debugging_starts_without_providers(environ):
+    code = (
+        "from alerts.delivery.transports import console_channels, transport_for; "
+        "print(*console_channels(), type(transport_for('sms')).__name__)"
+    )
+    result = start_django(code, **environ, **NO_PROVIDERS, PUBLIC_BASE_URL=None)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["sms", "line", "ConsoleTransport"]

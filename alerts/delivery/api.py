@@ -42,7 +42,12 @@ class NeedHelp(Schema):
 @router.get("/alerts/{alert_id}/delivery", response=DeliveryProgress, auth=STAFF)
 def delivery_summary(request: HttpRequest, alert_id: int):
     """Queued / sent / delivered / failed for one alert, in total and by district (the
-    same figures as the alert.delivery_progress events)."""
+    same figures as the alert.delivery_progress events), every figure in every district.
+
+    `reached` = delivered + LINE messages LINE accepted: LINE reports no delivery, so its
+    acceptance is as far as anyone can know; an SMS is reached once Twilio reports it
+    delivered. `console`: deliveries handed to the console transport (counted as sent,
+    but nothing was sent: no provider credentials, ALERTS_CONSOLE_DELIVERY)."""
     alert = _alert(alert_id)
     return {
         "alert_id": alert.pk,

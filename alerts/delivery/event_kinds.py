@@ -10,11 +10,16 @@ from disaster.core.events import event_kind
 
 
 class DistrictCounts(BaseModel):
+    """Deliveries by state. `reached`: delivered, or accepted by LINE — LINE reports no
+    delivery, so a LINE message it accepted is as far as anyone can know it arrived (an SMS
+    counts once Twilio reports it delivered). Never a delivery to the console."""
+
     district_id: int | None  # None: recipients known only by a home point outside districts
     queued: int = 0
     sent: int = 0
     delivered: int = 0
     failed: int = 0
+    reached: int = 0
 
 
 @event_kind("alert.delivery_progress")
@@ -26,6 +31,9 @@ class DeliveryProgress(BaseModel):
     sent: int
     delivered: int
     failed: int
+    reached: int
+    # Deliveries handed to the console transport: counted as sent, yet nothing was sent.
+    console: int
     by_district: list[DistrictCounts]
 
 

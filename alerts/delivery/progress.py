@@ -9,31 +9,49 @@ from django.db import transaction
 from django.db.models import DurationField, Value
 from django.db.models.functions import Now
 
+from alerts.delivery.event_kinds import DistrictCounts
 from alerts.delivery.rows import Status
-from alerts.delivery.targeting import district_of_subscribers
-from alerts.models import Alert
+from alerts.delivery.targeting import deliveries_by_district
+from alerts.models import Alert, Channel
 from disaster.core.events import publish
 from disaster.core.models import Event
 
+BUCKET = {
+    Status.QUEUED: "queued",
+    Status.SENDING: "queued",
+    Status.SENT: "sent",
+    Status.DELIVERED: "delivered",
+    Status.FAILED: "failed",
+    Status.UNDELIVERABLE: "failed",
+}
+
+
+def _reached(channel: str, status: str, console: bool) -> bool:
+    """Delivered, or accepted by LINE (which reports nothing further); see DistrictCounts."""
+    if console:
+        return False
+    return status == Status.DELIVERED or (channel == Channel.LINE and status == Status.SENT)
+
 
 def progress_counts(alert: Alert) -> dict:
-    """Queued / sent / delivered / failed, in total and by district (counts only)."""
-    by_district: dict[int | None, dict[str, int]] = {}
-    totals = {"queued": 0, "sent": 0, "delivered": 0, "failed": 0}
-    bucket = {
-        Status.QUEUED: "queued",
-        Status.SENDING: "queued",
-        Status.SENT: "sent",
-        Status.DELIVERED: "delivered",
-        Status.FAILED: "failed",
-        Status.UNDELIVERABLE: "failed",
+    """Queued / sent / delivered / failed / reached, in total and by district, with every
+    figure in every district (counts only), and how many went to the console."""
+    totals = DistrictCounts(district_id=None)
+    by_district: dict[int | None, DistrictCounts] = {}
+    console_total = 0
+    for district_id, channel, status, console, count in deliveries_by_district(alert):
+        district = by_district.setdefault(district_id, DistrictCounts(district_id=district_id))
+        for counts in (totals, district):
+            name = BUCKET[status]
+            setattr(counts, name, getattr(counts, name) + count)
+            if _reached(channel, status, console):
+                counts.reached += count
+        console_total += count if console else 0
+    return {
+        **totals.model_dump(exclude={"district_id"}),
+        "console": console_total,
+        "by_district": [counts.model_dump() for counts in by_district.values()],
     }
-    for district_id, status, count in district_of_subscribers(alert):
-        name = bucket[status]
-        totals[name] += count
-        counts = by_district.setdefault(district_id, {"district_id": district_id})
-        counts[name] = counts.get(name, 0) + count
-    return {**totals, "by_district": list(by_district.values())}
 
 
 def publish_progress(alert: Alert, finished: bool) -> None:

@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from alerts.delivery import event_kinds as delivery_events  # noqa: F401 (registers the event schemas)
+from alerts.delivery import event_kinds as delivery_events
 from alerts.models import Alert, SafetyAnswer, Subscriber
 from disaster.core.events import publish
 
@@ -68,10 +68,14 @@ def answer(subscriber: Subscriber, alert_id: int, kind: str) -> str:
 def counts(alert: Alert) -> list[dict]:
     from alerts.delivery.targeting import safety_answers_by_district
 
-    by_district: dict[int | None, dict] = {}
+    by_district: dict[int | None, delivery_events.SafetyCounts] = {}
     for district_id, kind, count in safety_answers_by_district(alert):
-        by_district.setdefault(district_id, {"district_id": district_id})[kind] = count
-    return list(by_district.values())
+        counts = by_district.setdefault(
+            district_id, delivery_events.SafetyCounts(district_id=district_id)
+        )
+        setattr(counts, kind, count)
+    # Every answer in every district, as the API's schema gives them.
+    return [counts.model_dump() for counts in by_district.values()]
 
 
 def publish_counts(alert: Alert) -> None:

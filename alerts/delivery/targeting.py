@@ -18,6 +18,7 @@ from django.contrib.gis.db.models import Union
 from django.db import connection
 from django.db.models import Q, QuerySet
 
+from alerts.delivery.transports import CONSOLE_ID_PREFIX
 from alerts.models import Alert, Delivery, SafetyAnswer, Subscriber
 from disaster.core.geography import District
 
@@ -60,28 +61,44 @@ def district_sql(subscriber: str) -> str:
         (SELECT min(m.district_id) FROM {members} m WHERE m.subscriber_id = {subscriber}.id))"""  # noqa: S608 (names are ours)
 
 
-def _counts_by_district(table: str, column: str, alert: Alert) -> list[tuple[int | None, str, int]]:
+def _counts_by_district(
+    table: str, columns: list[str], alert: Alert, params: tuple = ()
+) -> list[tuple]:
+    """(district id, *columns, rows) for the alert's rows of `table` (aliased `t`)."""
+    keys = ", ".join(columns)
+    groups = ", ".join(str(n) for n in range(1, len(columns) + 2))
+    order = ", ".join(["1 NULLS LAST", *(str(n) for n in range(2, len(columns) + 2))])
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            SELECT {district_sql("s")} AS district_id, t.{column}, count(*)
+            SELECT {district_sql("s")} AS district_id, {keys}, count(*)
             FROM {table} t JOIN {Subscriber._meta.db_table} s ON s.id = t.subscriber_id
             WHERE t.alert_id = %s
-            GROUP BY 1, 2 ORDER BY 1 NULLS LAST, 2
+            GROUP BY {groups} ORDER BY {order}
             """,  # noqa: S608 (names are ours)
-            [alert.pk],
+            [*params, alert.pk],
         )
         return cursor.fetchall()
 
 
 def district_of_subscribers(alert: Alert) -> list[tuple[int | None, str, int]]:
     """(district id, delivery status, deliveries) for the alert's deliveries."""
-    return _counts_by_district(Delivery._meta.db_table, "status", alert)
+    return _counts_by_district(Delivery._meta.db_table, ["t.status"], alert)
+
+
+def deliveries_by_district(alert: Alert) -> list[tuple[int | None, str, str, bool, int]]:
+    """(district id, channel, status, went to the console, deliveries) for the alert."""
+    return _counts_by_district(
+        Delivery._meta.db_table,
+        ["t.channel", "t.status", "starts_with(t.provider_id, %s)"],
+        alert,
+        (CONSOLE_ID_PREFIX,),
+    )
 
 
 def safety_answers_by_district(alert: Alert) -> list[tuple[int | None, str, int]]:
     """(district id, answer, answers) for the alert's safety check."""
-    return _counts_by_district(SafetyAnswer._meta.db_table, "answer", alert)
+    return _counts_by_district(SafetyAnswer._meta.db_table, ["t.answer"], alert)
 
 
 def recipient_counts(alert: Alert) -> dict[str, int]:

@@ -215,6 +215,7 @@ def transport_for(channel: str) -> Transport:
         return import_string(PROVIDERS[channel])()
     if not settings.ALERTS_CONSOLE_DELIVERY:
         raise ImproperlyConfigured(
-            f"No credentials for {channel} and ALERTS_CONSOLE_DELIVERY is off: nothing to send with."
+            f"No credentials for {channel} and ALERTS_CONSOLE_DELIVERY is off: "
+            "nothing to send with."
         )
     return import_string(CONSOLE)(channel)

@@ -79,6 +79,63 @@ def test_an_alert_being_sent_opens_with_its_delivery_figures_by_district(
     assert shown["asks_safety"] is False and shown["safety"] is None
 
 
+FIGURES = {"district_id", "queued", "sent", "delivered", "failed", "reached"}
+
+
+def test_every_district_carries_every_figure_as_the_delivery_api_gives_them(
+    session_as, ops_user, district
+):
+    # Nothing delivered or failed yet: the page once divided undefined by the total here.
+    alert = make_alert("送信直後", Alert.Status.SENDING)
+    deliver(alert, district, "queued", "sending", "sent")
+    client = session_as(ops_user)
+
+    (shown,) = ops_state(client.get("/ops/"))["deliveries"]
+    summary = client.get(f"/api/v1/alerts/{alert.pk}/delivery").json()
+
+    (by_district,) = shown["progress"]["by_district"]
+    assert set(by_district) == FIGURES
+    assert by_district == {"district_id": district.pk, "queued": 2, "sent": 1} | {
+        "delivered": 0,
+        "failed": 0,
+        "reached": 0,
+    }
+    assert summary["by_district"] == shown["progress"]["by_district"]
+    assert {k: summary[k] for k in ("queued", "sent", "delivered", "failed", "reached")} == {
+        "queued": 2,
+        "sent": 1,
+        "delivered": 0,
+        "failed": 0,
+        "reached": 0,
+    }
+
+
+def test_a_line_message_accepted_by_line_is_reached_an_sms_only_once_delivered(
+    session_as, ops_user, district
+):
+    alert = make_alert("LINE と SMS", Alert.Status.SENT)
+    rows = [
+        ("line", "sent", "line-request-1"),  # LINE accepted it: LINE reports nothing more
+        ("line", "failed", ""),
+        ("sms", "sent", "SM1"),  # Twilio accepted it; delivery not yet reported
+        ("sms", "delivered", "SM2"),
+        ("line", "sent", "console-1"),  # the console took it: nobody got anything
+    ]
+    for n, (channel, status, provider_id) in enumerate(rows):
+        person = resident(PHONES[n], district)
+        Delivery.objects.create(
+            alert=alert, subscriber=person, channel=channel, status=status, provider_id=provider_id
+        )
+
+    summary = session_as(ops_user).get(f"/api/v1/alerts/{alert.pk}/delivery").json()
+
+    assert (summary["sent"], summary["delivered"], summary["failed"]) == (3, 1, 1)
+    assert summary["reached"] == 2  # the LINE message LINE accepted, the SMS delivered
+    assert summary["console"] == 1
+    (by_district,) = summary["by_district"]
+    assert by_district["reached"] == 2
+
+
 def test_the_safety_answers_open_counted_by_district_without_anyone_in_them(
     session_as, ops_user, district
 ):
@@ -95,6 +152,8 @@ def test_the_safety_answers_open_counted_by_district_without_anyone_in_them(
     safety = SafetyAnswers.model_validate(shown["safety"])
     (counts,) = safety.by_district
     assert (counts.district_id, counts.need_help, counts.evacuated) == (district.pk, 2, 1)
+    # Every answer in every district, the ones nobody gave too.
+    assert shown["safety"]["by_district"][0]["safe_at_home"] == 0
     assert all(phone.encode() not in response.content for phone in PHONES)
 
 

@@ -205,6 +205,8 @@ class Alert(models.Model):
     approved_at = models.DateTimeField(_("承認日時"), null=True, blank=True)
     sent_at = models.DateTimeField(_("送信完了日時"), null=True, blank=True)
     cancelled_at = models.DateTimeField(_("取消日時"), null=True, blank=True)
+    # The number of the current AlertVersion (0: none recorded); an approval names it.
+    version = models.PositiveIntegerField(_("版"), default=0)
 
     class Meta:
         verbose_name = _("避難情報")
@@ -225,6 +227,63 @@ class Alert(models.Model):
     def level(self) -> int | None:
         """警戒レベル 3–5 for evacuation alerts, else None."""
         return int(self.kind[-1]) if self.kind.startswith("evacuation_") else None
+
+
+class AlertVersion(models.Model):
+    """One version of what an alert says and to whom (DESIGN decision 11): every edit of a
+    draft stores the whole reviewed content anew, with who made it; an approval names one,
+    and nobody who made any version of an alert may approve it (drills excepted)."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField(_("版"))
+    made_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("変更した職員"),
+    )
+    made_at = models.DateTimeField(_("変更日時"), default=timezone.now)
+    # kind, level, hazard, texts per language, target, channels, safety check, validity,
+    # drill: staff texts and district ids only, never a recipient.
+    content = models.JSONField(_("内容"))
+
+    class Meta:
+        verbose_name = _("避難情報の版")
+        verbose_name_plural = _("避難情報の版")
+        ordering = ["alert", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["alert", "number"], name="alert_version_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.alert_id} v{self.number}"
+
+
+class SendBack(models.Model):
+    """A reviewer's 差し戻し: the version they read and what should change. The alert
+    stays a draft; the drafter sees the comment."""
+
+    version = models.ForeignKey(AlertVersion, on_delete=models.CASCADE, related_name="send_backs")
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("差し戻した職員"),
+    )
+    at = models.DateTimeField(_("差し戻した日時"), default=timezone.now)
+    comment = models.TextField(_("コメント"))
+
+    class Meta:
+        verbose_name = _("差し戻し")
+        verbose_name_plural = _("差し戻し")
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.version}: {self.at:%Y-%m-%d %H:%M}"
 
 
 class Delivery(models.Model):

@@ -1,23 +1,33 @@
-"""Alerts API for operations staff: draft, preview, approve (which sends), follow up,
-cancel; the shelters to point people to while drafting; subscribers registered by staff.
+"""Alerts API for operations staff: draft, preview, approve (which sends) or send back,
+follow up, cancel; the shelters to point people to while drafting; subscribers registered
+by staff.
+
+An alert's answers carry its version as an ETag (`"3"`); approving and sending back name the
+version read, as `If-Match: "3"` or `{"version": 3}` (DESIGN decision 11).
 
 Subscribers' numbers and LINE ids are personal data: every endpoint here is staff only,
 and the public CAP feed (alerts/views.py) carries none of them."""
 
-from django.http import HttpRequest
+import re
+
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
 from ninja.pagination import paginate
 
-from alerts.authoring import drafting, schedules, services
+from alerts.authoring import drafting, schedules, services, versions
 from alerts.authoring.schemas import (
     AlertFilter,
     AlertIn,
     AlertOut,
+    AlertVersionOut,
     FollowUpIn,
     MessagePreview,
     RecipientCounts,
+    ReviewIn,
     ScheduleIn,
     ScheduleOut,
+    SendBackIn,
     SubscriberIn,
     SubscriberOut,
     SuggestedShelterOut,
@@ -25,7 +35,7 @@ from alerts.authoring.schemas import (
 from alerts.delivery import messages, targeting
 from alerts.models import Alert, Language, ScheduledMessage, Subscriber
 from disaster.core.auth import STAFF
-from disaster.core.errors import NotFound
+from disaster.core.errors import Invalid, NotFound
 from disaster.core.schemas import Id, Paginated
 
 router = Router(tags=["alerts"])
@@ -50,49 +60,90 @@ def _draft(payload: AlertIn) -> services.Draft:
     )
 
 
-def _alert(alert_id: int) -> Alert:
-    alert = (
-        Alert.objects.select_related("drafted_by", "approved_by")
-        .prefetch_related("districts")
-        .filter(pk=alert_id)
-        .first()
-    )
+ALERTS = Alert.objects.select_related("drafted_by", "approved_by").prefetch_related(
+    "districts", "versions__made_by", "versions__send_backs__by"
+)
+ENTITY_TAG = re.compile(r'\s*("?)(\d{1,9})\1\s*')  # "3", or 3 from a lenient client
+
+
+def _alert(alert_id: int, response: HttpResponse | None = None) -> Alert:
+    """The alert as the API shows it; its version goes into `response`'s ETag."""
+    alert = ALERTS.filter(pk=alert_id).first()
     if alert is None:
         raise NotFound()
+    if response is not None:
+        response["ETag"] = f'"{alert.version}"'
     return alert
+
+
+def _version_read(request: HttpRequest, stated: int | None) -> int | None:
+    """The version a reviewer read: `If-Match: "3"` or `version` in the body (both: the same)."""
+    header = request.headers.get("If-Match")
+    if header is None:
+        return stated
+    match = ENTITY_TAG.fullmatch(header)
+    if match is None:
+        raise Invalid(fields={"If-Match": _('If-Match には版の番号を "3" の形で書いてください。')})
+    named = int(match[2])
+    if stated is not None and stated != named:
+        raise Invalid(fields={"version": _("If-Match と version が違う版を指しています。")})
+    return named
 
 
 @router.get("/alerts", response=list[AlertOut], auth=STAFF)
 @paginate(Paginated)
 def list_alerts(request: HttpRequest, filters: AlertFilter = Query(...)):
-    alerts = Alert.objects.select_related("drafted_by", "approved_by").prefetch_related("districts")
-    return filters.filter(alerts)
+    return filters.filter(ALERTS.all())
 
 
 @router.post("/alerts", response={201: AlertOut}, auth=STAFF)
-def draft_alert(request: HttpRequest, payload: AlertIn):
-    """A draft. Japanese title and body are required; a target is required; a
-    self-intersecting area is refused saying so; the SMS must fit one message."""
+def draft_alert(request: HttpRequest, payload: AlertIn, response: HttpResponse):
+    """A draft (its version 1). Japanese title and body are required; a target is required;
+    a self-intersecting area is refused saying so; the SMS must fit one message."""
     alert = services.draft_alert(request.auth, _draft(payload))
-    return Status(201, _alert(alert.pk))
+    return Status(201, _alert(alert.pk, response))
 
 
 @router.get("/alerts/{alert_id}", response=AlertOut, auth=STAFF)
-def get_alert(request: HttpRequest, alert_id: Id):
-    return _alert(alert_id)
+def get_alert(request: HttpRequest, alert_id: Id, response: HttpResponse):
+    """The alert at its current version (also in the ETag header)."""
+    return _alert(alert_id, response)
 
 
 @router.put("/alerts/{alert_id}", response=AlertOut, auth=STAFF)
-def update_draft(request: HttpRequest, alert_id: Id, payload: AlertIn):
-    services.update_draft(request.auth, alert_id, _draft(payload))
-    return _alert(alert_id)
+def update_draft(request: HttpRequest, alert_id: Id, payload: AlertIn, response: HttpResponse):
+    """Change a draft: a new version, made by the caller, who may then not approve it. With
+    `If-Match`, a draft changed by someone else since is refused (409), not overwritten."""
+    based_on = _version_read(request, None)
+    services.update_draft(request.auth, alert_id, _draft(payload), based_on=based_on)
+    return _alert(alert_id, response)
+
+
+@router.get("/alerts/{alert_id}/versions", response=list[AlertVersionOut], auth=STAFF)
+def list_versions(request: HttpRequest, alert_id: Id):
+    """Every version, oldest first: who made it, when, what it said, what changed from the
+    one before, and the comments of those who sent it back."""
+    return versions.history(_alert(alert_id))
 
 
 @router.post("/alerts/{alert_id}/approve", response=AlertOut, auth=STAFF)
-def approve(request: HttpRequest, alert_id: Id):
-    """Approve and send. The approver must not be the drafter, except for a drill."""
-    services.approve_alert(request.auth, alert_id)
-    return _alert(alert_id)
+def approve(
+    request: HttpRequest, alert_id: Id, response: HttpResponse, payload: ReviewIn | None = None
+):
+    """Approve the version read and send it: name it with `If-Match` or `version` (428
+    without; 409 `version_changed`, saying what changed, if the draft changed since). Nobody
+    who made any version may approve it (403 `four_eyes`), except the drafter of a drill."""
+    named = _version_read(request, payload.version if payload else None)
+    services.approve_alert(request.auth, alert_id, named)
+    return _alert(alert_id, response)
+
+
+@router.post("/alerts/{alert_id}/send-back", response=AlertOut, auth=STAFF)
+def send_back(request: HttpRequest, alert_id: Id, payload: SendBackIn, response: HttpResponse):
+    """Send the version read back to its drafter with a comment (差し戻し): it stays a draft."""
+    named = _version_read(request, payload.version)
+    services.send_back(request.auth, alert_id, named, payload.comment)
+    return _alert(alert_id, response)
 
 
 @router.post("/alerts/{alert_id}/cancel", response=AlertOut, auth=STAFF)
@@ -103,13 +154,14 @@ def cancel_draft(request: HttpRequest, alert_id: Id):
 
 
 @router.post("/alerts/{alert_id}/followups", response={201: AlertOut}, auth=STAFF)
-def follow_up(request: HttpRequest, alert_id: Id, payload: FollowUpIn):
-    """Draft an update or a cancellation of a sent alert, to the same area."""
+def follow_up(request: HttpRequest, alert_id: Id, payload: FollowUpIn, response: HttpResponse):
+    """Draft an update or a cancellation of a sent alert, to the same area; it is reviewed
+    and approved like any draft."""
     data = payload.dict()
     alert = services.follow_up(
         request.auth, alert_id, data["msg_type"], {name: data[name] for name in TEXT_NAMES}
     )
-    return Status(201, _alert(alert.pk))
+    return Status(201, _alert(alert.pk, response))
 
 
 @router.get("/alerts/{alert_id}/recipients", response=RecipientCounts, auth=STAFF)

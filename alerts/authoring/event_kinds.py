@@ -8,6 +8,7 @@ from disaster.core.events import event_kind
 
 
 @event_kind("alert.drafted")
+@event_kind("alert.sent_back")
 @event_kind("alert.approved")
 @event_kind("alert.sending")
 @event_kind("alert.sent")

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from alerts.authoring import services
+from alerts.authoring import services, versions
 from alerts.lifecycle import announce, defer_sending
 from alerts.models import Alert, ScheduledMessage
 from disaster.core import audit
@@ -108,7 +108,7 @@ def send_due(now: dt.datetime | None = None) -> list[Alert]:
     """Send every schedule that is due, each in its own transaction; a run missed while
     the system was down is sent once, not once per missed period."""
     now = now or timezone.now()
-    sent = []
+    sent: list[Alert] = []
     while True:
         with transaction.atomic():
             schedule = (
@@ -127,6 +127,7 @@ def _run(schedule: ScheduledMessage, now: dt.datetime) -> Alert:
     alert.status, alert.approved_at = Alert.Status.APPROVED, now
     alert.save()
     alert.districts.set(schedule.districts.all())
+    versions.record(schedule.created_by, alert, "draft")  # the run's text, as the schedule says
     defer_sending(alert)
     nxt = following(schedule.next_run_at, schedule.repeat)
     while nxt is not None and nxt <= now:

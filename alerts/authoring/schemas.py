@@ -5,7 +5,15 @@ from typing import Any, Literal
 
 from ninja import Field, FilterSchema, Schema
 
-from alerts.models import Alert, Channel, Language, ScheduledMessage, Subscriber
+from alerts.authoring import versions
+from alerts.models import (
+    Alert,
+    Channel,
+    Language,
+    ScheduledMessage,
+    SendBack,
+    Subscriber,
+)
 from disaster.core.schemas import Moment
 
 Title = Field("", max_length=200)
@@ -54,8 +62,24 @@ class FollowUpIn(AlertTexts):
     msg_type: Literal["update", "cancel"]
 
 
+class SendBackOut(Schema):
+    version: int
+    by: str | None
+    at: dt.datetime
+    comment: str
+
+    @staticmethod
+    def resolve_version(send_back: SendBack) -> int:
+        return send_back.version.number
+
+    @staticmethod
+    def resolve_by(send_back: SendBack) -> str | None:
+        return send_back.by.get_username() if send_back.by else None
+
+
 class AlertOut(AlertTexts):
     id: int
+    version: int = Field(..., description="現在の版（承認は If-Match か version でこの番号を示す）")
     kind: str
     status: str
     msg_type: str
@@ -73,10 +97,28 @@ class AlertOut(AlertTexts):
     created_at: dt.datetime
     approved_at: dt.datetime | None
     sent_at: dt.datetime | None
+    editors: list[str] = Field(..., description="版を作成・変更した職員（承認できない）")
+    may_approve: bool = Field(..., description="この利用者がいまの版を承認できるか")
+    send_backs: list[SendBackOut]
 
     @staticmethod
     def resolve_district_ids(alert: Alert) -> list[int]:
         return [d.pk for d in alert.districts.all()]
+
+    @staticmethod
+    def resolve_editors(alert: Alert) -> list[str]:
+        names = {v.made_by.get_username() for v in alert.versions.all() if v.made_by}
+        if alert.drafted_by:
+            names.add(alert.drafted_by.get_username())
+        return sorted(names)
+
+    @staticmethod
+    def resolve_may_approve(alert: Alert, context: dict) -> bool:
+        return versions.may_approve(context["request"].auth, alert)
+
+    @staticmethod
+    def resolve_send_backs(alert: Alert) -> list[SendBack]:
+        return [s for v in alert.versions.all() for s in v.send_backs.all()]
 
     @staticmethod
     def resolve_area(alert: Alert) -> dict | None:
@@ -91,6 +133,34 @@ class AlertOut(AlertTexts):
     @staticmethod
     def resolve_approved_by(alert: Alert) -> str | None:
         return alert.approved_by.get_username() if alert.approved_by else None
+
+
+class ChangeOut(Schema):
+    field: str
+    label: str
+    before: Any
+    after: Any
+
+
+class AlertVersionOut(Schema):
+    """One version: who made it, when, all it said, and what changed from the one before."""
+
+    number: int
+    made_by: str | None
+    made_at: dt.datetime
+    content: dict[str, Any]
+    changes: list[ChangeOut]
+    send_backs: list[SendBackOut]
+
+
+class ReviewIn(Schema):
+    """The version its reviewer read (or an If-Match header with it)."""
+
+    version: int | None = Field(None, ge=1, le=2**31 - 1, description="確認した版")
+
+
+class SendBackIn(ReviewIn):
+    comment: str = Field(..., max_length=2000, description="差し戻す理由")
 
 
 class AlertFilter(FilterSchema):

@@ -1,7 +1,10 @@
 """What staff do with alerts: draft, approve (which sends), follow up, cancel.
 
-An alert goes draft → approved → sending → sent. Approval is by a second staff member; a
-drill may be approved by its drafter. The fan-out job is deferred inside the approving
+An alert goes draft → approved → sending → sent. Every edit of a draft is a new version
+(alerts/authoring/versions.py); an approval names the version its approver read and is
+refused when the draft changed since, and to anyone who made any version of it (a drill
+may be approved by its drafter). A reviewer may instead send the draft back with a
+comment. The fan-out job is deferred inside the approving
 transaction (DESIGN decision 4): if approval rolls back there is no job, and a worker that
 dies mid-send is retried until every recipient has their delivery.
 """
@@ -14,21 +17,17 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from alerts.authoring import versions
+from alerts.authoring.versions import TEXT_FIELDS
 from alerts.delivery import messages
 from alerts.lifecycle import announce, defer_sending
-from alerts.models import Alert, Channel, Language, Subscriber, text_field_suffix
+from alerts.models import Alert, AlertVersion, Channel, SendBack, Subscriber
 from alerts.phones import BadPhoneNumber, to_e164
 from disaster.core import audit
 from disaster.core.areas import area_from_geojson
-from disaster.core.errors import Conflict, Forbidden, Invalid, NotFound
+from disaster.core.errors import Conflict, Invalid, NotFound
 from disaster.core.geography import District
 from disaster.core.models import User
-
-TEXT_FIELDS = [
-    f"{part}_{text_field_suffix(language)}"
-    for language in Language.values
-    for part in ("title", "body")
-]
 
 
 @dataclass
@@ -71,9 +70,16 @@ def validate_alert(alert: Alert, district_ids: list[int]) -> list[District]:
     return districts
 
 
-def _changed(by: User | None, alert: Alert, action: str, before: dict | None = None) -> Alert:
+def _changed(by: User | None, alert: Alert, action: str, before: dict) -> Alert:
     audit.record(by, f"alert.{action}", alert, before=before, after=audit.snapshot(alert))
-    announce(alert, alert.status if action != "draft" else "drafted")
+    announce(alert, alert.status)
+    return alert
+
+
+def _drafted(by: User, alert: Alert) -> Alert:
+    """A new draft's first version, in the audit log and announced."""
+    versions.record(by, alert, "draft")
+    announce(alert, "drafted")
     return alert
 
 
@@ -98,7 +104,7 @@ def draft_alert(by: User, draft: Draft, *, references: Alert | None = None) -> A
     districts = validate_alert(alert, draft.district_ids)
     alert.save()
     alert.districts.set(districts)
-    return _changed(by, alert, "draft")
+    return _drafted(by, alert)
 
 
 def _locked(alert_id: int) -> Alert:
@@ -109,12 +115,15 @@ def _locked(alert_id: int) -> Alert:
 
 
 @transaction.atomic
-def update_draft(by: User, alert_id: int, draft: Draft) -> Alert:
-    """Change a draft (only a draft: what was approved is what goes out)."""
+def update_draft(by: User, alert_id: int, draft: Draft, *, based_on: int | None = None) -> Alert:
+    """Change a draft (only a draft: what was approved is what goes out), as its next
+    version, made by `by`, who may then no longer approve it. `based_on`, when given, is the
+    version the editor started from: a draft changed since is refused (409), not overwritten."""
     alert = _locked(alert_id)
     if alert.status != Alert.Status.DRAFT:
         raise Conflict(_("下書きだけが変更できます。"), alert_status=alert.status)
-    before = audit.snapshot(alert)
+    if based_on is not None:
+        versions.current(alert, based_on)
     for name in TEXT_FIELDS:
         setattr(alert, name, draft.texts.get(name, ""))
     alert.kind, alert.is_drill, alert.hazard = draft.kind, draft.is_drill, draft.hazard
@@ -125,20 +134,29 @@ def update_draft(by: User, alert_id: int, draft: Draft) -> Alert:
     districts = validate_alert(alert, draft.district_ids)
     alert.save()
     alert.districts.set(districts)
-    audit.record(by, "alert.update", alert, before=before, after=audit.snapshot(alert))
+    versions.record(by, alert, "update")
     return alert
 
 
-@transaction.atomic
-def approve_alert(by: User, alert_id: int) -> Alert:
-    """Approve a draft and, in the same transaction, defer its sending."""
-    alert = _locked(alert_id)
+def _reviewable(by: User, alert: Alert, version: int | None, refusal: str | None) -> AlertVersion:
+    """The version reviewed, unless `alert` is no draft or `version` is not the one it is
+    at; or, with a `refusal` (why not, for the action at hand), `by` made any version."""
     if alert.status != Alert.Status.DRAFT:
         raise Conflict(_("この避難情報は下書きではありません。"), alert_status=alert.status)
-    if alert.drafted_by_id == by.pk and not alert.is_drill:
-        raise Forbidden(
-            _("作成者とは別の職員が承認してください（訓練を除く）。"), reason="four_eyes"
-        )
+    reviewed = versions.current(alert, version)
+    if refusal is not None and by.pk in versions.editor_ids(alert):
+        raise versions.FourEyes(refusal, reason="four_eyes")
+    return reviewed
+
+
+@transaction.atomic
+def approve_alert(by: User, alert_id: int, version: int | None) -> Alert:
+    """Approve the draft at `version` (the one its approver read) and, in the same
+    transaction, defer its sending. Refused if the draft changed since, or to anyone who
+    made any of its versions; a drill may be approved by the one who drafted it."""
+    alert = _locked(alert_id)
+    refusal = _("この下書きを作成・変更した職員は承認できません。別の職員が承認してください。")
+    _reviewable(by, alert, version, None if alert.is_drill else refusal)
     before = audit.snapshot(alert)
     alert.status = Alert.Status.APPROVED
     alert.approved_by, alert.approved_at = by, timezone.now()
@@ -174,7 +192,22 @@ def follow_up(by: User, alert_id: int, msg_type: str, texts: dict[str, str]) -> 
     districts = validate_alert(alert, list(original.districts.values_list("pk", flat=True)))
     alert.save()
     alert.districts.set(districts)
-    return _changed(by, alert, "draft")
+    return _drafted(by, alert)
+
+
+@transaction.atomic
+def send_back(by: User, alert_id: int, version: int | None, comment: str) -> Alert:
+    """A reviewer's 差し戻し of the draft at `version`: it stays a draft, the comment is kept
+    with that version for the drafter, written to the audit log and announced."""
+    comment = comment.strip()
+    if not comment:
+        raise Invalid(fields={"comment": _("差し戻す理由を書いてください。")})
+    alert = _locked(alert_id)
+    read = _reviewable(by, alert, version, _("自分で作成・変更した下書きは差し戻せません。"))
+    SendBack.objects.create(version=read, by=by, comment=comment)
+    audit.record(by, "alert.send_back", alert, after={"version": read.number, "comment": comment})
+    announce(alert, "sent_back")
+    return alert
 
 
 @transaction.atomic

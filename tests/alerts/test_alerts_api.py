@@ -15,6 +15,7 @@ from alerts.models import Alert, Delivery, Subscriber
 from disaster.core.roles import Role
 from shelters.models import Shelter
 from tests.alerts.delivery_helpers import subscriber
+from tests.alerts.review import read_and_approve
 
 pytestmark = pytest.mark.django_db
 
@@ -139,7 +140,7 @@ def test_a_long_title_is_fine_when_the_alert_goes_by_line_only(api_as, ops_user)
 
 
 def test_the_drafter_cannot_approve_their_own_alert(api_as, ops_user, drafted):
-    response = api_as(ops_user).post(f"/api/v1/alerts/{drafted['id']}/approve")
+    response = read_and_approve(api_as(ops_user), drafted["id"])
 
     assert response.status_code == 403
     assert Alert.objects.get().status == "draft"
@@ -149,7 +150,7 @@ def test_the_drafter_cannot_approve_their_own_alert(api_as, ops_user, drafted):
 def test_a_second_staff_member_approves_and_the_send_job_is_queued(
     api_as, ops2, drafted, published
 ):
-    response = api_as(ops2).post(f"/api/v1/alerts/{drafted['id']}/approve")
+    response = read_and_approve(api_as(ops2), drafted["id"])
 
     assert response.status_code == 200, response.content
     assert response.json()["status"] == "approved"
@@ -160,9 +161,9 @@ def test_a_second_staff_member_approves_and_the_send_job_is_queued(
 
 
 def test_approving_twice_is_a_conflict_and_queues_nothing_more(api_as, ops2, drafted):
-    api_as(ops2).post(f"/api/v1/alerts/{drafted['id']}/approve")
+    read_and_approve(api_as(ops2), drafted["id"])
 
-    response = api_as(ops2).post(f"/api/v1/alerts/{drafted['id']}/approve")
+    response = read_and_approve(api_as(ops2), drafted["id"])
 
     assert response.status_code == 409
     assert send_jobs().count() == 1
@@ -170,7 +171,7 @@ def test_approving_twice_is_a_conflict_and_queues_nothing_more(api_as, ops2, dra
 
 def test_an_approval_that_rolls_back_leaves_no_job(ops_user, ops2, drafted):
     with pytest.raises(RuntimeError), transaction.atomic():
-        services.approve_alert(ops2, drafted["id"])
+        services.approve_alert(ops2, drafted["id"], drafted["version"])
         raise RuntimeError("the database went away")
 
     assert Alert.objects.get().status == "draft"
@@ -183,7 +184,7 @@ def test_a_drill_may_be_approved_by_its_drafter_and_is_marked_everywhere(api_as,
     )
     alert_id = created.json()["id"]
 
-    approved = api_as(ops_user).post(f"/api/v1/alerts/{alert_id}/approve")
+    approved = read_and_approve(api_as(ops_user), alert_id)
     previews = api_as(ops_user).get(f"/api/v1/alerts/{alert_id}/messages").json()
 
     assert approved.status_code == 200

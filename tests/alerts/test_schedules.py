@@ -130,6 +130,7 @@ def test_two_alerts_approved_one_after_the_other_both_queue_their_sending(
     api_as, ops_user, make_user
 ):
     from alerts.authoring import services
+    from tests.alerts.review import approve
 
     other = make_user("ops2", "operations")
     for _ in range(2):
@@ -142,7 +143,7 @@ def test_two_alerts_approved_one_after_the_other_both_queue_their_sending(
                 whole_city=True,
             ),
         )
-        services.approve_alert(other, created.pk)
+        approve(other, created)
 
     assert ProcrastinateJob.objects.filter(task_name=send_alert.name).count() == 2
 

@@ -302,6 +302,22 @@ ALERTS_LINE_MAX_RPS = env("ALERTS_LINE_MAX_RPS", default=200.0, cast=float)
 
 # Background jobs run through Procrastinate on the same PostgreSQL.
 PROCRASTINATE_AUTODISCOVER_MODULE_NAME = "jobs"  # each app's jobs.py
+# Workers (disaster/core/workers.py, `manage.py run_worker`): a worker beats every
+# WORKER_HEARTBEAT_S, also while a job of its runs through a database error or a shutdown;
+# one silent for WORKER_STALLED_AFTER_S is dead, and every worker looks for the jobs of
+# dead ones every WORKER_RECOVERY_INTERVAL_S and retries them. Workers poll for jobs each
+# second instead of LISTENing: a LISTEN connection that cannot reconnect while PostgreSQL
+# restarts stops Procrastinate's worker.
+WORKER_HEARTBEAT_S = env("WORKER_HEARTBEAT_S", default=5.0, cast=float)
+WORKER_STALLED_AFTER_S = env("WORKER_STALLED_AFTER_S", default=30.0, cast=float)
+WORKER_RECOVERY_INTERVAL_S = env("WORKER_RECOVERY_INTERVAL_S", default=10.0, cast=float)
+PROCRASTINATE_WORKER_DEFAULTS = {
+    "listen_notify": False,
+    "fetch_job_polling_interval": 1.0,
+    "update_heartbeat_interval": WORKER_HEARTBEAT_S,
+    "stalled_worker_timeout": WORKER_STALLED_AFTER_S,
+}
+PROCRASTINATE_ON_APP_READY = "disaster.core.workers.on_app_ready"
 EVENT_LOG_RETENTION_DAYS = env("EVENT_LOG_RETENTION_DAYS", default=30, cast=int)
 IDEMPOTENCY_RETENTION_DAYS = env("IDEMPOTENCY_RETENTION_DAYS", default=7, cast=int)
 

@@ -37,7 +37,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from django.conf import settings
-from django.db import connections, transaction
+from django.db import connection, connections, transaction
+from django.db.backends.postgresql.base import DatabaseWrapper
 from django.db.models import Min
 from django.utils import timezone
 
@@ -172,14 +173,19 @@ class Fanout:
         if resumed:
             transport = transport_for(channel)
             step = 1 if transport.max_recipients > 1 else 200
+            _release_pooled_connection()
             with ThreadPoolExecutor(self.threads) as pool:
                 batches = [resumed[i : i + step] for i in range(0, len(resumed), step)]
-                list(pool.map(lambda batch: self._send(transport, batch), batches))
+                list(pool.map(lambda batch: self._send_and_release(transport, batch), batches))
         processes = sending_processes(channel)
         helpers = _fork(processes - 1, lambda: self._claim_and_send(channel, helper=True))
-        self._claim_and_send(channel)
-        for pid in helpers:
-            os.waitpid(pid, 0)
+        try:
+            self._claim_and_send(channel)
+        finally:
+            # Even when this process failed: the job must not end (and be retried) while
+            # its helpers still send what they claimed.
+            for pid in helpers:
+                os.waitpid(pid, 0)
 
     @property
     def threads(self) -> int:
@@ -197,10 +203,12 @@ class Fanout:
         def worker() -> None:
             try:
                 while batch := self._claim_next(channel, size):
-                    self._send(transport, batch)
+                    _release_pooled_connection()  # not held while the provider answers
+                    self._send_and_release(transport, batch)
             finally:
                 connections.close_all()
 
+        _release_pooled_connection()
         with ThreadPoolExecutor(self.threads) as pool:
             for future in [pool.submit(worker) for _ in range(self.threads)]:
                 future.result()
@@ -215,6 +223,10 @@ class Fanout:
                 outcomes.append(outcome)
         record(outcomes)
         self.progress()
+
+    def _send_and_release(self, transport: Transport, batch: list[Claim]) -> None:
+        self._send(transport, batch)
+        _release_pooled_connection()
 
     def _claim_next(self, channel: str, size: int) -> list[Claim]:
         # Claims are cheap; taking them one thread at a time keeps each one full (threads
@@ -285,6 +297,33 @@ class Fanout:
             publish_progress(self.alert, finished=True)
 
 
+def _release_pooled_connection() -> None:
+    """Give this thread's pooled connection back (DB_POOL_SIZE): the sending threads
+    outnumber a small pool, and one that kept its connection while a provider answers
+    would leave the others waiting for the pool until they time out. Without a pool the
+    connection is kept: a new one per batch would cost more than the batch's queries."""
+    if connection.pool is not None:
+        connection.close()
+
+
+# Pools a forked helper inherited from its parent: kept referenced and never used nor
+# closed, since their connections are the parent's sessions (see _own_pools).
+_inherited_pools: list[dict] = []
+
+
+def _own_pools() -> None:
+    """In a forked helper, set the parent's psycopg pools (Django's DB_POOL_SIZE) aside so
+    the first query opens a pool of this process's own. An inherited pool is unusable: its
+    worker threads were not copied, so it never hands out a new connection (its clients
+    wait until they time out), and its idle connections are the parent's sockets, so two
+    processes would talk over one PostgreSQL session. Closing it would end the parent's
+    sessions, so it is only forgotten; the helper leaves by os._exit, which runs no
+    finalizer on it."""
+    pools = DatabaseWrapper._connection_pools
+    _inherited_pools.append(dict(pools))
+    pools.clear()
+
+
 def _fork(count: int, work: Callable[[], None]) -> list[int]:
     """Run `work` in `count` child processes that die with us (a SIGKILLed worker must not
     leave children sending while its restarted job resends what they hold)."""
@@ -300,6 +339,7 @@ def _fork(count: int, work: Callable[[], None]) -> list[int]:
                 ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
                 if os.getppid() == 1:  # the parent died before prctl
                     os._exit(1)
+                _own_pools()
                 work()
                 code = 0
             except BaseException:

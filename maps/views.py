@@ -13,6 +13,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.csrf import ensure_csrf_cookie
 
+from alerts.delivery.transports import console_banner
 from disaster.core.roles import is_staff_role
 from disaster.reports.models import DamageReport
 from maps import ops as ops_state
@@ -35,6 +36,7 @@ def ops(request: HttpRequest) -> HttpResponse:
             "figures_url": reverse("api:report_figures"),
             "report_categories": DamageReport.Category.choices,
             "report_statuses": DamageReport.Status.choices,
+            **console_banner(),
         },
     )
 

@@ -31,6 +31,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
+from alerts.models import Channel
+
 
 class TransportError(Exception):
     """A send failed. `permanent`: retrying cannot help. `retry_after`: seconds the provider
@@ -205,6 +207,12 @@ def configured(channel: str) -> bool:
 def console_channels() -> list[str]:
     """The channels that go to the console now: nothing sent, and the pages say so."""
     return [channel for channel in PROVIDERS if not configured(channel)]
+
+
+def console_banner() -> dict[str, list[str]]:
+    """What a staff page needs for its console-delivery banner (alerts/console_banner.html)."""
+    channels = console_channels()
+    return {"console_channels": channels, "console_labels": [Channel(c).label for c in channels]}
 
 
 def transport_for(channel: str) -> Transport:

@@ -14,6 +14,8 @@ from django.urls import reverse
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET
 
+from alerts.authoring import versions
+from alerts.delivery.transports import console_banner
 from alerts.models import Alert, Channel, Language, text_field_suffix
 from alerts.public import cap
 from disaster.core.roles import is_staff_role
@@ -60,6 +62,8 @@ def ops_alerts(request: HttpRequest) -> HttpResponse:
         "hazards": dict(Hazard.choices),
         "languages": dict(Language.choices),
         "channels": dict(Channel.choices),
+        "fields": {name: versions.label(name) for name in versions.REVIEWED},
+        "msg_types": dict(Alert.MessageType.choices),
     }
     other_languages = [
         (text_field_suffix(code), name) for code, name in Language.choices if code != "ja"
@@ -74,5 +78,6 @@ def ops_alerts(request: HttpRequest) -> HttpResponse:
             "other_languages": other_languages,
             "labels": labels,
             "api_url": reverse("api:api-root") + "v1/",
+            **console_banner(),
         },
     )

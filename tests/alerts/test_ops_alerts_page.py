@@ -64,3 +64,30 @@ def test_the_operations_map_links_to_the_alerts_page(session_as, ops_user):
     response = session_as(ops_user).get("/ops/")
 
     assert f'href="{URL}"' in response.content.decode()
+
+
+CONSOLE_BANNER = "コンソール配信（実際には送信されません）"
+
+
+@pytest.mark.parametrize("url", ["/ops/", URL])
+def test_staff_pages_say_when_alerts_go_to_the_console(session_as, ops_user, settings, url):
+    settings.TWILIO_ACCOUNT_SID = settings.TWILIO_AUTH_TOKEN = ""
+    settings.LINE_CHANNEL_ACCESS_TOKEN = "line-token"
+
+    html = session_as(ops_user).get(url).content.decode()
+
+    assert f"{CONSOLE_BANNER}: SMS" in html
+    assert 'data-channels="sms"' in html
+
+
+@pytest.mark.parametrize("url", ["/ops/", URL])
+def test_staff_pages_carry_no_console_banner_when_every_provider_is_configured(
+    session_as, ops_user, settings, url
+):
+    settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN = "AC" + "0" * 32, "token"
+    settings.LINE_CHANNEL_ACCESS_TOKEN = "line-token"
+
+    response = session_as(ops_user).get(url)
+
+    assert response.status_code == 200
+    assert CONSOLE_BANNER not in response.content.decode()

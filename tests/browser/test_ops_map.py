@@ -539,11 +539,14 @@ def test_progress_events_move_the_bar_and_colour_the_district_on_the_reach_map(
 
     item.get_by_role("button", name=re.compile("配信状況を地図に表示")).click()
     expect(item.get_by_role("button")).to_have_attribute("aria-pressed", "true")
-    expect(page.locator(".reach-legend")).to_contain_text("配信率")
+    expect(page.locator(".reach-legend")).to_contain_text("到達率")
+    expect(page.locator(".reach-legend")).to_contain_text("LINE が受け付けた分")
     expect(page.locator("path.leaflet-interactive[fill='#9e9e9e']")).to_have_count(1)
 
-    counts = {"queued": 1, "sent": 0, "delivered": 4, "failed": 0}
-    progress = {"alert_id": alert.pk, "drill": True, "finished": False, **counts}
+    # One LINE message LINE accepted (sent, and as far as LINE ever tells: reached), three
+    # SMS delivered, one queued.
+    counts = {"queued": 1, "sent": 1, "delivered": 3, "failed": 0, "reached": 4}
+    progress = {"alert_id": alert.pk, "drill": True, "finished": False, "console": 0, **counts}
     progress["by_district"] = [{"district_id": district.pk, **counts}]
     answers = {"district_id": district.pk, "evacuated": 1, "safe_at_home": 2, "need_help": 0}
     # Committed together, the two are broadcast concurrently and may arrive in either order:
@@ -560,7 +563,7 @@ def test_progress_events_move_the_bar_and_colour_the_district_on_the_reach_map(
     expect(page.locator("path.leaflet-interactive[fill='#8cc084']")).to_have_count(1)  # 75–99%
     page.evaluate("window.sonaeOps.layers.reach.eachLayer((layer) => layer.openTooltip())")
     tooltip = page.locator(f".leaflet-tooltip .reach-tip[data-district='{district.pk}']")
-    expect(tooltip.locator(".share")).to_have_text("配信率: 80% (4/5)")
+    expect(tooltip.locator(".share")).to_have_text("到達率: 80% (4/5)")
     expect(tooltip.locator(".safety")).to_have_text("避難済み 1 · 自宅で無事 2 · 要救助 0")
     expect(page.locator("#need-help-list")).to_have_text("要救助の回答はありません")
     assert page.evaluate("window.__pwned") is None

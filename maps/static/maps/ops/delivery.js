@@ -1,5 +1,8 @@
 // Alerts being sent: a live progress bar per alert, the reach map (each district coloured by
-// the share delivered, its safety answers in the tooltip) and the list of who asked for help.
+// the share reached, its safety answers in the tooltip) and the list of who asked for help.
+// "Reached" is delivered plus LINE messages LINE accepted: LINE reports no delivery, so a
+// fully sent LINE alert would otherwise show every district unreached. Every figure may be
+// missing or zero (an alert sent to no one yet, a stuck one): nothing here may throw.
 import { api, el } from "../dom.js";
 import { gettext } from "../i18n.js";
 import { snapshot, state } from "./state.js";
@@ -9,7 +12,7 @@ const deliveryItems = new Map();
 // Counts need-help requests, so that only the newest answer fills the list.
 const needHelp = { request: 0 };
 
-// Share delivered per district, worst first in the legend's reading order.
+// Share reached per district, best first in the legend's reading order.
 const REACH_BANDS = [
   { min: 1, colour: "#1a7f37", label: "100%" },
   { min: 0.75, colour: "#8cc084", label: "75–99%" },
@@ -19,8 +22,18 @@ const REACH_BANDS = [
 ];
 const NO_RECIPIENTS = "#9e9e9e";
 
+function figure(c, name) {
+  const n = Number(c?.[name]);
+  return Number.isFinite(n) && n > 0 ? n : 0;
+}
+
 function recipients(c) {
-  return (c?.queued ?? 0) + (c?.sent ?? 0) + (c?.delivered ?? 0) + (c?.failed ?? 0);
+  return figure(c, "queued") + figure(c, "sent") + figure(c, "delivered") + figure(c, "failed");
+}
+
+/** The band of a share reached (0–1); the lowest for anything unexpected. */
+function reachBand(share) {
+  return REACH_BANDS.find((b) => share >= b.min) ?? REACH_BANDS[REACH_BANDS.length - 1];
 }
 
 function deliveryFor(alertId, drill) {
@@ -49,8 +62,8 @@ function progressText(p) {
   const delivered = gettext("配信済み");
   const failed = gettext("失敗");
   const total = gettext("合計");
-  if (!p) return `${sent} 0 · ${delivered} 0 · ${failed} 0 / ${total} 0`;
-  return `${sent} ${p.sent} · ${delivered} ${p.delivered} · ${failed} ${p.failed} / ${total} ${recipients(p)}`;
+  const n = (name) => figure(p, name);
+  return `${sent} ${n("sent")} · ${delivered} ${n("delivered")} · ${failed} ${n("failed")} / ${total} ${recipients(p)}`;
 }
 
 function safetyTotals(safety) {
@@ -83,6 +96,7 @@ function deliveryItem(entry) {
     bar: el("div", { class: "progress", role: "progressbar", "aria-valuemin": 0 }),
     segments: { delivered: segment("delivered"), sent: segment("sent"), failed: segment("failed") },
     figures: el("p", { class: "delivery-figures" }),
+    console: el("p", { class: "delivery-console warn" }),
     safety: el("p", { class: "safety-figures" }),
     button: el("button", { type: "button", class: "link", "aria-pressed": "false" }, gettext("配信状況を地図に表示")),
   };
@@ -94,6 +108,7 @@ function deliveryItem(entry) {
     el("div", { class: "delivery-head" }, parts.title, " ", parts.drill, " ", parts.status),
     parts.bar,
     parts.figures,
+    parts.console,
     parts.safety,
     parts.button,
   );
@@ -106,7 +121,7 @@ function updateDeliveryItem(entry) {
   const { li, parts } = deliveryItem(entry);
   const p = entry.progress;
   const total = recipients(p);
-  const done = p ? p.sent + p.delivered + p.failed : 0;
+  const done = figure(p, "sent") + figure(p, "delivered") + figure(p, "failed");
   const selected = entry.id === state.reachAlertId;
   parts.title.textContent = alertName(entry);
   parts.drill.hidden = !entry.drill;
@@ -116,9 +131,12 @@ function updateDeliveryItem(entry) {
   parts.bar.setAttribute("aria-valuenow", String(done));
   parts.bar.setAttribute("aria-valuetext", progressText(p));
   for (const [name, segment] of Object.entries(parts.segments)) {
-    segment.style.width = `${total ? (100 * (p?.[name] ?? 0)) / total : 0}%`;
+    segment.style.width = `${total ? (100 * figure(p, name)) / total : 0}%`;
   }
   parts.figures.textContent = progressText(p);
+  // Deliveries the console took were never sent to anyone (no provider credentials).
+  parts.console.hidden = !figure(p, "console");
+  parts.console.textContent = `${gettext("コンソール配信（実際には送信されません）")}: ${figure(p, "console")}`;
   parts.safety.hidden = !entry.asks_safety;
   parts.safety.textContent = safetyText(safetyTotals(entry.safety));
   parts.button.setAttribute("aria-label", `${gettext("配信状況を地図に表示")}: ${alertName(entry)}`);
@@ -148,7 +166,7 @@ function districtName(id) {
 
 function reachCounts(districtId) {
   const entry = state.deliveries.get(state.reachAlertId);
-  const find = (figures) => figures?.by_district.find((d) => d.district_id === districtId) ?? null;
+  const find = (figures) => figures?.by_district?.find((d) => d.district_id === districtId) ?? null;
   return { entry, progress: find(entry?.progress), safety: find(entry?.safety) };
 }
 
@@ -158,17 +176,18 @@ function reachStyle(feature) {
   if (!total) {
     return { color: "#555", weight: 1, dashArray: "2 4", fillColor: NO_RECIPIENTS, fillOpacity: 0.2 };
   }
-  const band = REACH_BANDS.find((b) => progress.delivered / total >= b.min);
+  const band = reachBand(figure(progress, "reached") / total);
   return { color: "#333", weight: 1, dashArray: null, fillColor: band.colour, fillOpacity: 0.55 };
 }
 
 /** A district's tooltip on the reach map, built as nodes (Leaflet would insert a string
- * as markup): its share delivered and its safety answers for the chosen alert. */
+ * as markup): its share reached and its safety answers for the chosen alert. */
 function reachTooltip(feature) {
   const { entry, progress, safety } = reachCounts(feature.properties.id);
   const total = recipients(progress);
+  const reached = figure(progress, "reached");
   const share = total
-    ? `${gettext("配信率")}: ${Math.floor((100 * progress.delivered) / total)}% (${progress.delivered}/${total})`
+    ? `${gettext("到達率")}: ${Math.floor((100 * reached) / total)}% (${reached}/${total})`
     : gettext("受信者なし");
   return el(
     "div",
@@ -205,8 +224,9 @@ export function renderLegend() {
     return box;
   };
   node.replaceChildren(
-    el("strong", {}, gettext("配信率")),
+    el("strong", {}, gettext("到達率")),
     entry ? el("p", { class: "reach-alert" }, alertName(entry)) : null,
+    el("p", { class: "reach-note" }, gettext("到達 = 配信済み + LINE が受け付けた分（LINE は配信を報告しません）")),
     el(
       "ul",
       {},

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import DurationField, Value
-from django.db.models.functions import Now
+from django.db.models import DurationField, Max, Value
+from django.db.models.functions import Coalesce, Now
 
 from alerts.delivery.event_kinds import DistrictCounts
 from alerts.delivery.rows import Status
@@ -81,3 +81,17 @@ def progress_after_callback(alert_id: int) -> None:
     if not recent.exists():
         alert = Alert.objects.get(pk=alert_id)
         publish_progress(alert, finished=alert.status == Alert.Status.SENT)
+
+
+def without_progress(seconds: float = 60) -> list[int]:
+    """Alerts approved or being sent whose deliveries have not moved for `seconds` (nor
+    begun since the approval), oldest first: what the operations map warns of. A fan-out
+    waiting out a long Retry-After is among them too; either way staff should look."""
+    quiet_since = Now() - Value(timedelta(seconds=seconds), output_field=DurationField())
+    return list(
+        Alert.objects.filter(status__in=(Alert.Status.APPROVED, Alert.Status.SENDING))
+        .annotate(moved=Coalesce(Max("deliveries__updated_at"), "approved_at", "created_at"))
+        .filter(moved__lt=quiet_since)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )

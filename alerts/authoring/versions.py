@@ -174,7 +174,7 @@ def current(alert: Alert, named: int | None) -> AlertVersion:
         % {
             "named": named,
             "current": latest.number,
-            "fields": "、".join(c["label"] for c in changed) or "—",
+            "fields": _("、").join(c["label"] for c in changed) or "—",
         },
         version=latest.number,
         changed=[c["field"] for c in changed],

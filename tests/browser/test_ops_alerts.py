@@ -1,6 +1,9 @@
 """The alerts page (`/ops/alerts/`) in a real browser: operations staff draft an alert whose
 area they draw by clicking the map, review who it reaches and what each language receives,
-and a second staff member approves it; the drafter cannot approve their own alert."""
+and a second staff member approves it. Two people agree on the text (DESIGN decision 11):
+the drafter is never offered approval of their own draft; a reviewer sees a colleague's
+draft read-only, with what changed since the version before marked, and approves the
+version shown, or sends it back with a comment."""
 
 from __future__ import annotations
 
@@ -148,16 +151,15 @@ def test_an_alert_drawn_on_the_map_is_reviewed_and_approved_by_a_second_staff_me
     assert serious_accessibility_violations(page) == []
     screenshot(page, "ops-alerts-draft")
 
-    # The drafter cannot approve their own (real) alert: the API's reason is shown.
-    page.get_by_role("button", name="承認して送信").click()
-    page.get_by_role("button", name="はい、承認して送信する").click()
-    expect(page.locator("#action-result")).not_to_be_empty()
-    alert.refresh_from_db()
-    assert alert.status == Alert.Status.DRAFT
+    # The drafter is never offered approval of their own (real) alert, and is told why.
+    expect(page.get_by_role("button", name="承認して送信")).to_be_hidden()
+    expect(page.locator("#review-note")).to_contain_text("承認できません")
+    expect(page.get_by_role("button", name="差し戻す")).to_be_hidden()
 
     other = signed_in(second_ops_user)
     other.locator(f"#alert-list li[data-alert='{alert.pk}'] button").click()
     expect(other.locator("#alert-detail")).to_have_attribute("data-alert", str(alert.pk))
+    expect(other.locator("#review tr[data-field='title_ja']")).to_contain_text("避難指示")
     other.get_by_role("button", name="承認して送信").click()
     expect(other.get_by_role("button", name="はい、承認して送信する")).to_be_focused()
     other.get_by_role("button", name="はい、承認して送信する").click()
@@ -259,3 +261,151 @@ def test_a_sent_alert_is_cancelled_with_a_follow_up_drafted_from_the_page(signed
     assert (cancel.msg_type, cancel.references_id, cancel.status) == ("cancel", original, "draft")
     expect(page.locator("#alert-detail")).to_have_attribute("data-alert", str(cancel.pk))
     expect(page.locator(f"#alert-list li[data-alert='{cancel.pk}']")).to_contain_text("下書き")
+
+
+NOTICE = {
+    "kind": "evacuation_3",
+    "title_ja": "高齢者等避難",
+    "body_ja": "避難に時間のかかる方は避難を始めてください。",
+    "channels": ["line"],
+    "whole_city": True,
+}
+
+
+def drafted_through_the_api(user, draft: dict) -> int:
+    response = token_client(user).post("/api/v1/alerts", draft, content_type="application/json")
+    assert response.status_code == 201, response.content
+    return response.json()["id"]
+
+
+def edited_through_the_api(user, alert_id: int, draft: dict) -> int:
+    response = token_client(user).put(
+        f"/api/v1/alerts/{alert_id}", draft, content_type="application/json"
+    )
+    assert response.status_code == 200, response.content
+    return response.json()["version"]
+
+
+def open_alert(page, alert_id: int) -> None:
+    page.locator(f"#alert-list li[data-alert='{alert_id}'] button").click()
+    expect(page.locator("#alert-detail")).to_have_attribute("data-alert", str(alert_id))
+
+
+def approve_on_the_page(page, alert_id: int) -> dict:
+    """Click 承認して送信 and confirm; the body the page sent with the approval."""
+    page.get_by_role("button", name="承認して送信").click()
+    with page.expect_request(lambda r: r.url.endswith(f"/alerts/{alert_id}/approve")) as sent:
+        page.get_by_role("button", name="はい、承認して送信する").click()
+    return sent.value.post_data_json
+
+
+CHANGED = re.compile(r"\bchanged\b")
+
+
+def test_a_reviewer_sees_a_colleagues_draft_read_only_and_approves_the_version_shown(
+    signed_in, ops_user, second_ops_user
+):
+    alert_id = drafted_through_the_api(ops_user, NOTICE)
+    evacuate = {**NOTICE, "kind": "evacuation_4", "body_ja": "直ちに避難してください。"}
+    edited_through_the_api(ops_user, alert_id, evacuate)
+    page = signed_in(second_ops_user)
+
+    open_alert(page, alert_id)
+
+    review = page.locator("#review")
+    expect(review).to_be_visible()
+    expect(page.locator("#review-version")).to_contain_text("版 2 · ops")
+    expect(page.locator("#review-version")).to_contain_text("前の版からの変更: 2 項目")
+    body = review.locator("tr[data-field='body_ja']")
+    expect(body).to_have_class(CHANGED)
+    expect(body.locator(".changed-mark")).to_have_text("変更あり")
+    expect(body.locator("del")).to_have_text(NOTICE["body_ja"])
+    expect(review.locator("tr[data-field='kind']")).to_contain_text("警戒レベル4 避難指示")
+    expect(review.locator("tr[data-field='title_ja']")).not_to_have_class(CHANGED)
+    assert review.locator("input, textarea, select, [contenteditable]").count() == 0
+    # The form is not this draft: for the reviewer it stays a new, empty draft.
+    expect(page.locator("#form-heading")).to_have_text("新しい下書き")
+    expect(page.get_by_label("件名（日本語・必須）")).to_have_value("")
+    expect(page.get_by_role("button", name="差し戻す")).to_be_visible()
+
+    # The drafter changes the draft while the reviewer still has version 2 on screen.
+    edited_through_the_api(ops_user, alert_id, {**evacuate, "title_ja": "避難指示"})
+    assert approve_on_the_page(page, alert_id) == {"version": 2}
+
+    expect(page.locator("#action-result")).to_contain_text("版 2 を確認した後に変更されました")
+    expect(page.locator("#review-version")).to_contain_text("版 3")
+    expect(review.locator("tr[data-field='title_ja']")).to_have_class(CHANGED)
+    alert = Alert.objects.get(pk=alert_id)
+    assert (alert.status, alert.approved_by) == (Alert.Status.DRAFT, None)
+
+    assert approve_on_the_page(page, alert_id) == {"version": 3}
+
+    expect(page.locator("#action-result")).to_have_text("承認しました。送信します。")
+    alert.refresh_from_db()
+    assert (alert.approved_by, alert.version) == (second_ops_user, 3)
+    assert alert.status != Alert.Status.DRAFT
+
+
+def test_a_reviewer_sends_a_draft_back_and_its_drafter_sees_why_and_edits_it(
+    signed_in, ops_user, second_ops_user
+):
+    alert_id = drafted_through_the_api(ops_user, NOTICE)
+    reviewer = signed_in(second_ops_user)
+    open_alert(reviewer, alert_id)
+
+    reviewer.get_by_role("button", name="差し戻す").click()
+    reviewer.get_by_role("button", name="差し戻しを送る").click()
+    expect(reviewer.locator("#error-comment")).to_have_text("差し戻す理由を書いてください。")
+    reason = "対象の地区を絞れないか確認してください。"
+    reviewer.get_by_label("差し戻す理由（作成者に表示されます）").fill(reason)
+    assert serious_accessibility_violations(reviewer) == []
+    reviewer.get_by_role("button", name="差し戻しを送る").click()
+
+    expect(reviewer.locator("#action-result")).to_have_text("差し戻しました")
+    expect(reviewer.locator("#send-backs li")).to_contain_text(reason)
+    assert Alert.objects.get(pk=alert_id).status == Alert.Status.DRAFT
+
+    drafter = signed_in(ops_user)
+    open_alert(drafter, alert_id)
+    expect(drafter.locator("#send-backs li")).to_contain_text("版 1 · ops2")
+    expect(drafter.locator("#send-backs li .comment")).to_have_text(reason)
+    expect(drafter.locator("#form-heading")).to_have_text(f"下書きの編集 #{alert_id}")
+    expect(drafter.locator("#review")).to_be_hidden()
+    expect(drafter.get_by_role("button", name="承認して送信")).to_be_hidden()
+    expect(drafter.get_by_role("button", name="差し戻す")).to_be_hidden()
+    drafter.get_by_label("本文（日本語・必須）").fill("相模が丘の方は避難を始めてください。")
+    drafter.get_by_role("button", name="下書きを保存").click()
+    expect(drafter.locator("#form-result")).to_have_text("下書きを保存しました")
+    expect(drafter.locator("#detail-facts")).to_contain_text("2")
+    assert Alert.objects.get(pk=alert_id).version == 2
+    expect(drafter.get_by_role("button", name="承認して送信")).to_be_hidden()
+
+
+@pytest.mark.parametrize(
+    ("language", "approve", "changed"),
+    [("ja", "承認して送信", "変更あり"), ("en", "Approve and send", "Changed")],
+)
+def test_the_review_fits_the_operations_rooms_screens(
+    signed_in, live_server, ops_user, second_ops_user, language, approve, changed
+):
+    alert_id = drafted_through_the_api(ops_user, {**NOTICE, "title_en": "Elderly evacuate"})
+    edited_through_the_api(
+        ops_user,
+        alert_id,
+        {**NOTICE, "kind": "evacuation_4", "title_en": "Evacuate", "asks_safety": True},
+    )
+    page = signed_in(second_ops_user)
+    if language == "en":
+        page.context.add_cookies(
+            [{"name": "django_language", "value": "en", "url": live_server.url}]
+        )
+        page.reload()
+        expect(page.locator("#alerts-page")).to_have_attribute("data-ready", "true")
+    open_alert(page, alert_id)
+
+    for width, height in [(1920, 1080), (1366, 768)]:
+        page.set_viewport_size({"width": width, "height": height})
+        expect(page.get_by_role("button", name=approve)).to_be_visible()
+        expect(page.locator("#review tr[data-field='kind'] .changed-mark")).to_have_text(changed)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        screenshot(page, f"ops-alerts-review-{language}-{width}x{height}")

@@ -1,14 +1,20 @@
 // Drafting, reviewing and approving alerts (/ops/alerts/). Everything goes through the
 // alerts API; every value from it goes into the page as text (el() / textContent), never
 // as markup: titles and bodies are typed by people and must not run.
+//
+// Two people agree on the text (DESIGN decision 11): whoever made a version of a draft
+// edits it in the form and is not offered approval (a drill excepted); anyone else sees it
+// read-only, with what changed since the version before highlighted, and approves the
+// version shown (its number goes with the approval) or sends it back with a comment.
 import { api, el } from "../maps/dom.js";
-import { gettext } from "../maps/i18n.js";
+import { gettext, interpolate } from "../maps/i18n.js";
 
 const page = document.getElementById("alerts-page");
 const API = page.dataset.apiUrl;
 const labels = JSON.parse(document.getElementById("alerts-labels").textContent);
 const form = document.getElementById("alert-form");
 const detail = document.getElementById("alert-detail");
+const me = page.dataset.user;
 
 let selected = null; // the alert shown in the detail panel
 let editing = null; // the id of the draft the form edits (null: a new draft)
@@ -81,6 +87,7 @@ function renderFacts(alert) {
     .getElementById("detail-facts")
     .replaceChildren(
       fact(gettext("状態"), label("statuses", alert.status)),
+      fact(gettext("版"), String(alert.version)),
       fact(gettext("種別"), label("kinds", alert.kind)),
       fact(gettext("対象"), target.join("、")),
       fact(gettext("作成者"), alert.drafted_by ?? "—"),
@@ -156,12 +163,126 @@ async function renderShelters(alert) {
   );
 }
 
+const mine = (alert) => alert.editors.includes(me);
+
 function renderActions(alert) {
   const draft = alert.status === "draft";
-  document.getElementById("approve").hidden = !draft;
+  const approve = document.getElementById("approve");
+  approve.hidden = !alert.may_approve;
+  approve.dataset.version = String(alert.version);
+  document.getElementById("approve-version").textContent = interpolate(gettext("（版 %(version)s）"), {
+    version: alert.version,
+  });
   document.getElementById("approve-confirm").hidden = true;
+  document.getElementById("send-back").hidden = !draft || mine(alert);
+  const sendBack = document.getElementById("send-back-form");
+  sendBack.hidden = true;
+  sendBack.reset();
+  document.getElementById("error-comment").textContent = "";
   document.getElementById("cancel-draft").hidden = !draft;
   document.getElementById("followup-form").hidden = alert.status !== "sent" || alert.msg_type === "cancel";
+  const note = document.getElementById("review-note");
+  note.hidden = !(draft && mine(alert) && !alert.may_approve);
+  note.textContent = gettext("この下書きはあなたが作成・変更したため、承認できません。別の職員が内容を確認して承認します。");
+}
+
+function when(at) {
+  return new Date(at).toLocaleString(document.documentElement.lang, { dateStyle: "short", timeStyle: "short" });
+}
+
+function renderSendBacks(alert) {
+  const section = document.getElementById("send-backs");
+  section.hidden = alert.send_backs.length === 0;
+  section.querySelector("ul").replaceChildren(
+    ...alert.send_backs.map((s) =>
+      el(
+        "li",
+        { "data-version": s.version },
+        el("span", { class: "meta" }, `${gettext("版")} ${s.version} · ${s.by ?? "—"} · ${when(s.at)}`),
+        el("p", { class: "comment" }, s.comment),
+      ),
+    ),
+  );
+}
+
+// The read-only view of what a reviewer approves -------------------------------------------
+
+const TEXT = /^(title|body)_/;
+
+function shown(field, value) {
+  // One reviewed value in words (the API's content: codes, ids and GeoJSON).
+  if (value === null || value === undefined || value === "") return "—";
+  switch (field) {
+    case "kind":
+      return label("kinds", value);
+    case "msg_type":
+      return label("msg_types", value);
+    case "hazard":
+      return label("hazards", value);
+    case "channels":
+      return value.map((c) => label("channels", c)).join("、") || "—";
+    case "district_ids":
+      return value.map((id) => districtNames.get(id) ?? `#${id}`).join("、") || "—";
+    case "area": {
+      const rings = value.type === "MultiPolygon" ? value.coordinates.map((p) => p[0]) : [value.coordinates[0]];
+      const vertices = rings.reduce((n, ring) => n + ring.length - 1, 0);
+      return `${gettext("描いた区域")} (${gettext("頂点の数")}: ${vertices})`;
+    }
+    case "valid_minutes":
+      return interpolate(gettext("%(minutes)s 分"), { minutes: value });
+    case "references_id":
+      return `#${value}`;
+    default:
+      if (typeof value === "boolean") return value ? gettext("はい") : gettext("いいえ");
+      return String(value);
+  }
+}
+
+function reviewRow(field, value, change) {
+  const text = (v) => (TEXT.test(field) && v ? el("pre", { class: "message" }, v) : shown(field, v));
+  return el(
+    "tr",
+    { "data-field": field, class: change ? "changed" : null },
+    el(
+      "th",
+      { scope: "row" },
+      label("fields", field),
+      change ? el("span", { class: "changed-mark" }, gettext("変更あり")) : null,
+    ),
+    el(
+      "td",
+      {},
+      text(value),
+      change ? el("div", { class: "before" }, `${gettext("変更前")}: `, el("del", {}, text(change.before))) : null,
+    ),
+  );
+}
+
+async function renderReview(alert) {
+  // Every reviewed field of the version shown (the alert as fetched: its `version`), the
+  // ones that changed since the version before marked, with what they were.
+  const section = document.getElementById("review");
+  section.hidden = editing === alert.id;
+  const history = await api("GET", `${API}alerts/${alert.id}/versions`);
+  const shownVersion = history.find((v) => v.number === alert.version);
+  const changes = new Map((shownVersion?.changes ?? []).map((c) => [c.field, c]));
+  const rows = [];
+  for (const field of Object.keys(labels.fields)) {
+    const value = alert[field];
+    const change = changes.get(field);
+    if (value === undefined) continue; // not in the alert's answer (the incident)
+    if (!change && (value === null || value === "") && field !== "title_ja" && field !== "body_ja") continue;
+    if (!change && field === "msg_type" && value === "alert") continue;
+    rows.push(reviewRow(field, value, change));
+  }
+  document.querySelector("#review-fields tbody").replaceChildren(...rows);
+  section.dataset.version = String(alert.version);
+  const made = shownVersion ? ` · ${shownVersion.made_by ?? "—"} · ${when(shownVersion.made_at)}` : "";
+  const summary =
+    history.length > 1 && shownVersion
+      ? interpolate(gettext("前の版からの変更: %(count)s 項目"), { count: changes.size })
+      : gettext("最初の版");
+  document.getElementById("review-version").textContent = `${gettext("版")} ${alert.version}${made} — ${summary}`;
 }
 
 function showArea(alert) {
@@ -186,15 +307,22 @@ async function select(id) {
   detail.hidden = false;
   renderFacts(selected);
   renderActions(selected);
-  // A draft opens in the form for editing; looking at any other alert keeps what is being
-  // typed for a new draft, and only leaves a draft that was open for editing.
-  if (selected.status === "draft") editDraft(selected);
+  renderSendBacks(selected);
+  // A draft of one's own opens in the form for editing; a colleague's draft is shown
+  // read-only for review. Looking at any other alert keeps what is being typed for a new
+  // draft, and only leaves a draft that was open for editing.
+  if (selected.status === "draft" && mine(selected)) editDraft(selected);
   else if (editing !== null) newDraft();
   showArea(selected);
   detail.dataset.ready = "false";
   loadList();
   try {
-    await Promise.all([renderRecipients(selected), renderPreviews(selected), renderShelters(selected)]);
+    await Promise.all([
+      renderReview(selected),
+      renderRecipients(selected),
+      renderPreviews(selected),
+      renderShelters(selected),
+    ]);
   } catch (error) {
     result.textContent = `${gettext("読み込めませんでした")}: ${error.message}`;
   }
@@ -211,7 +339,9 @@ async function act(method, url, body, done) {
     document.getElementById("action-result").textContent = done;
     return alert;
   } catch (error) {
-    result.textContent = error.message;
+    // The draft changed since it was shown: show it as it is now, and say what changed.
+    if (error.data?.code === "version_changed") await select(selected.id);
+    document.getElementById("action-result").textContent = error.message;
     return null;
   }
 }
@@ -226,7 +356,31 @@ document.getElementById("approve-no").addEventListener("click", () => {
 });
 document.getElementById("approve-yes").addEventListener("click", async () => {
   document.getElementById("approve-confirm").hidden = true;
-  await act("POST", `${API}alerts/${selected.id}/approve`, undefined, gettext("承認しました。送信します。"));
+  // The version shown is the version approved: the API refuses it if the draft has changed.
+  const version = Number(document.getElementById("approve").dataset.version);
+  await act("POST", `${API}alerts/${selected.id}/approve`, { version }, gettext("承認しました。送信します。"));
+});
+document.getElementById("send-back").addEventListener("click", () => {
+  document.getElementById("send-back-form").hidden = false;
+  document.getElementById("send-back-form").elements.comment.focus();
+});
+document.getElementById("send-back-no").addEventListener("click", () => {
+  document.getElementById("send-back-form").hidden = true;
+  document.getElementById("send-back").focus();
+});
+document.getElementById("send-back-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const comment = e.target.elements.comment;
+  const error = document.getElementById("error-comment");
+  error.textContent = comment.value.trim() ? "" : gettext("差し戻す理由を書いてください。");
+  if (error.textContent) {
+    comment.setAttribute("aria-invalid", "true");
+    comment.focus();
+    return;
+  }
+  comment.removeAttribute("aria-invalid");
+  const version = Number(document.getElementById("approve").dataset.version);
+  await act("POST", `${API}alerts/${selected.id}/send-back`, { version, comment: comment.value }, gettext("差し戻しました"));
 });
 document.getElementById("cancel-draft").addEventListener("click", () =>
   act("POST", `${API}alerts/${selected.id}/cancel`, undefined, gettext("取り消しました")),

@@ -409,3 +409,27 @@ def test_the_review_fits_the_operations_rooms_screens(
         expect(page.locator("#review tr[data-field='kind'] .changed-mark")).to_have_text(changed)
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         screenshot(page, f"ops-alerts-review-{language}-{width}x{height}")
+
+
+def test_after_a_colleague_rewrote_a_draft_neither_of_them_is_offered_its_approval(
+    signed_in, make_user, ops_user, second_ops_user
+):
+    alert_id = drafted_through_the_api(ops_user, NOTICE)
+    level_5 = {**NOTICE, "kind": "evacuation_5", "title_ja": "緊急安全確保"}
+    edited_through_the_api(second_ops_user, alert_id, level_5)
+
+    for editor in (ops_user, second_ops_user):
+        page = signed_in(editor)
+        open_alert(page, alert_id)
+        expect(page.locator("#review-note")).to_contain_text("承認できません")
+        expect(page.get_by_role("button", name="承認して送信")).to_be_hidden()
+        expect(page.get_by_role("button", name="差し戻す")).to_be_hidden()
+
+    third = signed_in(make_user("ops3", Role.OPERATIONS))
+    open_alert(third, alert_id)
+    expect(third.locator("#review tr[data-field='kind']")).to_have_class(CHANGED)
+    expect(third.locator("#review tr[data-field='kind'] del")).to_have_text(
+        "警戒レベル3 高齢者等避難"
+    )
+    expect(third.get_by_role("button", name="承認して送信")).to_be_visible()
+    assert Alert.objects.get(pk=alert_id).status == Alert.Status.DRAFT

@@ -117,8 +117,10 @@ class Alert(models.Model):
         SENT = "sent", _("送信済み")
         CANCELLED = "cancelled", _("取消")
 
-    # What the public may see (CAP, the feed, the SMS short link): alerts that went out.
-    PUBLIC_STATUSES = (Status.SENDING, Status.SENT)
+    # What the public may see (CAP, the feed, the SMS short link, the public map): an alert
+    # from the moment two people approved it — while it is being sent, which for a large
+    # fan-out takes minutes, and if its fan-out stalls — never a draft or a withdrawn one.
+    PUBLIC_STATUSES = (Status.APPROVED, Status.SENDING, Status.SENT)
 
     class MessageType(models.TextChoices):
         ALERT = "alert", "Alert"

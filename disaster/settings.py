@@ -227,6 +227,9 @@ REPORT_PUBLIC_PER_HOUR = env("REPORT_PUBLIC_PER_HOUR", default=10, cast=int)
 CITY_BBOX = [
     float(v) for v in env_list("CITY_BBOX", default=["139.33", "35.44", "139.46", "35.53"])
 ]
+# An alert's drawn area must lie within the city, or at most this far outside its boundary
+# (a line drawn along the boundary by hand strays a little); CAP carries only the city part.
+ALERT_AREA_BUFFER_M = env("ALERT_AREA_BUFFER_M", default=500, cast=int)
 # The public map's occupancy band: 混雑 (crowded) from this % of capacity, 満員 at 100 %.
 MAP_CROWDED_PERCENT = env("MAP_CROWDED_PERCENT", default=80, cast=int)
 

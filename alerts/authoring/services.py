@@ -24,10 +24,11 @@ from alerts.lifecycle import announce, defer_sending
 from alerts.models import Alert, AlertVersion, Channel, SendBack, Subscriber
 from alerts.phones import BadPhoneNumber, to_e164
 from disaster.core import audit
-from disaster.core.areas import area_from_geojson
+from disaster.core.areas import alert_area_from_geojson
 from disaster.core.errors import Conflict, Invalid, NotFound
 from disaster.core.geography import District
 from disaster.core.models import User
+from disaster.core.text import first_unpublishable
 
 
 @dataclass
@@ -56,6 +57,10 @@ def validate_alert(alert: Alert, district_ids: list[int]) -> list[District]:
         errors["title_ja"] = _("日本語の件名は必須です。")
     if not alert.body_ja.strip():
         errors["body_ja"] = _("日本語の本文は必須です。")
+    for name in TEXT_FIELDS:
+        character = first_unpublishable(getattr(alert, name))
+        if character:
+            errors[name] = _("制御文字（%(character)s）は使えません。") % {"character": character}
     if not alert.channels or set(alert.channels) - set(Channel.values):
         errors["channels"] = _("配信経路は line と sms から選んでください。")
     districts = list(District.objects.filter(pk__in=district_ids))
@@ -93,7 +98,7 @@ def draft_alert(by: User, draft: Draft, *, references: Alert | None = None) -> A
         incident_id=draft.incident_id,
         channels=list(dict.fromkeys(draft.channels)),
         whole_city=draft.whole_city,
-        area=area_from_geojson(draft.area),
+        area=alert_area_from_geojson(draft.area),
         asks_safety=draft.asks_safety,
         valid_minutes=draft.valid_minutes,
         drafted_by=by,
@@ -128,7 +133,7 @@ def update_draft(by: User, alert_id: int, draft: Draft, *, based_on: int | None 
         setattr(alert, name, draft.texts.get(name, ""))
     alert.kind, alert.is_drill, alert.hazard = draft.kind, draft.is_drill, draft.hazard
     alert.channels = list(dict.fromkeys(draft.channels))
-    alert.whole_city, alert.area = draft.whole_city, area_from_geojson(draft.area)
+    alert.whole_city, alert.area = draft.whole_city, alert_area_from_geojson(draft.area)
     alert.asks_safety, alert.valid_minutes = draft.asks_safety, draft.valid_minutes
     alert.incident_id = draft.incident_id
     districts = validate_alert(alert, draft.district_ids)

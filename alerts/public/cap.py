@@ -13,10 +13,14 @@ from urllib.parse import urlparse
 from xml.etree import ElementTree as ET
 
 from django.conf import settings
+from django.contrib.gis.geos import GeometryCollection, GEOSGeometry, Polygon
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from alerts.delivery.messages import area_name
 from alerts.models import Alert, Language, text_field_suffix
+from disaster.core.areas import city_outline
+from disaster.core.text import publishable
 from shelters.models import Hazard
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
@@ -70,21 +74,37 @@ def sent_at(alert: Alert) -> dt.datetime:
 
 
 def _polygons(alert: Alert) -> list[str]:
+    """The area as CAP polygons, only the part inside the city: an area drawn a little past
+    the boundary (allowed when drafting) is never advertised beyond it."""
     shapes = [alert.area] if alert.area is not None else []
     if not alert.whole_city:
         shapes += [d.area for d in alert.districts.all()]
+    if not shapes:
+        return []
+    city = city_outline()
     rings = []
     for shape in shapes:
-        for polygon in shape:
-            ring = polygon.exterior_ring.coords
+        inside = shape if city.covers(shape) else shape.intersection(city)
+        for polygon in _polygons_of(inside):
+            ring = polygon.coords[0]  # the exterior ring
             rings.append(" ".join(f"{lat:.6f},{lon:.6f}" for lon, lat in ring))
     return rings
+
+
+def _polygons_of(geometry: GEOSGeometry) -> list[Polygon]:
+    """The polygons in what an intersection gives (a polygon, several, or a collection
+    with stray lines and points where the shapes only touch)."""
+    if isinstance(geometry, Polygon):
+        return [] if geometry.empty else [geometry]
+    if isinstance(geometry, GeometryCollection):
+        return [p for part in geometry for p in _polygons_of(part)]
+    return []
 
 
 def _sub(parent: ET.Element, tag: str, text: str | None = None) -> ET.Element:
     element = ET.SubElement(parent, f"{{{CAP_NS}}}{tag}")
     if text is not None:
-        element.text = text
+        element.text = publishable(text)
     return element
 
 
@@ -141,17 +161,20 @@ def to_cap(alert: Alert) -> bytes:
 
 
 def current_alerts(limit: int = 50):
-    """Sent, real (not drill) alerts of the last two days that no sent cancellation ended."""
+    """Real (not drill) alerts approved in the last two days that no approved cancellation
+    ended: from approval on, while being sent, and if their fan-out stalls."""
     since = timezone.now() - dt.timedelta(days=2)
     cancelled = Alert.objects.filter(
-        msg_type=Alert.MessageType.CANCEL, status=Alert.Status.SENT
+        msg_type=Alert.MessageType.CANCEL, status__in=Alert.PUBLIC_STATUSES
     ).values("references_id")
     return (
-        Alert.objects.filter(status=Alert.Status.SENT, is_drill=False, sent_at__gte=since)
+        Alert.objects.filter(status__in=Alert.PUBLIC_STATUSES, is_drill=False)
+        .annotate(published=Coalesce("approved_at", "created_at"))
+        .filter(published__gte=since)
         .exclude(pk__in=cancelled)
         .select_related("references")
         .prefetch_related("districts")
-        .order_by("-sent_at")[:limit]
+        .order_by("-published", "-pk")[:limit]
     )
 
 
@@ -163,14 +186,14 @@ def atom_feed(alerts, self_url: str) -> bytes:
     def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs) -> ET.Element:
         element = ET.SubElement(parent, f"{{{ATOM_NS}}}{tag}", attrs)
         if text is not None:
-            element.text = text
+            element.text = publishable(text)
         return element
 
     alerts = list(alerts)
     feed = ET.Element(f"{{{ATOM_NS}}}feed")
     sub(feed, "id", f"urn:sonae:{settings.CITY_CODE}:alerts")
     sub(feed, "title", f"{settings.CITY_NAME} 避難情報")
-    newest = max((a.sent_at for a in alerts), default=timezone.now())
+    newest = max((sent_at(a) for a in alerts), default=timezone.now())
     sub(feed, "updated", cap_time(newest))
     sub(feed, "link", rel="self", href=self_url)
     author = sub(feed, "author")
@@ -179,7 +202,7 @@ def atom_feed(alerts, self_url: str) -> bytes:
         entry = sub(feed, "entry")
         sub(entry, "id", identifier(alert))
         sub(entry, "title", alert.title_ja)
-        sub(entry, "updated", cap_time(alert.sent_at))
+        sub(entry, "updated", cap_time(sent_at(alert)))
         cap_url = f"{settings.PUBLIC_BASE_URL}/alerts/{alert.pk}.cap"
         sub(entry, "link", rel="alternate", type="application/cap+xml", href=cap_url)
         sub(entry, "summary", alert.body_ja)

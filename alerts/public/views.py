@@ -1,5 +1,6 @@
 """Public alert documents: CAP 1.2 per alert, the Atom feed of current alerts, and the
-short link an SMS carries. Only alerts that went out are public; nothing personal is here.
+short link an SMS carries. An alert is public from its approval on (Alert.PUBLIC_STATUSES);
+nothing personal is here.
 
 Also the operations staff's page to draft, review and approve alerts (`/ops/alerts/`); its
 script does everything through the alerts API."""

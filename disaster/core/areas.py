@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 
+from django.conf import settings
 from django.contrib.gis.gdal import GDALException
 from django.contrib.gis.geos import GEOSException, GEOSGeometry, MultiPolygon, Polygon
+from django.db import connection
 from django.utils.translation import gettext as _
 
 from disaster.core.errors import Invalid
@@ -36,3 +38,39 @@ def area_from_geojson(geojson: dict | None) -> MultiPolygon | None:
     if boundary is not None and not boundary.area.intersects(geometry):
         raise Invalid(fields={"area": _("区域が市の範囲外です。")})
     return geometry
+
+
+def city_outline() -> GEOSGeometry:
+    """The municipality's boundary, or its configured box (CITY_BBOX) when none is loaded."""
+    boundary = CityBoundary.objects.filter(code=settings.CITY_CODE).first()
+    if boundary is None:
+        boundary = CityBoundary.objects.first()
+    if boundary is not None:
+        return boundary.area
+    return Polygon.from_bbox(tuple(settings.CITY_BBOX))
+
+
+def lies_in_city(area: GEOSGeometry, buffer_metres: float) -> bool:
+    """Whether `area` lies within the city, or no further than `buffer_metres` outside it
+    (measured on the ground: PostGIS buffers a geography in metres)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT ST_Covers(ST_Buffer(ST_GeomFromEWKB(%s)::geography, %s)::geometry, "
+            "ST_GeomFromEWKB(%s))",
+            [bytes(city_outline().ewkb), buffer_metres, bytes(area.ewkb)],
+        )
+        return bool(cursor.fetchone()[0])
+
+
+def alert_area_from_geojson(geojson: dict | None) -> MultiPolygon | None:
+    """An alert's drawn area: `area_from_geojson`, and within the city — a line drawn a
+    little past the boundary is allowed (ALERT_AREA_BUFFER_M), a county or the globe is a
+    422. (Map filters stay lenient: an area there only has to touch the city.)"""
+    area = area_from_geojson(geojson)
+    if area is not None and not lies_in_city(area, settings.ALERT_AREA_BUFFER_M):
+        message = _("区域が%(city)sの外にはみ出しています（境界の外 %(metres)s m まで）。") % {
+            "city": settings.CITY_NAME,
+            "metres": settings.ALERT_AREA_BUFFER_M,
+        }
+        raise Invalid(message, fields={"area": message})
+    return area

@@ -4,14 +4,17 @@ the field at fault."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
-from django.contrib.gis.geos import Point
+from django.contrib.gis.geos import MultiPolygon, Point, Polygon
 from django.db import connection, transaction
 from procrastinate.contrib.django.models import ProcrastinateJob
 
 from alerts.authoring import services
 from alerts.jobs import send_alert
 from alerts.models import Alert, Delivery, Subscriber
+from disaster.core.geography import CityBoundary
 from disaster.core.roles import Role
 from shelters.models import Shelter
 from tests.alerts.delivery_helpers import subscriber
@@ -411,3 +414,126 @@ def test_a_safety_check_asks_every_recipient_to_answer_with_a_digit(api_as, ops_
     plain = api_as(ops_user).post("/api/v1/alerts", draft(), content_type="application/json")
     plain_previews = api_as(ops_user).get(f"/api/v1/alerts/{plain.json()['id']}/messages").json()
     assert not any("3 助けが必要" in p["text"] or "3救助" in p["text"] for p in plain_previews)
+
+
+# Texts that cannot break a feed: XML carries no control characters but tab and line breaks.
+@pytest.mark.parametrize(
+    ("field", "text", "character"),
+    [
+        ("body_ja", "一行目\x0b二行目", "U+000B"),  # Excel's line break inside a cell
+        ("title_en", "Evacuate\x1b[31m", "U+001B"),
+        ("body_en", "Next line\x85here", "U+0085"),  # C1 NEL
+        ("title_ja", "避難\x7f指示", "U+007F"),
+    ],
+)
+def test_a_control_character_in_a_draft_is_refused_naming_the_field(
+    api_as, ops_user, field, text, character
+):
+    response = api_as(ops_user).post(
+        "/api/v1/alerts", draft(**{field: text}), content_type="application/json"
+    )
+
+    assert response.status_code == 422
+    assert errors_of(response) == {field: f"制御文字（{character}）は使えません。"}
+    assert not Alert.objects.exists()
+
+
+def test_tabs_and_line_breaks_are_ordinary_text(api_as, ops_user):
+    response = api_as(ops_user).post(
+        "/api/v1/alerts",
+        draft(body_ja="避難してください。\r\n\t持ち物: 水、薬", channels=["line"]),
+        content_type="application/json",
+    )
+
+    assert response.status_code == 201, response.content
+    assert response.json()["body_ja"] == "避難してください。\r\n\t持ち物: 水、薬"
+
+
+def test_a_control_character_is_refused_in_an_update_and_in_a_follow_up(api_as, ops_user, drafted):
+    client = api_as(ops_user)
+    updated = client.put(
+        f"/api/v1/alerts/{drafted['id']}",
+        draft(title_ja="避難指示\x0c"),
+        content_type="application/json",
+        headers={"If-Match": client.get(f"/api/v1/alerts/{drafted['id']}")["ETag"]},
+    )
+    Alert.objects.filter(pk=drafted["id"]).update(status="sent")
+    followed = client.post(
+        f"/api/v1/alerts/{drafted['id']}/followups",
+        {"msg_type": "update", "title_ja": "続報", "body_ja": "水位\x08上昇中"},
+        content_type="application/json",
+    )
+
+    assert updated.status_code == 422
+    assert errors_of(updated) == {"title_ja": "制御文字（U+000C）は使えません。"}
+    assert Alert.objects.get(pk=drafted["id"]).title_ja == "避難指示"
+    assert followed.status_code == 422
+    assert errors_of(followed) == {"body_ja": "制御文字（U+0008）は使えません。"}
+
+
+def square_around(lon: float, lat: float, half: float) -> dict:
+    return {
+        "type": "Polygon",
+        "coordinates": [
+            [
+                [lon - half, lat - half],
+                [lon + half, lat - half],
+                [lon + half, lat + half],
+                [lon - half, lat + half],
+                [lon - half, lat - half],
+            ]
+        ],
+    }
+
+
+WORLD = {
+    "type": "Polygon",
+    "coordinates": [[[-179, -89], [179, -89], [179, 89], [-179, 89], [-179, -89]]],
+}
+
+
+@pytest.fixture
+def city(settings):
+    """A square city, 139.40–139.44 E × 35.48–35.52 N (about 3.6 × 4.4 km)."""
+    square = square_around(139.42, 35.50, 0.02)
+    area = MultiPolygon(Polygon(square["coordinates"][0]), srid=4326)
+    return CityBoundary.objects.create(code=settings.CITY_CODE, name="試験市", area=area)
+
+
+@pytest.mark.parametrize(
+    "area",
+    [
+        WORLD,
+        square_around(139.42, 35.50, 0.5),  # the whole prefecture and more
+        square_around(139.44, 35.50, 0.008),  # its east side 725 m past the boundary
+    ],
+    ids=["the globe", "a county", "too far past the boundary"],
+)
+def test_an_area_reaching_out_of_the_city_is_refused_naming_the_area(api_as, ops_user, city, area):
+    response = api_as(ops_user).post(
+        "/api/v1/alerts", draft(area=area), content_type="application/json"
+    )
+
+    assert response.status_code == 422
+    assert set(errors_of(response)) == {"area"}
+    assert "外にはみ出しています" in errors_of(response)["area"]
+
+
+def test_an_area_drawn_a_little_past_the_boundary_is_accepted(api_as, ops_user, city, settings):
+    assert settings.ALERT_AREA_BUFFER_M == 500
+    # 0.004° of longitude at 35.5° N is about 360 m: its eastern edge 180 m outside.
+    response = api_as(ops_user).post(
+        "/api/v1/alerts",
+        draft(area=square_around(139.44, 35.50, 0.002)),
+        content_type="application/json",
+    )
+
+    assert response.status_code == 201, response.content
+
+
+def test_a_map_filter_area_only_has_to_touch_the_city(api_as, ops_user, city):
+    area = square_around(139.42, 35.50, 0.5)
+
+    response = api_as(ops_user).get("/api/v1/map/reports.geojson", {"area": json.dumps(area)})
+
+    assert response.status_code == 200, response.content

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -12,7 +13,7 @@ from django.contrib.gis.geos import MultiPolygon, Polygon
 from django.utils import timezone
 
 from alerts.models import Alert
-from disaster.core.geography import District
+from disaster.core.geography import CityBoundary, District
 
 pytestmark = pytest.mark.django_db
 
@@ -141,3 +142,144 @@ def test_the_short_link_in_an_sms_opens_the_public_shelter_map(client):
 
     assert response.status_code == 302
     assert response["Location"] == f"/map/?alert={alert.pk}"
+
+
+def parsed_feed(client) -> ET.Element:
+    """The Atom feed, well-formed and with what RFC 4287 requires of a feed and its entries."""
+    response = client.get("/alerts/feed.atom")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/atom+xml")
+    feed = ET.fromstring(response.content)  # raises on anything not well-formed
+    assert feed.tag == f"{ATOM}feed"
+    for element in [feed, *feed.findall(f"{ATOM}entry")]:
+        for required in ("id", "title", "updated"):
+            assert element.findtext(f"{ATOM}{required}"), (element.tag, required)
+        # RFC 3339 date-times
+        dt.datetime.fromisoformat(element.findtext(f"{ATOM}updated"))
+    assert feed.find(f"{ATOM}author/{ATOM}name") is not None
+    return feed
+
+
+def feed_ids(client) -> list[str]:
+    return [e.findtext(f"{ATOM}id") for e in parsed_feed(client).findall(f"{ATOM}entry")]
+
+
+def urn(alert: Alert) -> str:
+    return f"urn:sonae:{settings.CITY_CODE}:alert:{alert.pk}"
+
+
+ALL_LANGUAGES = {
+    f"{part}_{suffix}": f"{part} {suffix}"
+    for suffix in ("en", "zh", "ko", "vi", "ja_easy")
+    for part in ("title", "body")
+}
+
+
+def test_every_kind_and_state_of_a_public_alert_is_valid_cap_and_the_feed_stays_valid(
+    client, cap_schema
+):
+    district = District.objects.create(
+        name="東地区",
+        area=MultiPolygon(Polygon.from_bbox((139.42, 35.48, 139.44, 35.50)), srid=4326),
+    )
+    made = []
+    for kind in Alert.Kind.values:
+        made.append(sent_alert(kind=kind, hazard=""))
+    made.append(sent_alert(whole_city=True, area=None, **ALL_LANGUAGES))
+    made.append(sent_alert(status=Alert.Status.APPROVED, sent_at=None))
+    made.append(sent_alert(status=Alert.Status.SENDING, sent_at=None, asks_safety=True))
+    original = sent_alert()
+    made.append(sent_alert(msg_type="update", references=original))
+    made.append(original)
+    with_district = sent_alert(area=None)
+    with_district.districts.add(district)
+    made.append(with_district)
+
+    for alert in made:
+        response = client.get(f"/alerts/{alert.pk}.cap")
+        assert response.status_code == 200, alert.kind
+        cap_schema.validate(response.content.decode())
+    feed = parsed_feed(client)
+    contents = feed.findall(f"{ATOM}entry/{ATOM}content/{CAP}alert")
+    assert len(contents) == len(made)
+    for content in contents:
+        cap_schema.validate(ET.tostring(content, encoding="unicode"))
+
+
+def test_a_control_character_stored_before_the_rule_breaks_neither_cap_nor_the_feed(
+    client, cap_schema
+):
+    # What Excel pastes for a line break inside a cell, and a C1 control, saved before
+    # drafts were checked for them (or by a path that does not check).
+    alert = sent_alert(title_ja="避難指示\x0b相模川", body_ja="直ちに\x85避難を\x1f。")
+
+    cap = client.get(f"/alerts/{alert.pk}.cap").content.decode()
+    feed = parsed_feed(client)
+
+    cap_schema.validate(cap)
+    assert "<headline>避難指示相模川</headline>" in cap
+    (entry,) = feed.findall(f"{ATOM}entry")
+    assert entry.findtext(f"{ATOM}title") == "避難指示相模川"
+    assert entry.findtext(f"{ATOM}summary") == "直ちに避難を。"
+
+
+def test_an_alert_is_in_the_feed_from_its_approval_and_stays_while_its_fan_out_stalls(client):
+    an_hour_ago = timezone.now() - dt.timedelta(hours=1)
+    approved = sent_alert(status=Alert.Status.APPROVED, sent_at=None)
+    stalled = sent_alert(status=Alert.Status.SENDING, approved_at=an_hour_ago, sent_at=None)
+    draft = sent_alert(status=Alert.Status.DRAFT, approved_at=None, sent_at=None)
+    withdrawn = sent_alert(status=Alert.Status.CANCELLED, approved_at=None, sent_at=None)
+
+    ids = feed_ids(client)
+
+    assert urn(approved) in ids and urn(stalled) in ids
+    assert urn(draft) not in ids and urn(withdrawn) not in ids
+    for public in (approved, stalled):
+        assert client.get(f"/alerts/{public.pk}.cap").status_code == 200
+        assert client.get(f"/a/{public.pk}").status_code == 302
+
+
+def test_an_approved_cancellation_takes_its_original_out_of_the_feed_at_once(client):
+    original = sent_alert()
+    cancel = sent_alert(
+        msg_type="cancel", references=original, status=Alert.Status.APPROVED, sent_at=None
+    )
+
+    ids = feed_ids(client)
+
+    assert urn(original) not in ids
+    assert urn(cancel) in ids
+
+
+def test_cap_carries_only_the_part_of_an_area_inside_the_city(client, cap_schema, settings):
+    city = Polygon.from_bbox((139.40, 35.48, 139.44, 35.52))
+    CityBoundary.objects.create(
+        code=settings.CITY_CODE, name="試験市", area=MultiPolygon(city, srid=4326)
+    )
+    # Drawn 300 m past the eastern boundary (allowed when drafting, within the buffer).
+    drawn = Polygon.from_bbox((139.43, 35.49, 139.4433, 35.50))
+    alert = sent_alert(area=MultiPolygon(drawn, srid=4326))
+
+    cap = client.get(f"/alerts/{alert.pk}.cap").content.decode()
+
+    cap_schema.validate(cap)
+    (ring,) = ET.fromstring(cap).find(f"{CAP}info").findall(f"{CAP}area/{CAP}polygon")
+    points = [tuple(map(float, pair.split(","))) for pair in ring.text.split()]
+    advertised = Polygon([(lon, lat) for lat, lon in points])
+    assert max(lon for _, lon in points) == 139.44  # cut at the boundary
+    assert advertised.area == pytest.approx(Polygon.from_bbox((139.43, 35.49, 139.44, 35.50)).area)
+
+
+def test_a_world_sized_area_stored_before_the_rule_is_advertised_as_the_city_only(
+    client, cap_schema
+):
+    world = Polygon.from_bbox((-179, -89, 179, 89))
+    alert = sent_alert(area=MultiPolygon(world, srid=4326))
+
+    cap = client.get(f"/alerts/{alert.pk}.cap").content.decode()
+
+    cap_schema.validate(cap)
+    (ring,) = ET.fromstring(cap).find(f"{CAP}info").findall(f"{CAP}area/{CAP}polygon")
+    lats_lons = [tuple(map(float, pair.split(","))) for pair in ring.text.split()]
+    west, south, east, north = settings.CITY_BBOX  # no boundary loaded: the city's box
+    assert all(south <= lat <= north and west <= lon <= east for lat, lon in lats_lons)

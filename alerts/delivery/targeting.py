@@ -3,9 +3,18 @@
 A subscriber is a recipient when their home point lies in the alert's area (the drawn
 polygon and the targeted districts' polygons) or they chose one of its districts (or the
 alert is for the whole city): a LINE user who only shared a location is reached by an
-alert for the district they live in. A point exactly on the area's
-border counts as inside (ST_Intersects): an alert errs towards reaching someone. Each
-subscriber is selected once however many ways they match; channels are decided per
+alert for the district they live in. For an evacuation, reaching a few too many beats
+missing one:
+
+- a home on the area's border counts as inside, edges and vertices alike. An exact test
+  (ST_Intersects, ST_Covers) misses about one in four points on a slanted edge, whose
+  coordinates cannot lie exactly on it in floating point; so a home within
+  BORDER_DEGREES (about 10 cm) of the area is in it (ST_DWithin, through the GiST index);
+- a subscriber known only by district (no home point: an SMS sign-up gives districts) is
+  a recipient when a drawn area covers part of their district. An area that only shares
+  a border line with a district does not reach into it, so its people are not reached.
+
+Each subscriber is selected once however many ways they match; channels are decided per
 subscriber by the fan-out (alerts/fanout.py).
 
 A subscriber's district, for counting progress and answers, is the district their home
@@ -22,6 +31,10 @@ from alerts.delivery.transports import CONSOLE_ID_PREFIX
 from alerts.models import Alert, Delivery, SafetyAnswer, Subscriber
 from disaster.core.geography import District
 
+# How far from an area a home still counts as on its border (degrees; 1e-6° is 11 cm of
+# latitude, 9 cm of longitude here).
+BORDER_DEGREES = 1e-6
+
 
 def recipients_of(
     *, whole_city: bool, area=None, district_ids: list[int] | tuple[int, ...] = ()
@@ -30,8 +43,14 @@ def recipients_of(
     if whole_city:
         return Subscriber.objects.all()
     match = Q(pk__in=[])
+    memberships = Subscriber.districts.through.objects
+    if area is not None:
+        # Known only by district: reached when the drawn area reaches into their district.
+        reached_into = District.objects.filter(area__intersects=area).exclude(area__touches=area)
+        members = memberships.filter(district__in=reached_into)
+        match |= Q(home__isnull=True, pk__in=members.values("subscriber_id"))
     if district_ids:
-        members = Subscriber.districts.through.objects.filter(district_id__in=district_ids)
+        members = memberships.filter(district_id__in=district_ids)
         match |= Q(pk__in=members.values("subscriber_id"))
         # The districts' polygons as one geometry, so the homes are found through their
         # GiST index in the same single test as the drawn area.
@@ -39,7 +58,7 @@ def recipients_of(
         if lived_in is not None:
             area = lived_in if area is None else area.union(lived_in)
     if area is not None:
-        match |= Q(home__intersects=area)
+        match |= Q(home__dwithin=(area, BORDER_DEGREES))
     return Subscriber.objects.filter(match)
 
 

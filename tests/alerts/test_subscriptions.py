@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.contrib.gis.geos import MultiPolygon, Polygon
 from django.test import Client
 
+from alerts.delivery.targeting import recipients_of
 from alerts.models import PhoneConfirmation, Subscriber
+from disaster.core.geography import District
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -72,3 +75,32 @@ def test_a_malformed_number_is_a_field_error_and_sends_nothing(fake_twilio):
     )
     assert answer.status_code == 422 and fields(answer) == ["phone"]
     assert not fake_twilio.messages and not PhoneConfirmation.objects.exists()
+
+
+def test_a_number_signed_up_with_a_district_is_reached_by_an_area_drawn_across_it(fake_twilio):
+    district = District.objects.create(
+        name="相模が丘", area=MultiPolygon(Polygon.from_bbox((139.40, 35.50, 139.42, 35.52)))
+    )
+    client = Client()
+    client.post(
+        "/api/v1/subscriptions/sms", {"phone": "09011112222"}, content_type="application/json"
+    )
+    confirmed = client.post(
+        "/api/v1/subscriptions/sms/confirm",
+        {
+            "phone": "09011112222",
+            "code": code_sent_to(fake_twilio, "+819011112222"),
+            "district_ids": [district.pk],
+        },
+        content_type="application/json",
+    )
+    assert confirmed.status_code == 201, confirmed.content
+    subscriber = Subscriber.objects.get(phone="+819011112222")
+    assert list(subscriber.districts.all()) == [district] and subscriber.home is None
+
+    # A polygon drawn across the district's southern half: no home point to test, but
+    # the area reaches into the district they gave.
+    across = Polygon.from_bbox((139.41, 35.49, 139.43, 35.51))
+    reached = recipients_of(whole_city=False, area=MultiPolygon(across, srid=4326))
+
+    assert list(reached) == [subscriber]

@@ -12,15 +12,20 @@ status and code; ninja's own errors are mapped here; nothing a client sends can 
 from __future__ import annotations
 
 import logging
+import math
+import traceback
 
-from django.core.exceptions import ObjectDoesNotExist
+from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig
+from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 from ninja.parser import Parser
 
 from disaster.core.errors import DomainError, Invalid, error_response
+from disaster.core.limits import rate_limited, too_large
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +121,17 @@ def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> H
     return error_response(401, "not_authenticated", _("ログインまたは API トークンが必要です。"))
 
 
+@api.exception_handler(RequestDataTooBig)
+def on_data_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    # A form's fields beyond DATA_UPLOAD_MAX_MEMORY_SIZE (its files are capped by route).
+    return too_large(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+
+
+@api.exception_handler(Throttled)
+def on_throttled(request: HttpRequest, exc: Throttled) -> HttpResponse:
+    return rate_limited(math.ceil(exc.wait or 60))
+
+
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     status = exc.status_code
@@ -130,7 +146,21 @@ def on_not_found(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 @api.exception_handler(Exception)
 def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
-    log.exception("unexpected error in %s %s", request.method, request.path)
+    if isinstance(exc, DatabaseError):
+        # PostgreSQL's message quotes the values it refused (`Key (phone)=(+8190…)`): the
+        # log gets where it happened and which rule, never the message.
+        cause = exc.__cause__
+        log.error(
+            "database error in %s %s: %s sqlstate=%s constraint=%s\n%s",
+            request.method,
+            request.path,
+            type(exc).__name__,
+            getattr(cause, "sqlstate", None),
+            getattr(getattr(cause, "diag", None), "constraint_name", None),
+            "".join(traceback.format_tb(exc.__traceback__)),
+        )
+    else:
+        log.exception("unexpected error in %s %s", request.method, request.path)
     return error_response(500, "server_error", _("サーバー内部でエラーが発生しました。"))
 
 

@@ -14,11 +14,13 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.urls import get_resolver, path  # noqa: E402
 
 from disaster.core.consumers import OpsConsumer  # noqa: E402
+from disaster.core.limits import EntryGate  # noqa: E402
 from disaster.core.ws_auth import TokenAuthMiddleware  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # Body caps and public routes' client limits, before Django reads any body.
+        "http": EntryGate(django_asgi_app),
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(
                 TokenAuthMiddleware(URLRouter([path("ws/ops/", OpsConsumer.as_asgi())]))

@@ -3,6 +3,7 @@
 Local defaults work out of the box (DESIGN decision 7); README.md lists every variable.
 """
 
+import datetime as dt
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -44,9 +45,11 @@ INSTALLED_APPS = [
     "leaflet",
     "channels",
     "procrastinate.contrib.django",
+    "axes",
 ]
 
 MIDDLEWARE = [
+    "disaster.core.limits.BodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -59,6 +62,7 @@ MIDDLEWARE = [
     "disaster.api.MethodNotAllowedMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "disaster.urls"
@@ -153,6 +157,23 @@ else:
 LIVE_AUTH_RECHECK_S = env("LIVE_AUTH_RECHECK_S", default=30.0, cast=float)
 LIVE_GROUP_REFRESH_S = env("LIVE_GROUP_REFRESH_S", default=0.0, cast=float)
 
+# Staff and admin logins (django-axes): after LOGIN_FAILURE_LIMIT wrong passwords for one
+# user name from one client, that pair is locked out for LOGIN_LOCKOUT_MINUTES (another
+# address, or another user from this one, may still log in); a success starts the count
+# afresh. The client is the one rate limits see (TRUSTED_PROXIES).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_FAILURE_LIMIT = env("LOGIN_FAILURE_LIMIT", default=5, cast=int)
+LOGIN_LOCKOUT_MINUTES = env("LOGIN_LOCKOUT_MINUTES", default=15, cast=int)
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = dt.timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "disaster.core.clients.request_client"
+AXES_LOCKOUT_CALLABLE = "disaster.views.login_locked_out"
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -230,6 +251,14 @@ CITY_BBOX = [
 # An alert's drawn area must lie within the city, or at most this far outside its boundary
 # (a line drawn along the boundary by hand strays a little); CAP carries only the city part.
 ALERT_AREA_BUFFER_M = env("ALERT_AREA_BUFFER_M", default=500, cast=int)
+# The proxies whose X-Forwarded-For is believed (comma-separated addresses or CIDR networks,
+# e.g. the load balancer's): the client is the right-most address there that is not one of
+# them. Empty: the peer's own address is the client, whatever the header says.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", default=[])
+# Request bodies: a count sheet and an open-data file may be this large; any other request
+# that carries no file, DATA_UPLOAD_MAX_MEMORY_SIZE (Django's 2.5 MB). Larger → 413, unread.
+SHEET_MAX_BYTES = env("SHEET_MAX_BYTES", default=5 * 1024 * 1024, cast=int)
+OPENDATA_MAX_BYTES = env("OPENDATA_MAX_BYTES", default=10 * 1024 * 1024, cast=int)
 # The public map's occupancy band: 混雑 (crowded) from this % of capacity, 満員 at 100 %.
 MAP_CROWDED_PERCENT = env("MAP_CROWDED_PERCENT", default=80, cast=int)
 
@@ -272,6 +301,13 @@ if not DEBUG and not ALERTS_CONSOLE_DELIVERY:
 # minute (beyond, one polite refusal, then silence); a shelter's map link in replies.
 RESIDENT_PIECES_MINUTES = env("RESIDENT_PIECES_MINUTES", default=10, cast=int)
 RESIDENT_MESSAGES_PER_MINUTE = env("RESIDENT_MESSAGES_PER_MINUTE", default=20, cast=int)
+# SMS sign-up (alerts/residents/subscriptions.py): codes go to numbers of these country codes
+# only (comma-separated; the city's own, +81, by default); a client may ask this many times
+# an hour, a number gets this many codes a day, and all numbers together this many an hour.
+SMS_ALLOWED_COUNTRY_CODES = env_list("SMS_ALLOWED_COUNTRY_CODES", default=["+81"])
+SMS_CODES_PER_CLIENT_PER_HOUR = env("SMS_CODES_PER_CLIENT_PER_HOUR", default=5, cast=int)
+SMS_CODES_PER_NUMBER_PER_DAY = env("SMS_CODES_PER_NUMBER_PER_DAY", default=5, cast=int)
+SMS_CODES_PER_HOUR = env("SMS_CODES_PER_HOUR", default=300, cast=int)
 # A safety check (安否確認) takes answers for this long after its alert went out: a word
 # texted weeks later answers nothing.
 SAFETY_ANSWER_HOURS = env("SAFETY_ANSWER_HOURS", default=72, cast=int)

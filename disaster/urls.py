@@ -22,4 +22,5 @@ urlpatterns = [
     path("hooks/", include("alerts.hook_urls")),
 ]
 
+handler400 = views.bad_request
 handler404 = views.not_found

@@ -212,7 +212,7 @@ SHEET_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "csv": "text/csv; charset=utf-8",
 }
-MAX_SHEET_BYTES = 5 * 1024 * 1024
+MAX_SHEET_BYTES = settings.SHEET_MAX_BYTES
 
 
 @router.get("/depots/{depot_id}/stock-sheet", auth=SIGNED_IN)
@@ -231,7 +231,12 @@ def upload_count_sheet(request: HttpRequest, depot_id: Id, file: UploadedFile = 
     """A filled-in stock sheet (.xlsx or .csv) as a count: all rows or none."""
     depot = depot_for(request.auth, depot_id)
     if file.size > MAX_SHEET_BYTES:
-        raise Invalid(fields={"file": _("5 MB までのファイルにしてください。")})
+        raise Invalid(
+            fields={
+                "file": _("%(mb)s MB までのファイルにしてください。")
+                % {"mb": MAX_SHEET_BYTES // (1024 * 1024)}
+            }
+        )
     rows = sheets.parse_count_sheet(file.read(), file.name or "")
     postings = sheets.apply_count_sheet(
         depot, rows, request.auth, idempotency_key=claimed_key(request), key_claimed=True

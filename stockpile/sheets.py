@@ -10,6 +10,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -27,6 +29,7 @@ REQUIRED = {"品目コード", "有効期限", "調達区分", "実数"}
 SOURCE_LABELS = {str(label): value for value, label in Lot.Source.choices}
 REASON_LABELS = {str(label): value for value, label in Movement.Reason.choices}
 MAX_ROWS = 5000
+MAX_COLUMNS = 50  # the sheet has 9; room for a column or two of the shelter's own
 
 
 def sheet_rows(depot: Depot) -> list[list]:
@@ -115,15 +118,30 @@ class CountRow:
     note: str
 
 
+def _too_many_rows() -> Invalid:
+    return Invalid(_("行が多すぎます（%(max)s 行まで）。") % {"max": MAX_ROWS})
+
+
 def _table(content: bytes, filename: str) -> list[list]:
+    """The sheet's header and at most MAX_ROWS rows, read lazily: a sheet that declares or
+    holds more is refused before the rest is read (a few hundred KB of zipped XML can hold
+    a million rows), and only the first MAX_COLUMNS columns are read."""
     if filename.lower().endswith(".xlsx"):
         try:
             book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+            sheet = book.worksheets[0]
+            if (sheet.max_row or 0) - 1 > MAX_ROWS:  # its <dimension>, read first
+                raise _too_many_rows()
+            rows: Iterable[Iterable] = sheet.iter_rows(
+                max_row=MAX_ROWS + 2, max_col=MAX_COLUMNS, values_only=True
+            )
+            return _at_most(rows)
+        except Invalid:
+            raise
         except Exception as e:  # openpyxl raises many kinds for a broken file
             raise Invalid(
                 _("Excel ファイルとして読めません。"), fields={"file": str(e)[:200]}
             ) from e
-        return [list(row) for row in book.worksheets[0].iter_rows(values_only=True)]
     for encoding in ("utf-8-sig", "cp932"):
         try:
             text = content.decode(encoding)
@@ -132,7 +150,18 @@ def _table(content: bytes, filename: str) -> list[list]:
             continue
     else:
         raise Invalid(_("文字コードを判別できません（UTF-8 か Shift_JIS で保存してください）。"))
-    return list(csv.reader(io.StringIO(text)))
+    try:
+        # newline="": lines may end in CRLF (Windows), LF or CR alone ("CSV (Macintosh)").
+        return _at_most(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as e:
+        raise Invalid(_("CSV ファイルとして読めません。"), fields={"file": str(e)[:200]}) from e
+
+
+def _at_most(rows: Iterable[Iterable]) -> list[list]:
+    table = [list(row)[:MAX_COLUMNS] for row in itertools.islice(rows, MAX_ROWS + 2)]
+    if len(table) > MAX_ROWS + 1:
+        raise _too_many_rows()
+    return table
 
 
 def _date(value) -> dt.date | None:
@@ -157,8 +186,6 @@ def parse_count_sheet(content: bytes, filename: str) -> list[CountRow]:
             _("必要な列がありません: %(columns)s") % {"columns": "、".join(missing)},
             fields={"file": "、".join(missing)},
         )
-    if len(table) - 1 > MAX_ROWS:
-        raise Invalid(_("行が多すぎます（%(max)s 行まで）。") % {"max": MAX_ROWS})
     at = {name: header.index(name) for name in COLUMNS if name in header}
     items = {item.code: item for item in Item.objects.all()}
     rows, errors, seen = [], [], {}

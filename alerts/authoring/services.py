@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -257,17 +257,22 @@ def register_for(
     if point is None and not districts:
         raise Invalid(fields={"district_ids": _("住所の位置か地区を指定してください。")})
     now = timezone.now()
-    subscriber = Subscriber.objects.create(
-        phone=number,
-        phone_confirmed_at=now,
-        language=language,
-        home=point,
-        needs_support=needs_support,
-        staff_note=consent_note,
-        consented_at=now,
-        consent_method=Subscriber.ConsentMethod.STAFF,
-        registered_by=by,
-    )
+    try:
+        with transaction.atomic():  # a savepoint: two staff registering the same person
+            subscriber = Subscriber.objects.create(
+                phone=number,
+                phone_confirmed_at=now,
+                language=language,
+                home=point,
+                needs_support=needs_support,
+                staff_note=consent_note,
+                consented_at=now,
+                consent_method=Subscriber.ConsentMethod.STAFF,
+                registered_by=by,
+            )
+    except IntegrityError:
+        # `from None`: the database's message names the number, and must reach no log.
+        raise Conflict(_("この電話番号はすでに登録されています。")) from None
     subscriber.districts.set(districts)
     # The audit keeps who registered whom, not the number itself.
     audit.record(by, "subscriber.register", subscriber, after={"needs_support": needs_support})

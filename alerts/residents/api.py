@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
 from alerts.models import Language
 from alerts.residents import subscriptions
+from disaster.core.clients import client_key, request_client
+from disaster.core.limits import ClientLimit
 
 router = Router(tags=["residents"])
 
@@ -27,12 +28,22 @@ class Subscribed(Schema):
     subscribed: bool
 
 
-@router.post("/subscriptions/sms", response={202: Subscribed}, auth=None)
+@router.post(
+    "/subscriptions/sms",
+    response={202: Subscribed},
+    auth=None,
+    throttle=ClientLimit("POST", "/api/v1/subscriptions/sms", subscriptions.client_wait),
+)
 def subscribe_by_sms(request: HttpRequest, data: SmsSubscribeIn):
     """A resident asks for alerts by SMS: a one-time code goes to the number. Public (it
-    is how residents sign up); answers alike whether or not the number is subscribed."""
-    with transaction.atomic():
-        subscriptions.request_sms_code(data.phone, data.language)
+    is how residents sign up); answers alike whether or not the number is subscribed or
+    was sent a code a moment ago. Numbers of the city's country only
+    (SMS_ALLOWED_COUNTRY_CODES); a client may ask SMS_CODES_PER_CLIENT_PER_HOUR times an
+    hour, a number gets SMS_CODES_PER_NUMBER_PER_DAY codes a day, all together
+    SMS_CODES_PER_HOUR an hour (429 with Retry-After)."""
+    number = subscriptions.sign_up_number(data.phone)  # a typo is not counted against anyone
+    subscriptions.count_client_request(client_key(request_client(request)))
+    subscriptions.request_sms_code(number, data.language)
     return Status(202, {"subscribed": False})
 
 

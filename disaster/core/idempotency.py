@@ -13,6 +13,7 @@ as this request claimed it, so it is already known to be used once.
 from __future__ import annotations
 
 import hashlib
+import io
 
 from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse
@@ -66,8 +67,18 @@ def claimed_key(request: HttpRequest) -> str | None:
 
 def fingerprint_of(request: HttpRequest) -> str:
     digest = hashlib.sha256(f"{request.method} {request.get_full_path()}\n".encode())
-    digest.update(request.body)
+    digest.update(_body(request))
     return digest.hexdigest()
+
+
+def _body(request: HttpRequest) -> bytes:
+    """`request.body`, without Django's DATA_UPLOAD_MAX_MEMORY_SIZE: a photo or a sheet
+    may be larger (its route's cap was checked at the door, disaster.core.limits), and
+    Django parses the form from this copy afterwards, as it does after `request.body`."""
+    if not hasattr(request, "_body"):
+        request._body = request.read()
+        request._stream = io.BytesIO(request._body)
+    return request._body
 
 
 class IdempotencyMiddleware:

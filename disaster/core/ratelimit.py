@@ -52,3 +52,16 @@ def current(key: str, window_s: int) -> int:
         return 0
     started_at, count = window
     return count if started_at >= timezone.now() - dt.timedelta(seconds=window_s) else 0
+
+
+def wait_after(key: str, window_s: int, limit: int) -> int | None:
+    """Seconds until `key`'s current window ends if it already made `limit` requests in it
+    (without counting one); None while it may make another."""
+    window = RateWindow.objects.filter(key=key).values_list("started_at", "count").first()
+    if window is None:
+        return None
+    started_at, count = window
+    left = (started_at + dt.timedelta(seconds=window_s) - timezone.now()).total_seconds()
+    if left <= 0 or count < limit:
+        return None
+    return max(1, int(left) + 1)

@@ -14,8 +14,10 @@ from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
 from ninja.pagination import paginate
 
 from disaster.core.auth import SIGNED_IN, STAFF
+from disaster.core.clients import client_key, request_client
 from disaster.core.errors import Invalid, NotFound
 from disaster.core.filters import parse_bbox, refuse_unknown_filters
+from disaster.core.limits import ClientLimit
 from disaster.core.roles import is_staff_role
 from disaster.core.schemas import Id, Moment, Paginated
 from disaster.reports import services as reports
@@ -278,7 +280,13 @@ def original_photo_file(request: HttpRequest, report_id: Id, photo_id: Id):
     return FileResponse(photo.original.open("rb"), content_type=photo.content_type)
 
 
-@router.post("/public/reports", response={201: Received}, auth=None, tags=["public"])
+@router.post(
+    "/public/reports",
+    response={201: Received},
+    auth=None,
+    tags=["public"],
+    throttle=ClientLimit("POST", "/api/v1/public/reports", reports.rate_wait),
+)
 def submit_report(
     request: HttpRequest,
     latitude: Form[float],
@@ -291,7 +299,8 @@ def submit_report(
     photo: UploadedFile | None = File(None),
 ):
     """A resident's report from the web form (multipart). At most REPORT_PUBLIC_PER_HOUR
-    per sender per hour (429 with Retry-After). Answers with the report number only."""
+    per sender per hour (429 with Retry-After), checked before the photo is read.
+    Answers with the report number only."""
     errors = {}
     if len(description) > 2000:
         errors["description"] = _("2000 文字までです。")
@@ -314,7 +323,7 @@ def submit_report(
         ),
         source=DamageReport.Source.WEB,
         photo=checked,
-        client=reports.client_key(request.META.get("REMOTE_ADDR", "")),
+        client=client_key(request_client(request)),
     )
     return Status(
         201,

@@ -58,7 +58,8 @@ def city_contains(point: Point) -> bool:
     boundary = CityBoundary.objects.filter(code=settings.CITY_CODE).first()
     if boundary is not None:
         return boundary.area.intersects(point)
-    return Polygon.from_bbox(settings.CITY_BBOX).intersects(point)
+    west, south, east, north = settings.CITY_BBOX
+    return Polygon.from_bbox((west, south, east, north)).intersects(point)
 
 
 def _place(latitude: float, longitude: float) -> Point:
@@ -111,10 +112,11 @@ def sole_active_incident_id() -> int | None:
 def _history(
     report: DamageReport, by: User | None, action: str, before: str, note: str = ""
 ) -> None:
+    known = by if by is not None and by.is_authenticated else None
     ReportChange.objects.create(
         report=report,
-        by=by if getattr(by, "is_authenticated", False) else None,
-        by_name=by.get_username() if getattr(by, "is_authenticated", False) else "",
+        by=known,
+        by_name=known.get_username() if known is not None else "",
         action=action,
         from_status=before,
         to_status=report.status,
@@ -170,16 +172,28 @@ def client_key(address: str) -> str:
     return ratelimit.keyed_hash(address)
 
 
-def check_rate(key: str) -> None:
-    """At most REPORT_PUBLIC_PER_HOUR public reports per sender per hour; 429 otherwise.
-    Counted under a per-sender lock, so a burst of parallel posts cannot slip past."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [key])
+def rate_wait(key: str) -> int | None:
+    """Seconds a sender must wait before its next public report, None while it may send:
+    at most REPORT_PUBLIC_PER_HOUR per hour. Cheap enough to ask before a photo is read."""
     hour_ago = timezone.now() - dt.timedelta(hours=1)
     recent = DamageReport.objects.filter(client_key=key, created_at__gte=hour_ago)
-    if recent.count() >= settings.REPORT_PUBLIC_PER_HOUR:
-        oldest = recent.order_by("created_at").values_list("created_at", flat=True).first()
-        wait = max(1, int((oldest + dt.timedelta(hours=1) - timezone.now()).total_seconds()))
+    if recent.count() < settings.REPORT_PUBLIC_PER_HOUR:
+        return None
+    # None only with a limit of 0, when nobody gets through for the next hour.
+    oldest = (
+        recent.order_by("created_at").values_list("created_at", flat=True).first()
+        or timezone.now()
+    )
+    return max(1, int((oldest + dt.timedelta(hours=1) - timezone.now()).total_seconds()))
+
+
+def check_rate(key: str) -> None:
+    """`rate_wait`, counted under a per-sender lock so that a burst of parallel posts cannot
+    slip past; 429 with Retry-After beyond the limit."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [key])
+    wait = rate_wait(key)
+    if wait is not None:
         raise RateLimited(retry_after=wait)
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django.conf import settings
 from django.utils.translation import gettext_lazy
 
 from disaster.core.errors import DomainError, Invalid
 
 # An upload larger than this is refused: the 推奨データセット of the largest city is well under
 # 1 MB, and GSI's whole-country CSV is not something to load through the API.
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+MAX_UPLOAD_BYTES = settings.OPENDATA_MAX_BYTES
 
 
 class ImportRejected(Invalid):

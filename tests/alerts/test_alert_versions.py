@@ -324,11 +324,15 @@ def test_a_drill_rewritten_by_a_colleague_may_still_be_approved_by_its_drafter(
 
 def test_a_follow_up_is_approved_under_the_same_rule(api_as, ops_user, ops2, notice):
     Alert.objects.filter(pk=notice["id"]).update(status="sent")
-    followup = api_as(ops2).post(
-        f"/api/v1/alerts/{notice['id']}/followups",
-        {"msg_type": "cancel", "title_ja": "取消", "body_ja": "先ほどのお知らせは誤りでした。"},
-        content_type="application/json",
-    ).json()
+    followup = (
+        api_as(ops2)
+        .post(
+            f"/api/v1/alerts/{notice['id']}/followups",
+            {"msg_type": "cancel", "title_ja": "取消", "body_ja": "先ほどのお知らせは誤りでした。"},
+            content_type="application/json",
+        )
+        .json()
+    )
     assert followup["version"] == 1 and followup["editors"] == ["ops2"]
 
     assert approve(api_as(ops2), followup["id"], {"version": 1}).json()["code"] == "four_eyes"
@@ -383,3 +387,33 @@ def test_alerts_made_before_versions_existed_get_their_first_version(ops_user, o
     version = old.versions.get()
     assert (old.version, version.number, version.made_by) == (1, 1, ops_user)
     assert version.content["title_ja"] == "古い下書き"
+
+
+def test_the_list_reads_versions_and_send_backs_in_a_fixed_number_of_queries(
+    api_as, ops_user, ops2, ops3
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries_to_list() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert api_as(ops3).get("/api/v1/alerts?limit=100").status_code == 200
+        return len(captured.captured_queries)
+
+    counts = []
+    for _ in range(2):
+        for _ in range(3):
+            created = api_as(ops_user).post(
+                "/api/v1/alerts", ONE_DISTRICT_NOTICE, content_type="application/json"
+            )
+            alert_id = created.json()["id"]
+            put(api_as(ops2), alert_id, CITY_WIDE_LEVEL_5)
+            sent_back = api_as(ops3).post(
+                f"/api/v1/alerts/{alert_id}/send-back",
+                {"version": 2, "comment": "本文を確認してください。"},
+                content_type="application/json",
+            )
+            assert sent_back.status_code == 200
+        counts.append(queries_to_list())
+
+    assert counts[0] == counts[1]

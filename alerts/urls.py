@@ -1,5 +1,6 @@
 from django.urls import path
 
+from alerts.authoring import views as authoring
 from alerts.public import views
 
 app_name = "alerts"
@@ -8,5 +9,5 @@ urlpatterns = [
     path("alerts/feed.atom", views.feed, name="feed"),
     path("alerts/<int:alert_id>.cap", views.cap_document, name="cap"),
     path("a/<int:alert_id>", views.short_link, name="short"),
-    path("ops/alerts/", views.ops_alerts, name="ops"),
+    path("ops/alerts/", authoring.ops_alerts, name="ops"),
 ]

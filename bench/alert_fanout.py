@@ -2,7 +2,7 @@
 
 Through the real SDKs, beside the fakes' own maximum rate measured in the same run.
 
-The fakes run in a process of their own (python -m tests.fakes.providers), so they do not
+The fakes run in a process of their own (python -m alerts.providers.fakes), so they do not
 share the sender's GIL. LINE goes out as multicasts of 500; SMS (Twilio has no bulk API)
 as single sends from ALERTS_SEND_PROCESSES processes × ALERTS_SEND_THREADS threads, each
 with its own keep-alive connection. `fake_max_rps` is what a tight aiohttp client loop gets
@@ -16,10 +16,10 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
+
+from bench._stack import ROOT, city_alert
 
 RECIPIENTS = int(os.environ.get("BENCH_FANOUT_RECIPIENTS", "100000"))
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def _subscribers(count: int) -> None:
@@ -48,9 +48,11 @@ def run() -> dict:
 
     from alerts.delivery import fanout
     from alerts.models import Alert, Delivery, Subscriber
+    from alerts.providers.line.fake import FakeLine
+    from alerts.providers.twilio.fake import FakeTwilio
 
     fakes = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.providers"],
+        [sys.executable, "-m", "alerts.providers.fakes"],
         cwd=ROOT,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -58,8 +60,6 @@ def run() -> dict:
     )
     try:
         urls = json.loads(fakes.stdout.readline())
-        from tests.fakes.providers import FakeLine, FakeTwilio
-
         twilio, line = FakeTwilio(), FakeLine()
         settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN = twilio.account_sid, "token"
         settings.TWILIO_FROM_NUMBER = "+815000000000"
@@ -70,7 +70,7 @@ def run() -> dict:
         settings.ALERTS_SEND_THREADS = int(os.environ.get("ALERTS_SEND_THREADS", "8"))
 
         rate = subprocess.run(
-            [sys.executable, "-m", "tests.fakes.providers", "rate", urls["twilio"]],
+            [sys.executable, "-m", "alerts.providers.fakes", "rate", urls["twilio"]],
             cwd=ROOT,
             capture_output=True,
             text=True,
@@ -91,8 +91,6 @@ def run() -> dict:
         _subscribers(RECIPIENTS)
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE")
-        from tests.alerts.delivery_helpers import city_alert
-
         alert = city_alert()
         started = time.perf_counter()
         run = fanout.Fanout(alert)

@@ -2,7 +2,7 @@
 /ws/ops/, p50/p99, beside a Redis PUBLISH→receive round trip measured in the same run.
 
 The real stack: uvicorn serving `disaster.asgi:application` in a subprocess (DEBUG off, the
-Redis channel layer, the bench database; `bench.stock_api.Server`), CLIENTS WebSocket clients
+Redis channel layer, the bench database; `bench._stack.Server`), CLIENTS WebSocket clients
 connected to `/ws/ops/` with an operations user's bearer token (`disaster.core.ws_auth`), all
 connected before the first write. Then WRITES head-counts are recorded one after another
 through `POST /api/v1/shelters/{id}/headcounts` (bearer token, fresh Idempotency-Key), GAP_S
@@ -42,8 +42,7 @@ import urllib.request
 import uuid
 from dataclasses import dataclass, field
 
-from bench._stack import percentile
-from bench.stock_api import Server, _others_busy_pct
+from bench._stack import Server, others_busy_pct, percentile
 
 CLIENTS = int(os.environ.get("BENCH_PUSH_CLIENTS", "200"))
 WRITES = 50
@@ -220,7 +219,7 @@ def run() -> dict:
     gc.disable()
     # Two shared cores: anyone else's work shows up directly in the tail, so say how busy
     # the machine was.
-    busy_before = _others_busy_pct()
+    busy_before = others_busy_pct()
     server = Server(WORKERS)
     try:
         server.wait_ready()

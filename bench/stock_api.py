@@ -25,19 +25,14 @@ import os
 import random
 import re
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench._stack import percentile
+from bench._stack import Server, cpu_snapshot, others_busy_pct, percentile, process_tree
 
-ROOT = Path(__file__).resolve().parent.parent
 CLIENTS = 50
 WARMUP_S = 3.0
 DURATION_S = 15.0
@@ -353,136 +348,6 @@ def _run_pgbench(script: str, url: str, seconds: float) -> dict:
     }
 
 
-# Where the CPU goes (Linux /proc; the figures are left out elsewhere) ----------------------
-
-TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-
-def _cpu_seconds(pids: list[int]) -> float:
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except (FileNotFoundError, IndexError):
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime + stime
-    return total / TICK
-
-
-def _process_tree(root: int) -> list[int]:
-    parents = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parents[int(entry.name)] = int(
-                    (entry / "stat").read_text().rsplit(")", 1)[1].split()[1]
-                )
-            except (FileNotFoundError, IndexError, ValueError):
-                continue
-    tree, frontier = [root], [root]
-    while frontier:
-        frontier = [pid for pid, parent in parents.items() if parent in frontier]
-        tree += frontier
-    return tree
-
-
-def _machine_busy_seconds() -> float:
-    """CPU seconds all cores spent not idle (everyone's work, ours and others')."""
-    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return (sum(values) - values[3] - values[4]) / TICK
-
-
-def _cpu_snapshot(tree: list[int]) -> tuple[float, float, float] | None:
-    """CPU seconds so far of the server's processes, this process, and the whole machine."""
-    if not Path("/proc/stat").exists():
-        return None
-    return _cpu_seconds(tree), _cpu_seconds([os.getpid()]), _machine_busy_seconds()
-
-
-def _others_busy_pct(seconds: float = 1.0) -> float | None:
-    """How busy the machine is before we start (other people's work skews everything)."""
-    if not Path("/proc/stat").exists():
-        return None
-    before, started = _machine_busy_seconds(), time.perf_counter()
-    time.sleep(seconds)
-    return (
-        100 * (_machine_busy_seconds() - before) / (time.perf_counter() - started) / os.cpu_count()
-    )
-
-
-# The server --------------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """uvicorn serving the ASGI app in a subprocess, as scripts/serve.sh does."""
-
-    def __init__(self, workers: int):
-        self.workers = workers
-        self.port = _free_port()
-        self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed by stop())
-            "w+", prefix="stock_api_uvicorn_", suffix=".log"
-        )
-        self.env = env = {
-            **os.environ,
-            "DEBUG": "0",
-            "SECRET_KEY": os.environ.get("SECRET_KEY") or "bench-only-not-a-secret",
-            "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "DATABASE_URL": os.environ["DATABASE_URL"],  # the bench database (setup_django)
-            "REDIS_URL": os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0",
-            "DB_POOL_SIZE": os.environ.get("DB_POOL_SIZE") or str(POOL_SIZE),
-            "PYTHONUNBUFFERED": "1",
-        }
-        self.process = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "uvicorn", "disaster.asgi:application"),
-                *("--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers)),
-                *("--no-access-log", "--lifespan", "off"),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-
-    def wait_ready(self, timeout: float = 60.0) -> float:
-        """Poll /healthz until it answers 200; seconds it took."""
-        started = time.perf_counter()
-        while time.perf_counter() - started < timeout:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"uvicorn exited ({self.process.returncode}):\n{self.tail()}")
-            try:
-                with urllib.request.urlopen(
-                    f"http://127.0.0.1:{self.port}/healthz", timeout=2
-                ) as response:
-                    if response.status == 200:
-                        return time.perf_counter() - started
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            time.sleep(0.05)
-        raise RuntimeError(f"uvicorn not ready after {timeout} s:\n{self.tail()}")
-
-    def tail(self, lines: int = 30) -> str:
-        self.log.flush()
-        self.log.seek(0)
-        return "".join(self.log.readlines()[-lines:])
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
-
-
 # The load ----------------------------------------------------------------------------------
 
 
@@ -603,15 +468,15 @@ def run() -> dict:
     round_trips = len(statements) + capture.count("begin") + capture.count("commit")
     connection.close()
 
-    busy_before = _others_busy_pct()
-    server = Server(WORKERS)
+    busy_before = others_busy_pct()
+    server = Server(WORKERS, pool_size=POOL_SIZE)
     try:
         ready_s = server.wait_ready()
         run_id = f"b{int(time.time())}"
-        tree = _process_tree(server.process.pid) if Path("/proc").is_dir() else []
-        cpu_before = _cpu_snapshot(tree)
+        tree = process_tree(server.process.pid) if Path("/proc").is_dir() else []
+        cpu_before = cpu_snapshot(tree)
         load = _drive(server.port, stock, run_id)
-        cpu_after = _cpu_snapshot(tree)
+        cpu_after = cpu_snapshot(tree)
         server_log = server.tail(80)
     finally:
         server.stop()

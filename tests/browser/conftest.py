@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+from django.conf import settings
+from django.test import Client
 from playwright.sync_api import sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
@@ -19,6 +22,9 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+SCREEN = {"width": 1600, "height": 1000}  # the operations room's big screen
+# No internet in the operations room (nor in tests): base tiles fail, the rest must work.
+OUTSIDE = re.compile(r"^https?://(?!(127\.0\.0\.1|localhost)[:/])")
 
 
 @pytest.fixture
@@ -38,6 +44,31 @@ def page(browser):
     page = context.new_page()
     yield page
     context.close()
+
+
+@pytest.fixture
+def big_screen(browser):
+    """big_screen(user, base_url) → a big-screen page with that user's session (the cookie of
+    a real login), offline but for us, where any dialog fails the test."""
+    contexts = []
+
+    def open_as(user, base_url: str):
+        client = Client()
+        client.force_login(user)
+        context = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo", viewport=SCREEN)
+        contexts.append(context)
+        cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+        context.add_cookies(
+            [{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": base_url}]
+        )
+        context.route(OUTSIDE, lambda route: route.abort())
+        page = context.new_page()
+        page.on("dialog", lambda dialog: pytest.fail(f"a dialog opened: {dialog.message}"))
+        return page
+
+    yield open_as
+    for context in contexts:
+        context.close()
 
 
 def serious_accessibility_violations(page) -> list[dict]:

@@ -10,9 +10,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.conf import settings
 from django.contrib.gis.geos import MultiPolygon, Point, Polygon
-from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -21,47 +19,25 @@ from disaster.core.geography import District
 from disaster.core.roles import Role
 from shelters.models import Shelter
 from tests.browser.conftest import screenshot, serious_accessibility_violations
-from tests.conftest import token_client
+from tests.fixtures.users import token_client
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SCREEN = {"width": 1600, "height": 1000}  # the operations room's big screen
 PAYLOAD = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
 HOME = (35.4887, 139.4074)  # the map's default centre (LEAFLET_CONFIG)
 
 
 @pytest.fixture
-def signed_in(browser, live_server):
-    """signed_in(user) → a big-screen page with that user's session, offline but for us."""
-    contexts = []
+def signed_in(big_screen, live_server):
+    """signed_in(user) → the alerts page on the big screen, signed in as that user."""
 
     def open_as(user):
-        client = Client()
-        client.force_login(user)
-        context = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo", viewport=SCREEN)
-        context.add_cookies(
-            [
-                {
-                    "name": settings.SESSION_COOKIE_NAME,
-                    "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                    "url": live_server.url,
-                }
-            ]
-        )
-        # No internet in the operations room (nor in tests): base tiles fail, the rest works.
-        context.route(
-            re.compile(r"^https?://(?!(127\.0\.0\.1|localhost)[:/])"), lambda route: route.abort()
-        )
-        contexts.append(context)
-        page = context.new_page()
-        page.on("dialog", lambda dialog: pytest.fail(f"a dialog opened: {dialog.message}"))
+        page = big_screen(user, live_server.url)
         page.goto(live_server.url + "/ops/alerts/")
         expect(page.locator("#alerts-page")).to_have_attribute("data-ready", "true")
         return page
 
-    yield open_as
-    for context in contexts:
-        context.close()
+    return open_as
 
 
 @pytest.fixture

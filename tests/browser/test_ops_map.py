@@ -13,11 +13,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import uvicorn
-from django.conf import settings
 from django.contrib.gis.geos import MultiPolygon, Polygon
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
-from django.test import Client
 from django.utils import timezone
 from PIL import Image
 from playwright.sync_api import expect
@@ -28,14 +26,11 @@ from disaster.core.events import publish
 from disaster.core.geography import District
 from disaster.reports.models import DamageReport
 from shelters.models import Shelter
-from stockpile.models import Depot, Item
 from tests.browser.conftest import screenshot, serious_accessibility_violations
-from tests.conftest import token_client
-from tests.fakes.fixtures import fake_twilio, fast_retries  # noqa: F401
+from tests.fixtures.users import token_client
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SCREEN = {"width": 1600, "height": 1000}  # the operations room's big screen
 PAYLOAD = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
 
 
@@ -64,26 +59,9 @@ def asgi_url(monkeypatch, transactional_db):
 
 
 @pytest.fixture
-def ops_page(browser, asgi_url, ops_user):
-    """A big-screen page signed in as operations staff (the session cookie of a real login)."""
-    client = Client()
-    client.force_login(ops_user)
-    context = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo", viewport=SCREEN)
-    context.add_cookies(
-        [
-            {
-                "name": settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                "url": asgi_url,
-            }
-        ]
-    )
-    # No internet in the operations room (nor in tests): base tiles fail, the rest must work.
-    context.route(re.compile(r"^https?://(?!127\.0\.0\.1)"), lambda route: route.abort())
-    page = context.new_page()
-    page.on("dialog", lambda dialog: pytest.fail(f"a dialog opened: {dialog.message}"))
-    yield page
-    context.close()
+def ops_page(big_screen, asgi_url, ops_user):
+    """A big-screen page signed in as operations staff."""
+    return big_screen(ops_user, asgi_url)
 
 
 def open_ops(page, asgi_url):
@@ -251,12 +229,8 @@ def test_a_near_duplicate_is_proposed_in_the_popup_and_merged_from_it(
 
 
 def test_a_shortage_found_by_the_stock_check_rings_the_shelter_and_is_listed(
-    ops_page, asgi_url, open_shelter
+    ops_page, asgi_url, open_shelter, water, depot
 ):
-    water = Item.objects.create(
-        code="water", category=Item.Category.WATER, name_ja="飲料水（500ml）", unit_ja="本"
-    )
-    depot = Depot.objects.create(name="倉庫", point=open_shelter.point, shelter=open_shelter)
     page = ops_page
     open_ops(page, asgi_url)
     expect(shelter_pin(page, open_shelter)).not_to_have_class(re.compile(r"\bshort\b"))
@@ -271,7 +245,7 @@ def test_a_shortage_found_by_the_stock_check_rings_the_shelter_and_is_listed(
 
     expect(shelter_pin(page, open_shelter)).to_have_class(re.compile(r"\bshort\b"))
     expect(page.locator("#shortage-list")).to_have_text(
-        f"{open_shelter.name}: 飲料水（500ml） 0.4日分"
+        f"{open_shelter.name}: 飲料水（長期保存） 0.4日分"
     )
     expect(page.locator("#figure-shortages")).to_have_text("1")
 

@@ -3,7 +3,7 @@
 import pytest
 
 from tests.browser.conftest import screenshot, serious_accessibility_violations
-from tests.conftest import PASSWORD
+from tests.fixtures.users import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

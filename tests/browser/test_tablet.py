@@ -3,37 +3,16 @@
 import re
 
 import pytest
-from django.contrib.gis.geos import Point
 from playwright.sync_api import expect
 
 from shelters.models import HeadCount
-from stockpile.models import Depot, Item, Lot, Movement
+from stockpile.models import Lot, Movement
 from tests.browser.conftest import screenshot, serious_accessibility_violations
-from tests.conftest import PASSWORD
+from tests.fixtures.users import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 TABLET = {"width": 1280, "height": 800}  # a 10-inch tablet, landscape
-
-
-@pytest.fixture
-def water(db) -> Item:
-    return Item.objects.create(
-        code="water",
-        category=Item.Category.WATER,
-        name_ja="飲料水（500ml）",
-        name_en="Drinking water",
-        unit_ja="本",
-        unit_en="bottles",
-        norm_per_person_day=6,
-    )
-
-
-@pytest.fixture
-def depot(shelter) -> Depot:
-    return Depot.objects.create(
-        name=f"{shelter.name} 備蓄倉庫", point=Point(139.416, 35.512), shelter=shelter
-    )
 
 
 @pytest.fixture
@@ -63,7 +42,7 @@ def test_a_receipt_recorded_offline_is_synced_exactly_once_when_the_network_retu
     receive_water(page, 24)
 
     expect(page.locator("#queue-count")).to_have_text("1")
-    expect(page.locator("#queue-list")).to_contain_text("入庫 飲料水（500ml） 24本")
+    expect(page.locator("#queue-list")).to_contain_text("入庫 飲料水（長期保存） 24L")
     expect(page.locator("#result")).to_contain_text("通信できないため保存しました")
     assert not Movement.objects.exists()
     screenshot(page, "tablet-receipt-queued-offline")
@@ -74,7 +53,7 @@ def test_a_receipt_recorded_offline_is_synced_exactly_once_when_the_network_retu
     expect(page.locator("#result")).to_contain_text("記録しました（在庫 24）")
     assert list(Movement.objects.values_list("kind", "quantity")) == [("receive", 24)]
     page.goto(f"{live_server.url}/shelter/{shelter.pk}/stock/")
-    expect(page.locator("tr[data-item=water] [data-on-hand]")).to_have_text("24 本")
+    expect(page.locator("tr[data-item=water] [data-on-hand]")).to_have_text("24 L")
 
 
 def test_a_receipt_whose_answer_was_lost_is_resent_and_still_counted_once(

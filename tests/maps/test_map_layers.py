@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from decimal import Decimal
 from urllib.parse import quote
 
 import pytest
@@ -19,8 +18,6 @@ from disaster.core.geography import CityBoundary, District
 from disaster.reports.models import DamageReport
 from shelters.models import Shelter
 from shelters.services import record_headcount
-from stockpile import services as stock
-from stockpile.models import Depot, Item
 
 pytestmark = pytest.mark.django_db
 
@@ -41,32 +38,14 @@ def opened(shelter: Shelter, people: int = 0, status: str = Shelter.Status.OPEN)
     return shelter
 
 
-@pytest.fixture
-def water(db) -> Item:
-    return Item.objects.create(
-        code="water",
-        category=Item.Category.WATER,
-        name_ja="飲料水",
-        name_en="Water",
-        unit_ja="L",
-        unit_en="L",
-        norm_per_person_day=Decimal("3"),
-    )
-
-
-def stock_of(shelter: Shelter, item: Item, quantity: int, ops_user) -> None:
-    depot = Depot.objects.create(name=f"{shelter.name} 倉庫", point=shelter.point, shelter=shelter)
-    stock.receive_stock(depot=depot, item=item, quantity=quantity, expires_on=None, by=ops_user)
-
-
 # Shelters for the operations room
 
 
 def test_shelters_carry_occupancy_percent_and_the_item_that_runs_out_first(
-    api_as, ops_user, shelter, other_shelter, water
+    api_as, ops_user, shelter, other_shelter, water, depot, stock_in
 ):
     opened(shelter, people=300)  # capacity 600
-    stock_of(shelter, water, 900, ops_user)  # 900 L / (300 × 3 L) = 1 day
+    stock_in(depot, water, 900)  # 900 L / (300 × 3 L) = 1 day
     opened(other_shelter, people=450)  # capacity 500: 90 %
 
     found = features(api_as(ops_user).get("/api/v1/map/shelters.geojson"))
@@ -74,17 +53,17 @@ def test_shelters_carry_occupancy_percent_and_the_item_that_runs_out_first(
     by_id = {f["id"]: f for f in found}
     sagamigaoka = by_id[shelter.pk]["properties"]
     assert sagamigaoka["occupancy"] == 300 and sagamigaoka["occupancy_percent"] == 50.0
-    assert sagamigaoka["worst_days"] == 1.0 and sagamigaoka["worst_item"] == "飲料水"
+    assert sagamigaoka["worst_days"] == 1.0 and sagamigaoka["worst_item"] == water.name_ja
     assert sagamigaoka["shortages"] == 1 and sagamigaoka["band"] == "free"
     assert by_id[other_shelter.pk]["properties"]["band"] == "crowded"
     assert by_id[shelter.pk]["geometry"] == {"type": "Point", "coordinates": [139.416, 35.512]}
 
 
 def test_shelters_are_filtered_by_status_occupancy_shortage_and_bbox(
-    api_as, ops_user, shelter, other_shelter, water
+    api_as, ops_user, shelter, other_shelter, water, depot, stock_in
 ):
     opened(shelter, people=300)
-    stock_of(shelter, water, 900, ops_user)
+    stock_in(depot, water, 900)
     opened(other_shelter, people=450, status=Shelter.Status.FULL)
     client = api_as(ops_user)
 

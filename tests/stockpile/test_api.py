@@ -26,7 +26,7 @@ from shelters.models import Shelter
 from shelters.services import record_headcount
 from stockpile import services
 from stockpile.models import Depot, Lot, Movement, SupplyRequest, Transfer
-from tests.stockpile.conftest import in_days
+from tests.fixtures.stockpile import in_days
 
 API = "/api/v1"
 

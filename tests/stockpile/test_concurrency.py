@@ -22,7 +22,7 @@ from disaster.core.errors import Conflict
 from disaster.core.models import ApiToken, Event
 from stockpile import coverage, services
 from stockpile.models import Lot, Movement, Transfer
-from tests.stockpile.conftest import in_days
+from tests.fixtures.stockpile import in_days
 
 TIMEOUT = 60  # seconds; only reached when something is stuck
 

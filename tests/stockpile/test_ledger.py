@@ -26,7 +26,7 @@ from disaster.core.events import EVENT_KINDS
 from disaster.core.models import Event, User
 from stockpile import coverage, services
 from stockpile.models import Depot, Item, Lot, Movement, Transfer, TransferLot
-from tests.stockpile.conftest import in_days
+from tests.fixtures.stockpile import in_days
 
 # Days until expiry of what arrives (None: never expires); counts may also find stock that
 # expired three days ago (twice as likely: it is the only way expired stock gets on a shelf),

@@ -25,8 +25,8 @@ from shelters.services import record_headcount
 from stockpile import services
 from stockpile.api import router as stockpile_router
 from stockpile.models import Depot, Item, Movement, SupplyRequest, Transfer
-from tests.conftest import token_client
-from tests.stockpile.conftest import in_days
+from tests.fixtures.stockpile import in_days
+from tests.fixtures.users import token_client
 from tests.stockpile.snapshot import state
 
 API = "/api/v1"

@@ -26,8 +26,8 @@ from shelters.models import Shelter
 from stockpile import services
 from stockpile.api import router as stockpile_router
 from stockpile.models import Depot, Item, Movement, SupplyRequest, Transfer
-from tests.conftest import token_client
-from tests.stockpile.conftest import in_days
+from tests.fixtures.stockpile import in_days
+from tests.fixtures.users import token_client
 from tests.stockpile.snapshot import state
 
 API = "/api/v1"

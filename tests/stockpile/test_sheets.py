@@ -10,7 +10,7 @@ from openpyxl import Workbook, load_workbook
 from disaster.core.idempotency import record_key
 from disaster.core.models import IdempotentRequest
 from stockpile.models import Lot, Movement
-from tests.stockpile.conftest import in_days
+from tests.fixtures.stockpile import in_days
 
 pytestmark = pytest.mark.django_db
 

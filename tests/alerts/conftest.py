@@ -1,3 +1,0 @@
-"""Fixtures for the alerts tests. Fake providers live in tests/fakes/fixtures.py."""
-
-from tests.fakes.fixtures import fake_line, fake_twilio, fast_retries  # noqa: F401

@@ -1,1 +1,0 @@
-"""Fake provider servers (Twilio, LINE) on loopback: real HTTP for the real SDKs."""

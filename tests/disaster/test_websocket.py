@@ -117,14 +117,19 @@ async def test_a_revoked_token_does_not_open_the_operations_channel(ops_user):
     await communicator.disconnect()
 
 
-async def test_a_signed_in_browser_opens_the_channel_with_its_session_cookie(ops_user):
+async def open_browser_socket(user: User) -> tuple[Client, WebsocketCommunicator]:
+    """A signed-in browser (its session cookie) and `/ws/ops/` as it would open it."""
     browser = Client()
-    await database_sync_to_async(browser.force_login)(ops_user)
+    await database_sync_to_async(browser.force_login)(user)
     session = browser.cookies[settings.SESSION_COOKIE_NAME].value
     cookie = f"{settings.SESSION_COOKIE_NAME}={session}".encode()
-    communicator = WebsocketCommunicator(
+    return browser, WebsocketCommunicator(
         application, "/ws/ops/", headers=[ORIGIN, (b"cookie", cookie)]
     )
+
+
+async def test_a_signed_in_browser_opens_the_channel_with_its_session_cookie(ops_user):
+    _, communicator = await open_browser_socket(ops_user)
 
     connected, _ = await communicator.connect(timeout=TIMEOUT)
 
@@ -333,42 +338,31 @@ async def test_a_socket_whose_token_is_revoked_is_closed_as_not_authenticated(op
     await communicator.disconnect()
 
 
-async def test_a_socket_whose_user_lost_the_staff_role_is_closed_as_forbidden(ops_user, settings):
+@pytest.mark.parametrize(
+    ("field", "value", "code"),
+    [("role", Role.SHELTER_MANAGER, FORBIDDEN), ("is_active", False, NOT_AUTHENTICATED)],
+    ids=["demoted", "deactivated"],
+)
+async def test_a_socket_whose_user_is_no_longer_staff_is_closed(
+    ops_user, settings, field, value, code
+):
     settings.LIVE_AUTH_RECHECK_S = 0.05
     communicator, connected, _ = await open_socket(ops_user)
     assert connected
 
-    ops_user.role = Role.SHELTER_MANAGER
-    await database_sync_to_async(ops_user.save)(update_fields=["role"])
+    setattr(ops_user, field, value)
+    await database_sync_to_async(ops_user.save)(update_fields=[field])
 
-    assert await closed_with(communicator) == FORBIDDEN
+    assert await closed_with(communicator) == code
     await communicator.disconnect()
 
 
 async def test_a_browser_socket_is_closed_when_its_session_logs_out(ops_user, settings):
     settings.LIVE_AUTH_RECHECK_S = 0.05
-    browser = Client()
-    await database_sync_to_async(browser.force_login)(ops_user)
-    session = browser.cookies[settings.SESSION_COOKIE_NAME].value
-    cookie = f"{settings.SESSION_COOKIE_NAME}={session}".encode()
-    communicator = WebsocketCommunicator(
-        application, "/ws/ops/", headers=[ORIGIN, (b"cookie", cookie)]
-    )
+    browser, communicator = await open_browser_socket(ops_user)
     assert (await communicator.connect(timeout=TIMEOUT))[0]
 
     await database_sync_to_async(browser.logout)()
-
-    assert await closed_with(communicator) == NOT_AUTHENTICATED
-    await communicator.disconnect()
-
-
-async def test_a_deactivated_user_socket_is_closed_as_not_authenticated(ops_user, settings):
-    settings.LIVE_AUTH_RECHECK_S = 0.05
-    communicator, connected, _ = await open_socket(ops_user)
-    assert connected
-
-    ops_user.is_active = False
-    await database_sync_to_async(ops_user.save)(update_fields=["is_active"])
 
     assert await closed_with(communicator) == NOT_AUTHENTICATED
     await communicator.disconnect()

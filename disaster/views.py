@@ -6,9 +6,8 @@ from django.utils.translation import gettext as _
 from django.views.defaults import bad_request as django_bad_request
 from django.views.defaults import page_not_found
 
-from alerts.delivery.progress import without_progress
+from alerts.delivery.health import health
 from disaster.api import api_not_found
-from disaster.core import workers
 from disaster.core.errors import error_response
 from disaster.core.limits import too_large
 from disaster.core.roles import role_of
@@ -28,11 +27,9 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
-    """The database, Redis, workers and jobs (disaster/core/workers.py) and the alerts whose
-    sending made no progress for a minute; 503 when something is down. Counts only."""
-    facts = workers.health()
-    if facts["database"]["ok"]:
-        facts["alerts"] = {"without_progress": len(without_progress())}
+    """The database, Redis, workers and jobs and the alerts whose sending made no progress
+    for a minute (alerts/delivery/health.py); 503 when something is down. Counts only."""
+    facts = health()
     return JsonResponse(facts, status=200 if facts["ok"] else 503)
 
 

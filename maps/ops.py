@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 
 from alerts.delivery import safety
+from alerts.delivery.health import health
 from alerts.delivery.progress import progress_counts
 from alerts.models import Alert
 from disaster.core.geography import CityBoundary, District
@@ -202,6 +203,8 @@ def snapshot() -> dict[str, Any]:
         "city": _geojson(CityBoundary.objects.values_list("area", flat=True).first()),
         "alerts": alert_areas(),
         "deliveries": alert_deliveries(),
+        # Workers, jobs and stuck alerts: the page warns in red, then polls /healthz.
+        "health": health(),
         "evacuees": evacuee_series(),
         "report_figures": report_figures(),
         "events": [event.as_message() for event in reversed(feed)],

@@ -2,7 +2,8 @@
 an alert approved and never picked up, one stuck "sending", one sent to nobody, one whose
 every message failed, one LINE only accepted, one the console took, a cancelled one — as a
 night of failures leaves them. The one screen the operations room watches must draw all of
-it without a script error, with the figures the database holds."""
+it without a script error, with the figures the database holds; and when its session ends,
+say so rather than look live."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import datetime as dt
 
 import pytest
 from django.contrib.gis.geos import Point
+from django.contrib.sessions.models import Session
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -217,3 +219,18 @@ def test_the_map_draws_every_alert_delivery_and_report_status_without_a_script_e
 
     expect(page.locator("#live")).to_have_attribute("data-state", "connected")
     assert errors == []
+
+
+def test_a_page_whose_session_ends_says_so_instead_of_reconnecting(ops_page, asgi_url, settings):
+    settings.LIVE_AUTH_RECHECK_S = 0.1
+    page = ops_page
+    ops_map.open_ops(page, asgi_url)
+
+    Session.objects.all().delete()  # signed out (a logout elsewhere, an expiry, an admin)
+
+    live = page.locator("#live")
+    expect(live).to_have_attribute("data-state", "signed-out")
+    expect(live).to_have_text("ログインが切れました — ページを開き直してください")
+    assert page.evaluate(
+        "window.sonaeOps.live.socket === null && window.sonaeOps.live.timer === null"
+    )

@@ -1,16 +1,18 @@
 """Request and response shapes of the shelters API."""
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
 from django.contrib.gis.geos import Point
 from django.db.models import Q
 from ninja import Field, FilterLookup, FilterSchema, Schema
 from pydantic import ConfigDict
 
+from disaster.core.auth import user_for_request_token
 from disaster.core.schemas import Moment
 from shelters.models import Hazard, HeadCount, Shelter
-from shelters.services import percent_of_capacity
+from shelters.public import BAND_LABELS, occupancy_band
+from shelters.services import is_current, percent_of_capacity
 
 Latitude = Annotated[float, Field(ge=20, le=46, description="緯度（日本国内）")]
 Longitude = Annotated[float, Field(ge=122, le=154, description="経度（日本国内）")]
@@ -37,6 +39,21 @@ class ShelterFilter(FilterSchema):
         return Q(hazards__contains=[value]) if value else Q()
 
 
+def _signed_in(context: dict | None) -> bool:
+    """Whether the request asking may see head-counts: staff and shelter managers, by
+    session or token. The list is public, and residents get the band only (as on the
+    public map): a head-count of a small shelter says who is there."""
+    request = (context or {}).get("request")
+    if request is None:
+        return True  # not an API answer (a page or a job building the same shape)
+    if getattr(request, "auth", None) or request.user.is_authenticated:
+        return True
+    header = request.headers.get("Authorization", "")
+    return header.lower().startswith("bearer ") and bool(
+        user_for_request_token(request, header[7:].strip())
+    )
+
+
 class ShelterOut(Schema):
     id: int
     name: str
@@ -59,9 +76,16 @@ class ShelterOut(Schema):
     status: Shelter.Status
     status_label: str
     status_changed_at: dt.datetime
-    occupancy: int = Field(description="最新の避難者数")
+    occupancy: int | None = Field(
+        description="最新の避難者数（ログインした職員と避難所運営者のみ。その他には null: "
+        "住民には band だけを示す）"
+    )
     occupancy_at: dt.datetime | None
-    percent_of_capacity: float | None
+    percent_of_capacity: float | None = Field(description="同上（ログインした利用者のみ）")
+    band: Literal["free", "crowded", "full"] = Field(
+        description="公開地図と同じ混雑の帯: 空き free / 混雑 crowded / 満員 full"
+    )
+    band_label: str
     depot_id: int | None = Field(description="この避難所の備蓄倉庫")
 
     @staticmethod
@@ -77,16 +101,27 @@ class ShelterOut(Schema):
         return str(shelter.get_status_display())
 
     @staticmethod
-    def resolve_occupancy(shelter: Shelter) -> int:
-        return getattr(shelter, "occupancy", 0)
+    def resolve_occupancy(shelter: Shelter, context: dict) -> int | None:
+        return getattr(shelter, "occupancy", 0) if _signed_in(context) else None
 
     @staticmethod
-    def resolve_occupancy_at(shelter: Shelter) -> dt.datetime | None:
-        return getattr(shelter, "occupancy_at", None)
+    def resolve_occupancy_at(shelter: Shelter, context: dict) -> dt.datetime | None:
+        return getattr(shelter, "occupancy_at", None) if _signed_in(context) else None
 
     @staticmethod
-    def resolve_percent_of_capacity(shelter: Shelter) -> float | None:
+    def resolve_percent_of_capacity(shelter: Shelter, context: dict) -> float | None:
+        if not _signed_in(context):
+            return None
         return percent_of_capacity(getattr(shelter, "occupancy", 0), shelter.capacity)
+
+    @staticmethod
+    def resolve_band(shelter: Shelter) -> str:
+        return occupancy_band(shelter.status, getattr(shelter, "occupancy", 0), shelter.capacity)
+
+    @staticmethod
+    def resolve_band_label(shelter: Shelter) -> str:
+        band = occupancy_band(shelter.status, getattr(shelter, "occupancy", 0), shelter.capacity)
+        return str(BAND_LABELS[band])
 
     @staticmethod
     def resolve_depot_id(shelter: Shelter) -> int | None:
@@ -152,34 +187,56 @@ class StatusIn(Schema):
 
 
 class HeadCountIn(Schema):
+    """A head-count. Only `total` is required: a figure left out (or null) keeps its value
+    in the count observed last before this one, so updating the total never erases the
+    needs. To set a figure to zero, send 0."""
+
     total: People
-    elderly: People = 0
-    infants: People = 0
-    pregnant: People = 0
-    disabled: People = 0
-    medical_care: People = 0
-    language_support: People = 0
-    pets: People = 0
+    elderly: People | None = None
+    infants: People | None = None
+    pregnant: People | None = None
+    disabled: People | None = None
+    care_needed: People | None = None
+    medical_care: People | None = None
+    language_support: People | None = None
+    women: People | None = None
+    pets: People | None = None
+    supported_at_home: People | None = Field(None, description="在宅避難者（避難者数に含まない）")
+    supported_in_cars: People | None = Field(None, description="車中泊（避難者数に含まない）")
+    observed_at: Moment | None = Field(
+        None,
+        description="数えた日時（端末の時計、入力した時点）。省略すると受け付けた時刻。"
+        "未来、開設前、古すぎる日時は 422。",
+    )
     note: str = Field("", max_length=500)
 
 
 class HeadCountFilter(FilterSchema):
-    since: Annotated[Moment | None, FilterLookup("at__gte")] = None
-    until: Annotated[Moment | None, FilterLookup("at__lt")] = None
+    """A period of observation times."""
+
+    since: Annotated[Moment | None, FilterLookup("observed_at__gte")] = None
+    until: Annotated[Moment | None, FilterLookup("observed_at__lt")] = None
 
 
 class HeadCountOut(Schema):
     id: int
     shelter_id: int
-    at: dt.datetime
+    at: dt.datetime = Field(description="記録された日時")
+    observed_at: dt.datetime = Field(description="数えた日時")
     total: int
     elderly: int
     infants: int
     pregnant: int
     disabled: int
+    care_needed: int
     medical_care: int
     language_support: int
+    women: int
     pets: int
+    supported_at_home: int
+    supported_in_cars: int
+    care_needs: int = Field(description="要配慮者（内訳の合計）")
+    is_current: bool = Field(description="この避難所の現在の人数（最後に数えたもの）か")
     note: str
     by: str | None
     percent_of_capacity: float | None
@@ -187,6 +244,11 @@ class HeadCountOut(Schema):
     @staticmethod
     def resolve_by(count: HeadCount) -> str | None:
         return count.by.get_username() if count.by else None
+
+    @staticmethod
+    def resolve_is_current(count: HeadCount) -> bool:
+        current = getattr(count, "current_id", None)
+        return current == count.pk if current is not None else is_current(count)
 
     @staticmethod
     def resolve_percent_of_capacity(count: HeadCount) -> float | None:

@@ -36,6 +36,7 @@ from alerts.delivery import messages, targeting
 from alerts.models import Alert, Language, ScheduledMessage, Subscriber
 from disaster.core.auth import STAFF
 from disaster.core.errors import Invalid, NotFound
+from disaster.core.idempotency import kept_about
 from disaster.core.schemas import Id, Paginated
 
 router = Router(tags=["alerts"])
@@ -221,6 +222,7 @@ def register_subscriber(request: HttpRequest, payload: SubscriberIn):
         needs_support=payload.needs_support,
         consent_note=payload.consent_note,
     )
+    kept_about(request, f"subscriber:{subscriber.pk}")  # forgotten when they are deleted
     return Status(201, subscriber)
 
 

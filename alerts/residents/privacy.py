@@ -24,6 +24,7 @@ from alerts.models import (
     Subscriber,
 )
 from alerts.residents import line_reports
+from disaster.core.idempotency import forget_about
 from disaster.core.models import RateWindow
 from disaster.core.ratelimit import sender_key
 from disaster.reports import services as reports
@@ -38,16 +39,25 @@ def _unlink_reports(reports_sent, contact: str) -> None:
     for photo in photos.exclude(original=""):
         photo.original.delete(save=False)
         photo.save(update_fields=["original"])
+    forget_about(*(f"report:{pk}" for pk in reports_sent.values_list("pk", flat=True)))
     reports_sent.update(reporter_contact="", client_key="")
     # Keys of public-form senders are keyed hashes too; ours is the one for this contact.
     DamageReport.objects.filter(client_key=reports.client_key(contact)).update(client_key="")
+
+
+def _delete_subscribers(subscribers) -> int:
+    """Delete them, and the answers kept for replays that hold their number, home and notes
+    (a staff registration's, disaster.core.idempotency)."""
+    forget_about(*(f"subscriber:{pk}" for pk in subscribers.values_list("pk", flat=True)))
+    deleted, _counts = subscribers.delete()
+    return deleted
 
 
 def forget_line(user_id: str) -> None:
     # The conversation first: the home-location path locks it before the subscriber, and
     # taking them in the same order cannot deadlock.
     LineConversation.objects.filter(line_user_id=user_id).delete()
-    Subscriber.objects.filter(line_user_id=user_id).delete()
+    _delete_subscribers(Subscriber.objects.filter(line_user_id=user_id))
     RateWindow.objects.filter(key=sender_key("line", user_id)).delete()
     contact = line_reports.contact(user_id)
     _unlink_reports(DamageReport.objects.filter(reporter_contact=contact), contact)
@@ -56,7 +66,7 @@ def forget_line(user_id: str) -> None:
 def forget_phone(phone: str) -> bool:
     """Everything about a number (E.164), including the reports sent from the web form
     with it as the contact, however it was written there."""
-    deleted, _counts = Subscriber.objects.filter(phone=phone).delete()
+    deleted = _delete_subscribers(Subscriber.objects.filter(phone=phone))
     PhoneConfirmation.objects.filter(phone=phone).delete()
     RateWindow.objects.filter(key=sender_key("sms", phone)).delete()
     digits = phone.lstrip("+")

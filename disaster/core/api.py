@@ -5,9 +5,10 @@ from ninja import Query, Router, Status
 from ninja.pagination import paginate
 
 from disaster.core import services
-from disaster.core.auth import ADMINISTRATORS, SIGNED_IN, STAFF
+from disaster.core.auth import ADMINISTRATORS, SIGNED_IN, STAFF, AuthedRequest
 from disaster.core.errors import NotFound
 from disaster.core.events import events_after
+from disaster.core.idempotency import keep_instead
 from disaster.core.models import AuditEntry, Incident
 from disaster.core.schemas import (
     AuditFilter,
@@ -31,7 +32,7 @@ EVENT_PAGE = 500
 
 
 @router.get("/me", response=MeOut, auth=SIGNED_IN, tags=["account"])
-def me(request: HttpRequest):
+def me(request: AuthedRequest):
     user = request.auth
     return {
         "id": user.pk,
@@ -42,19 +43,23 @@ def me(request: HttpRequest):
 
 
 @router.get("/tokens", response=list[TokenOut], auth=SIGNED_IN, tags=["account"])
-def list_tokens(request: HttpRequest):
+def list_tokens(request: AuthedRequest):
     return request.auth.api_tokens.all()
 
 
 @router.post("/tokens", response={201: TokenCreated}, auth=SIGNED_IN, tags=["account"])
-def create_token(request: HttpRequest, payload: TokenIn):
+def create_token(request: AuthedRequest, payload: TokenIn):
+    """A new API token; its secret is in this answer only. A replay of the same
+    `Idempotency-Key` answers with the token's id and name and `token: null`: the
+    secret is never kept, so it cannot be shown again (nor after the token is revoked)."""
     token, secret = services.create_token(request.auth, payload.name)
-    token.token = secret
-    return Status(201, token)
+    shown = TokenOut.from_orm(token).model_dump()
+    keep_instead(request, {**shown, "token": None})
+    return Status(201, TokenCreated(**shown, token=secret))
 
 
 @router.delete("/tokens/{token_id}", response=TokenOut, auth=SIGNED_IN, tags=["account"])
-def revoke_token(request: HttpRequest, token_id: Id):
+def revoke_token(request: AuthedRequest, token_id: Id):
     return services.revoke_token(request.auth, token_id)
 
 
@@ -83,7 +88,7 @@ def list_incidents(request: HttpRequest):
 
 
 @router.post("/incidents", response={201: IncidentOut}, auth=STAFF, tags=["incidents"])
-def declare_incident(request: HttpRequest, payload: IncidentIn):
+def declare_incident(request: AuthedRequest, payload: IncidentIn):
     incident = services.declare_incident(
         request.auth, name=payload.name, kind=payload.kind, is_drill=payload.is_drill
     )
@@ -99,5 +104,5 @@ def get_incident(request: HttpRequest, incident_id: Id):
 
 
 @router.patch("/incidents/{incident_id}", response=IncidentOut, auth=STAFF, tags=["incidents"])
-def update_incident(request: HttpRequest, incident_id: Id, payload: IncidentPatch):
+def update_incident(request: AuthedRequest, incident_id: Id, payload: IncidentPatch):
     return services.update_incident(request.auth, incident_id, **payload.dict(exclude_unset=True))

@@ -14,20 +14,56 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
+from weakref import WeakKeyDictionary
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from disaster.core.auth import user_for_request_token
+from disaster.core.clients import client_key, request_client
 from disaster.core.errors import error_response
 from disaster.core.models import ApiToken, IdempotentRequest
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 200
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-# Answers that depend on who is asking rather than on what was asked are not kept.
-NOT_KEPT = {401, 403}
+# Answers that depend on who is asking or when, rather than on what was asked, are not kept.
+NOT_KEPT = {401, 403, 429}
+GONE_MESSAGE = gettext_lazy("この記録は本人の求めにより削除されました。")
+
+# What each request in flight claimed: (principal, key, claim id), see `claimed_key`.
+_claims: WeakKeyDictionary[HttpRequest, tuple[str, str, int]] = WeakKeyDictionary()
+# What the endpoint asked to keep instead of its answer (`keep_instead`), and whose personal
+# data its answer holds (`kept_about`).
+_instead: WeakKeyDictionary[HttpRequest, dict] = WeakKeyDictionary()
+_subjects: WeakKeyDictionary[HttpRequest, set[str]] = WeakKeyDictionary()
+
+
+def keep_instead(request: HttpRequest, body: dict) -> None:
+    """Keep `body` (JSON) for replays instead of the answer sent: for an answer that holds a
+    secret shown once (a new token), which the store must never hold."""
+    _instead[request] = body
+
+
+def kept_about(request: HttpRequest, *subjects: str) -> None:
+    """The answer holds personal data of these subjects ("subscriber:12", "report:7"):
+    `forget_about` removes it from the store when they are deleted."""
+    _subjects.setdefault(request, set()).update(subjects)
+
+
+def forget_about(*subjects: str) -> int:
+    """Blank every kept answer that holds personal data of these subjects: a replay then
+    says the data was deleted (410) rather than running the write again."""
+    gone = json.dumps(
+        {"status": 410, "code": "gone", "message": str(GONE_MESSAGE)}, ensure_ascii=False
+    )
+    return IdempotentRequest.objects.filter(subjects__overlap=list(subjects)).update(
+        status=410, content_type="application/json", body=gone, subjects=[]
+    )
 
 
 class _Rollback(Exception):
@@ -44,6 +80,10 @@ def principal_of(request: HttpRequest) -> str | None:
         return "token:" + ApiToken.hash(secret)[:32]
     if request.user.is_authenticated:
         return f"user:{request.user.pk}"
+    if request.path.startswith("/api/"):
+        # Residents' public writes (the report form retrying on a weak link): their keys
+        # belong to the client that sent them, never shared with another.
+        return "client:" + client_key(request_client(request))
     return None
 
 
@@ -61,7 +101,7 @@ def claimed_key(request: HttpRequest) -> str | None:
     digest of the principal, the key and the claim, which fits a column unique across all
     users and holds no `/` or `:` (callers may append parts of their own). The claim is in
     the request's transaction, so a replay never reaches the code that stores it."""
-    claim = getattr(request, "_idempotency_claim", None)
+    claim = _claims.get(request)
     return None if claim is None else record_key(*claim)
 
 
@@ -111,8 +151,8 @@ class IdempotencyMiddleware:
             cursor.execute(
                 f"""
                 INSERT INTO {IdempotentRequest._meta.db_table}
-                    (principal, key, fingerprint, content_type, body, created_at)
-                VALUES (%s, %s, %s, '', '', now())
+                    (principal, key, fingerprint, content_type, body, subjects, created_at)
+                VALUES (%s, %s, %s, '', '', '{{}}', now())
                 ON CONFLICT (principal, key) DO NOTHING RETURNING id
                 """,  # noqa: S608 (table name is ours)
                 [principal, key, fingerprint],
@@ -123,14 +163,21 @@ class IdempotencyMiddleware:
                 IdempotentRequest.objects.get(principal=principal, key=key), fingerprint
             )
 
-        request._idempotency_claim = (principal, key, claimed[0])
+        _claims[request] = (principal, key, claimed[0])
         response = self.get_response(request)
         if response.status_code >= 500 or response.status_code in NOT_KEPT or response.streaming:
             raise _Rollback(response)  # nothing kept: a retry runs afresh
+        instead = _instead.get(request)
+        body = (
+            json.dumps(instead, ensure_ascii=False, cls=DjangoJSONEncoder)
+            if instead is not None
+            else response.content.decode(response.charset or "utf-8", errors="replace")
+        )
         IdempotentRequest.objects.filter(pk=claimed[0]).update(
             status=response.status_code,
             content_type=response.get("Content-Type", ""),
-            body=response.content.decode(response.charset or "utf-8", errors="replace"),
+            body=body,
+            subjects=sorted(_subjects.get(request, ())),
         )
         return response
 

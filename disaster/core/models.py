@@ -7,6 +7,8 @@ import hashlib
 import secrets
 
 from django.contrib.auth.models import AbstractUser
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -198,12 +200,15 @@ class IdempotentRequest(models.Model):
     status = models.PositiveSmallIntegerField(null=True)
     content_type = models.CharField(max_length=100, blank=True)
     body = models.TextField(blank=True)
+    # Whose personal data `body` holds ("subscriber:12"): blanked when they are deleted.
+    subjects = ArrayField(models.CharField(max_length=40), default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["principal", "key"], name="idempotency_key_once")
         ]
+        indexes = [GinIndex(fields=["subjects"], name="idempotency_subjects")]
 
     def __str__(self) -> str:
         return f"{self.principal} {self.key}"

@@ -63,7 +63,10 @@ class TokenOut(Schema):
 
 
 class TokenCreated(TokenOut):
-    token: str = Field(description="この応答でのみ表示されます。安全に保管してください。")
+    token: str | None = Field(
+        description="この応答でのみ表示されます。安全に保管してください。"
+        "同じ Idempotency-Key の再送への応答では null です（秘密は保存されません）。"
+    )
 
 
 class AuditOut(Schema):

@@ -6,6 +6,7 @@ operations staff only; everyone else gets the stripped copy.
 """
 
 import datetime as dt
+from collections.abc import Set as AbstractSet
 from typing import Annotated
 
 from django.http import FileResponse, HttpRequest
@@ -13,10 +14,11 @@ from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
 from ninja.pagination import paginate
 
-from disaster.core.auth import SIGNED_IN, STAFF
+from disaster.core.auth import SIGNED_IN, STAFF, AuthedRequest
 from disaster.core.clients import client_key, request_client
 from disaster.core.errors import Invalid, NotFound
 from disaster.core.filters import parse_bbox, refuse_unknown_filters
+from disaster.core.idempotency import kept_about
 from disaster.core.limits import ClientLimit
 from disaster.core.roles import is_staff_role
 from disaster.core.schemas import Id, Moment, Paginated
@@ -103,8 +105,10 @@ class Received(Schema):
     message: str
 
 
-def _out(request: HttpRequest, report: DamageReport) -> dict:
+def _out(request: AuthedRequest, report: DamageReport) -> dict:
     staff = is_staff_role(request.auth)
+    if staff and report.reporter_contact:
+        kept_about(request, f"report:{report.pk}")  # a kept answer forgets the contact
     base = f"/api/v1/reports/{report.pk}/photos"
     return {
         **{f: getattr(report, f) for f in ReportOut.model_fields if hasattr(report, f)},
@@ -138,10 +142,10 @@ class ReportFilters(Schema):
 
     category: list[Category] | None = None
     severity: list[Severity] | None = None
-    severity_min: int | None = Field(None, ge=1, le=5, description="深刻度がこれ以上")
+    severity_min: int | None = Field(default=None, ge=1, le=5, description="深刻度がこれ以上")
     status: list[ReportStatus] | None = None
-    since: Moment | None = Field(None, description="受付日時がこれ以降")
-    until: Moment | None = Field(None, description="受付日時がこれより前")
+    since: Moment | None = Field(default=None, description="受付日時がこれ以降")
+    until: Moment | None = Field(default=None, description="受付日時がこれより前")
 
     def names(self) -> set[str]:
         return set(type(self).model_fields)
@@ -152,7 +156,7 @@ def filtered_reports(
     filters: ReportFilters,
     *,
     bbox: str | None = None,
-    extra: set[str] = frozenset(),
+    extra: AbstractSet[str] = frozenset(),
     **more,
 ):
     """The reports the query's filters select; an unknown filter or a bad bbox is a 422.
@@ -166,7 +170,7 @@ def filtered_reports(
 @router.get("/reports", response=list[ReportOut], auth=SIGNED_IN)
 @paginate(Paginated)
 def list_reports(
-    request: HttpRequest,
+    request: AuthedRequest,
     filters: Query[ReportFilters],
     bbox: str | None = Query(None, max_length=200, description="西,南,東,北"),
 ):
@@ -177,7 +181,7 @@ def list_reports(
 
 
 @router.post("/reports", response={201: ReportOut}, auth=STAFF)
-def create_report(request: HttpRequest, payload: ReportIn):
+def create_report(request: AuthedRequest, payload: ReportIn):
     """A report taken by staff (by phone, radio, on site)."""
     report = reports.create_report(
         reports.NewReport(**payload.dict()), source=DamageReport.Source.STAFF, by=request.auth
@@ -193,7 +197,7 @@ def _report(report_id: int) -> DamageReport:
 
 
 @router.get("/reports/{report_id}", response=ReportOut, auth=SIGNED_IN)
-def get_report(request: HttpRequest, report_id: Id):
+def get_report(request: AuthedRequest, report_id: Id):
     return _out(request, _report(report_id))
 
 
@@ -213,44 +217,44 @@ def history(request: HttpRequest, report_id: Id):
 
 
 @router.get("/reports/{report_id}/duplicates", response=list[ReportOut], auth=STAFF)
-def duplicates(request: HttpRequest, report_id: Id):
+def duplicates(request: AuthedRequest, report_id: Id):
     """Open reports of the same category nearby and close in time: candidates to merge."""
     return [_out(request, r) for r in reports.duplicates_of(_report(report_id))]
 
 
 @router.post("/reports/{report_id}/verify", response=ReportOut, auth=STAFF)
-def verify(request: HttpRequest, report_id: Id):
+def verify(request: AuthedRequest, report_id: Id):
     """new → verified (409 from any other state)."""
     return _out(request, _report(reports.verify(request.auth, report_id).pk))
 
 
 @router.post("/reports/{report_id}/assign", response=ReportOut, auth=STAFF)
-def assign(request: HttpRequest, report_id: Id, payload: AssignIn):
+def assign(request: AuthedRequest, report_id: Id, payload: AssignIn):
     """Hand the report to a team: new, verified or assigned → assigned."""
     return _out(request, _report(reports.assign(request.auth, report_id, payload.team).pk))
 
 
 @router.post("/reports/{report_id}/resolve", response=ReportOut, auth=STAFF)
-def resolve(request: HttpRequest, report_id: Id):
+def resolve(request: AuthedRequest, report_id: Id):
     """Any open state → resolved."""
     return _out(request, _report(reports.resolve(request.auth, report_id).pk))
 
 
 @router.post("/reports/{report_id}/reject", response=ReportOut, auth=STAFF)
-def reject(request: HttpRequest, report_id: Id):
+def reject(request: AuthedRequest, report_id: Id):
     """Any open state → rejected."""
     return _out(request, _report(reports.reject(request.auth, report_id).pk))
 
 
 @router.post("/reports/{report_id}/merge", response=ReportOut, auth=STAFF)
-def merge(request: HttpRequest, report_id: Id, payload: MergeIn):
+def merge(request: AuthedRequest, report_id: Id, payload: MergeIn):
     """Merge this report into `into`; answers with the report that remains."""
     target = reports.merge(request.auth, report_id, payload.into)
     return _out(request, _report(target.pk))
 
 
 @router.post("/reports/{report_id}/photos", response={201: PhotoOut}, auth=STAFF)
-def add_photo(request: HttpRequest, report_id: Id, photo: File[UploadedFile]):
+def add_photo(request: AuthedRequest, report_id: Id, photo: File[UploadedFile]):
     added = reports.add_photo(_report(report_id).pk, check_photo(photo), by=request.auth)
     photos = _out(request, _report(report_id))["photos"]
     return Status(201, next(p for p in photos if p["id"] == added.pk))

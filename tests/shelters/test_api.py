@@ -65,12 +65,15 @@ def kinds_published() -> list[str]:
 
 
 @pytest.mark.django_db
-def test_anyone_may_list_the_shelters_with_status_and_occupancy(api_as, shelter, other_shelter):
+def test_anyone_may_list_the_shelters_with_status_and_a_band_but_no_head_count(
+    api_as, shelter, other_shelter
+):
     shelters = listed(api_as(None))
 
     assert {s["name"] for s in shelters} == {shelter.name, other_shelter.name}
     first = next(s for s in shelters if s["id"] == shelter.pk)
-    assert (first["status"], first["occupancy"], first["occupancy_at"]) == ("closed", 0, None)
+    assert (first["status"], first["band"], first["band_label"]) == ("closed", "free", "空き")
+    assert (first["occupancy"], first["percent_of_capacity"]) == (None, None)
     assert (first["latitude"], first["longitude"]) == (35.5120, 139.4160)
     assert first["capacity"] == 600
     assert "email" not in first and "notes" not in first
@@ -295,7 +298,7 @@ def test_head_counts_keep_their_history_and_the_latest_is_the_current_occupancy(
         assert response.json()["by"] == manager_user.username
 
     history = client.get(f"{API}/shelters/{shelter.pk}/headcounts").json()["items"]
-    (row,) = [s for s in listed(api_as(None)) if s["id"] == shelter.pk]
+    (row,) = [s for s in listed(client) if s["id"] == shelter.pk]
 
     assert [(h["total"], h["elderly"]) for h in history] == [(290, 75), (310, 80), (120, 30)]
     assert (row["occupancy"], row["occupancy_at"]) == (290, history[0]["at"])
@@ -331,7 +334,7 @@ def test_a_shelter_without_a_capacity_has_no_percentage(api_as, ops_user, shelte
     Shelter.objects.filter(pk=shelter.pk).update(capacity=0)
 
     response = post(api_as(ops_user), f"/shelters/{shelter.pk}/headcounts", {"total": 40})
-    (row,) = [s for s in listed(api_as(None)) if s["id"] == shelter.pk]
+    (row,) = [s for s in listed(api_as(ops_user)) if s["id"] == shelter.pk]
 
     assert response.json()["percent_of_capacity"] is None
     assert (row["occupancy"], row["percent_of_capacity"]) == (40, None)

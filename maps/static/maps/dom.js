@@ -19,8 +19,9 @@ export function csrfToken() {
   return document.querySelector("meta[name=csrf-token]")?.content ?? "";
 }
 
-/** JSON from our API, with the session and CSRF token a browser page must send. */
-export async function api(method, url, body) {
+/** JSON from our API, with the session and CSRF token a browser page must send. A write
+ * carries an Idempotency-Key: pass the same `key` to send the same write again. */
+export async function api(method, url, body, key = crypto.randomUUID()) {
   const headers = { Accept: "application/json" };
   const init = { method, headers, credentials: "same-origin" };
   if (body instanceof FormData) {
@@ -31,7 +32,7 @@ export async function api(method, url, body) {
   }
   if (method !== "GET") {
     headers["X-CSRFToken"] = csrfToken();
-    headers["Idempotency-Key"] = crypto.randomUUID();
+    headers["Idempotency-Key"] = key;
   }
   const response = await fetch(url, init);
   const data = response.headers.get("Content-Type")?.includes("json") ? await response.json() : null;

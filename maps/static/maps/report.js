@@ -8,8 +8,12 @@ const form = document.getElementById("report-form");
 const result = document.getElementById("report-result");
 let map = null;
 let marker = null;
+// One key per report: sending again after a lost answer (a weak phone link) repeats the
+// same write, which the server answers once. A changed form is another report.
+let reportKey = null;
 
 function choose(lat, lon) {
+  reportKey = null;
   document.getElementById("latitude").value = lat.toFixed(6);
   document.getElementById("longitude").value = lon.toFixed(6);
   if (marker) marker.remove();
@@ -32,8 +36,10 @@ async function submit(event) {
   result.textContent = gettext("送信しています…");
   const button = form.querySelector("button[type=submit]");
   button.disabled = true;
+  reportKey ??= crypto.randomUUID();
   try {
-    const report = await api("POST", form.getAttribute("action"), data);
+    const report = await api("POST", form.getAttribute("action"), data, reportKey);
+    reportKey = null;
     result.replaceChildren(`${gettext("受け付けました。受付番号")} ${report.id}`);
     form.reset();
     marker?.remove();
@@ -65,5 +71,6 @@ window.addEventListener("map:init", (e) => {
     );
   });
   form.addEventListener("submit", submit);
+  form.addEventListener("input", () => { reportKey = null; });
   form.dataset.ready = "true";
 });

@@ -108,8 +108,13 @@ if [[ ! -f "$stamp" ]]; then
   touch "$stamp"
 fi
 
-# Management commands here need settings but no secret: give them a throwaway one.
-manage() { SECRET_KEY="${SECRET_KEY:-setup-only-not-a-secret}" .venv/bin/python manage.py "$@"; }
+# Management commands here need settings but no secret and send nothing: give them a
+# throwaway secret, and let them start without provider credentials (production refuses
+# to *serve* without them, see ALERTS_CONSOLE_DELIVERY in the README).
+manage() {
+  SECRET_KEY="${SECRET_KEY:-setup-only-not-a-secret}" \
+    ALERTS_CONSOLE_DELIVERY="${ALERTS_CONSOLE_DELIVERY:-1}" .venv/bin/python manage.py "$@"
+}
 
 # Catalogues are built from the .po sources, never committed as binaries: the templates' and
 # Python's (django.po) and the page scripts' (djangojs.po, served at /jsi18n/).

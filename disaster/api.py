@@ -16,7 +16,8 @@ import math
 import traceback
 
 from django.conf import settings
-from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig
+from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, RequestDataTooBig
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
@@ -112,6 +113,24 @@ def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespo
             "type": e.get("type", ""),
         }
         for e in exc.errors
+    ]
+    return error_response(422, "validation_error", _("入力内容に誤りがあります。"), errors)
+
+
+@api.exception_handler(DjangoValidationError)
+def on_model_validation_error(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
+    """A model's own validation (`full_clean`: an e-mail, a choice, a length) is the
+    client's mistake, answered like any other field error."""
+    by_field = exc.error_dict if hasattr(exc, "error_dict") else {NON_FIELD_ERRORS: exc.error_list}
+    errors = [
+        {
+            "field": "" if field == NON_FIELD_ERRORS else field,
+            "message": message,
+            "type": error.code or "invalid",
+        }
+        for field, field_errors in by_field.items()
+        for error in field_errors
+        for message in error.messages
     ]
     return error_response(422, "validation_error", _("入力内容に誤りがあります。"), errors)
 

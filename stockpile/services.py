@@ -144,20 +144,35 @@ def _take(depot: Depot, item: Item, quantity: int, today: dt.date) -> list[tuple
 def _add_to_lot(
     depot: Depot, item: Item, expires_on: dt.date | None, source: str, quantity: int
 ) -> int:
-    """Add to (or create) the lot with this expiry and source in one statement; its id."""
+    """Add to (or create) the lot with this expiry and source in one statement; its id.
+    A lot never holds more than MAX_QUANTITY: a receipt that would take it past is refused
+    (422 on `quantity`), where the sum would otherwise overflow the column (a 500)."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            INSERT INTO {Lot._meta.db_table}
+            INSERT INTO {Lot._meta.db_table} AS lot
                 (depot_id, item_id, expires_on, source, on_hand, created_at)
             VALUES (%s, %s, %s, %s, %s, now())
             ON CONFLICT (depot_id, item_id, expires_on, source)
-            DO UPDATE SET on_hand = {Lot._meta.db_table}.on_hand + EXCLUDED.on_hand
+            DO UPDATE SET on_hand = lot.on_hand + EXCLUDED.on_hand
+                WHERE lot.on_hand <= %s - EXCLUDED.on_hand
             RETURNING id
             """,  # noqa: S608 (table name is ours)
-            [depot.pk, item.pk, expires_on, source, quantity],
+            [depot.pk, item.pk, expires_on, source, quantity, MAX_QUANTITY],
         )
-        return cursor.fetchone()[0]
+        added = cursor.fetchone()
+    if added is None:
+        held = Lot.objects.get(
+            depot=depot, item=item, expires_on=expires_on, source=source
+        ).on_hand
+        raise Invalid(
+            _("1つのロットの在庫は %(max)s までです。") % {"max": f"{MAX_QUANTITY:,}"},
+            fields={
+                "quantity": _("このロットにはあと %(room)s までです。")
+                % {"room": f"{MAX_QUANTITY - held:,}"}
+            },
+        )
+    return added[0]
 
 
 def _post(

@@ -11,11 +11,10 @@ from __future__ import annotations
 from django.contrib.gis.db.models.functions import Distance
 from django.contrib.gis.geos import GEOSGeometry
 from django.contrib.gis.measure import D
-from django.db.models import QuerySet
 
 from alerts.models import Alert
 from disaster.core.geography import CityBoundary, District
-from shelters.models import Hazard, Shelter
+from shelters.models import Hazard, Shelter, ShelterQuerySet
 
 UNSAFE_INSIDE = {
     Hazard.FLOOD,
@@ -37,13 +36,13 @@ def target_area(alert: Alert) -> GEOSGeometry | None:
         parts.append(alert.area)
     if not parts:
         return None
-    union = parts[0]
+    union: GEOSGeometry = parts[0]
     for part in parts[1:]:
         union = union.union(part)
     return union
 
 
-def in_or_near(alert: Alert, area: GEOSGeometry | None, shelters: QuerySet[Shelter]):
+def in_or_near(alert: Alert, area: GEOSGeometry | None, shelters: ShelterQuerySet):
     """Those of `shelters` serving the alert's hazard in or near its area (annotated with
     `distance` to it, nearest first), without the ones inside when the hazard makes the
     area itself the danger. With no area (a whole city without a boundary), all of them."""

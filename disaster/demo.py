@@ -310,11 +310,11 @@ class DemoCity:
             cell = cells[shelter.pk]
             towns[town] = towns[town].union(cell) if town in towns else cell
         for town, area in sorted(towns.items()):
-            area = area if area.geom_type == "MultiPolygon" else MultiPolygon(area)
-            area.srid = 4326
+            multi = area if isinstance(area, MultiPolygon) else MultiPolygon(area)
+            multi.srid = 4326
             District.objects.create(
                 name=town,
-                area=area,
+                area=multi,
                 is_derived=True,
                 source=DERIVED_DISTRICT_SOURCE,
             )
@@ -353,9 +353,10 @@ class DemoCity:
             capacity = depot.shelter.capacity if depot.shelter else 3000
             for item in Item.objects.all():
                 share = DAYS_STOCKED.get(item.code)
+                norm = item.norm_per_person_day
                 amount = (
-                    capacity * float(item.norm_per_person_day) * share
-                    if share
+                    capacity * float(norm) * share
+                    if share and norm is not None
                     else capacity * PER_CAPACITY.get(item.code, 0)
                 )
                 rng = _rng(depot.name, item.code)

@@ -36,7 +36,7 @@ SERIES_HOURS = 48
 
 def _shortage(level: coverage.Level) -> dict[str, Any]:
     """A shortage as the `stock.shortages` event carries it, so the page reads both alike."""
-    ids = {"depot_id": level.depot.pk, "shelter_id": level.depot.shelter_id}
+    ids: dict[str, Any] = {"depot_id": level.depot.pk, "shelter_id": level.depot.shelter_id}
     ids["item_id"] = level.item.pk
     figures = {name: getattr(level, name) for name in Shortage.model_fields if name not in ids}
     return Shortage(**ids, **figures).model_dump()

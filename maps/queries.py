@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,7 +66,7 @@ def stock_states() -> dict[int, StockState]:
 
 @dataclass
 class ShelterLayerFilter:
-    statuses: list[str] | None = None
+    statuses: Sequence[str] | None = None
     hazard: str | None = None
     bbox: Bbox | None = None
     occupancy_min: float | None = None
@@ -144,7 +145,7 @@ def alerts_in_force(now: dt.datetime | None = None):
 
 
 def alert_layer(
-    *, kinds: list[str] | None, drill: bool | None, hazard: str | None, bbox: Bbox | None
+    *, kinds: Sequence[str] | None, drill: bool | None, hazard: str | None, bbox: Bbox | None
 ) -> list[dict[str, Any]]:
     """Alert areas in force, each as one geometry (`alerts.areas.target_area`: its drawn
     area and districts, or the whole city)."""

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
 from ninja.pagination import paginate
 
-from disaster.core.auth import ADMINISTRATORS, SIGNED_IN, STAFF
+from disaster.core.auth import ADMINISTRATORS, SIGNED_IN, STAFF, AuthedRequest
 from disaster.core.errors import Invalid
 from disaster.core.schemas import Id, Paginated
 from shelters import opendata, services
@@ -113,14 +113,14 @@ def export_shelters_geojson(request: HttpRequest, filters: ShelterFilter = Query
 
 @router.post("/shelters/import", response=ImportOut, auth=ADMINISTRATORS)
 def import_shelters(
-    request: HttpRequest, file: UploadedFile = File(...), dry_run: bool = Form(False)
+    request: AuthedRequest, file: UploadedFile = File(...), dry_run: bool = Form(False)
 ):
     """Import GSI (国土地理院) or 推奨データセット shelter data: CSV (UTF-8 or Shift_JIS) or
     GeoJSON, the format found from the header. All or nothing: a bad row anywhere answers 422
     with every bad row in `rows` ({line, field, message}) and imports nothing. `dry_run` says
     what would change and writes nothing (a form field, or `?dry_run=true`). Never changes a
     shelter's status."""
-    if file.size > opendata.MAX_UPLOAD_BYTES:
+    if file.size is not None and file.size > opendata.MAX_UPLOAD_BYTES:
         raise opendata.FileTooLarge(
             _("ファイルが大きすぎます（%(mb)d MB まで）。")
             % {"mb": opendata.MAX_UPLOAD_BYTES // (1024 * 1024)}
@@ -146,7 +146,7 @@ def get_shelter(request: HttpRequest, shelter_id: Id):
 
 
 @router.get("/shelters/{shelter_id}/detail", response=ShelterDetail, auth=SIGNED_IN)
-def get_shelter_detail(request: HttpRequest, shelter_id: Id):
+def get_shelter_detail(request: AuthedRequest, shelter_id: Id):
     """Everything about a shelter, with who last changed its status (staff and its managers)."""
     shelter = _shelter(shelter_id)
     check_shelter_write(request.auth, shelter.pk)
@@ -154,7 +154,7 @@ def get_shelter_detail(request: HttpRequest, shelter_id: Id):
 
 
 @router.patch("/shelters/{shelter_id}", response=ShelterDetail, auth=STAFF)
-def correct_shelter(request: HttpRequest, shelter_id: Id, payload: ShelterCorrection):
+def correct_shelter(request: AuthedRequest, shelter_id: Id, payload: ShelterCorrection):
     """Correct master data (address, phone, capacity…). Never changes or announces status."""
     shelter = Shelter.objects.get(pk=shelter_id)
     services.correct_shelter(shelter.pk, by=request.auth, **payload.changes(shelter))
@@ -162,7 +162,7 @@ def correct_shelter(request: HttpRequest, shelter_id: Id, payload: ShelterCorrec
 
 
 @router.post("/shelters/{shelter_id}/status", response=ShelterDetail, auth=SIGNED_IN)
-def change_status(request: HttpRequest, shelter_id: Id, payload: StatusIn):
+def change_status(request: AuthedRequest, shelter_id: Id, payload: StatusIn):
     """Open, fill up, close… the shelter (its managers and staff)."""
     check_shelter_write(request.auth, Shelter.objects.get(pk=shelter_id).pk)
     services.change_status(shelter_id, status=payload.status, by=request.auth, note=payload.note)
@@ -171,7 +171,7 @@ def change_status(request: HttpRequest, shelter_id: Id, payload: StatusIn):
 
 @router.get("/shelters/{shelter_id}/headcounts", response=list[HeadCountOut], auth=SIGNED_IN)
 @paginate(Paginated)
-def list_headcounts(request: HttpRequest, shelter_id: Id, filters: HeadCountFilter = Query(...)):
+def list_headcounts(request: AuthedRequest, shelter_id: Id, filters: HeadCountFilter = Query(...)):
     """Head-count history, newest first: the first is the current occupancy. `since` and
     `until` limit it to a period."""
     check_shelter_write(request.auth, Shelter.objects.get(pk=shelter_id).pk)
@@ -180,7 +180,7 @@ def list_headcounts(request: HttpRequest, shelter_id: Id, filters: HeadCountFilt
 
 
 @router.post("/shelters/{shelter_id}/headcounts", response={201: HeadCountOut}, auth=SIGNED_IN)
-def record_headcount(request: HttpRequest, shelter_id: Id, payload: HeadCountIn):
+def record_headcount(request: AuthedRequest, shelter_id: Id, payload: HeadCountIn):
     check_shelter_write(request.auth, Shelter.objects.get(pk=shelter_id).pk)
     count = services.record_headcount(shelter_id, by=request.auth, **payload.model_dump())
     return Status(201, count)

@@ -3,13 +3,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.conf import settings
 from django.utils.translation import gettext_lazy
 
 from shelters.models import Shelter
 from shelters.services import percent_of_capacity
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class Occupancy(TypedDict):
+    """What `Shelter.objects.with_occupancy()` adds that the public band is made from."""
+
+    occupancy: int
+
 
 # The public occupancy band: residents need "can I go there", not a head-count.
 FREE, CROWDED, FULL = "free", "crowded", "full"
@@ -31,7 +41,7 @@ def occupancy_band(status: str, occupancy: int, capacity: int) -> str:
     return FREE
 
 
-def public_shelter(shelter: Shelter) -> dict[str, Any]:
+def public_shelter(shelter: WithAnnotations[Shelter, Occupancy]) -> dict[str, Any]:
     """A shelter as the public sees it: where, for which hazards, and its band. Never a
     head-count, a phone number of staff or anything about the people inside."""
     band = occupancy_band(shelter.status, shelter.occupancy, shelter.capacity)

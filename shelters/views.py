@@ -6,6 +6,7 @@ script, which queues writes while offline and replays them with their idempotenc
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import Field
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
@@ -53,8 +54,9 @@ def shelter(request: HttpRequest, shelter_id: int) -> HttpResponse:
             "percent": percent_of_capacity(latest.total, shelter.capacity) if latest else None,
             "statuses": Shelter.Status.choices,
             "needs": [
-                (name, HeadCount._meta.get_field(name).verbose_name)
-                for name in (*HeadCount.NEEDS, "pets")
+                (field.name, field.verbose_name)
+                for field in map(HeadCount._meta.get_field, (*HeadCount.NEEDS, "pets"))
+                if isinstance(field, Field)  # all of them: columns, not relations
             ],
         },
     )

@@ -18,12 +18,12 @@ from ninja import Field, File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
-from disaster.core.auth import SIGNED_IN, STAFF
+from disaster.core.auth import SIGNED_IN, STAFF, AuthedRequest
 from disaster.core.errors import Forbidden, Invalid, NotFound
 from disaster.core.idempotency import claimed_key
 from disaster.core.schemas import Id, Paginated
 from stockpile import coverage, services, sheets
-from stockpile.models import Depot, Item, Movement, SupplyRequest, SupplyRequestLine, Transfer
+from stockpile.models import Depot, Item, Lot, Movement, SupplyRequest, SupplyRequestLine, Transfer
 from stockpile.schemas import (
     CityItemOut,
     CountIn,
@@ -108,12 +108,12 @@ class StockQuery(Schema):
 
 
 @router.get("/depots/{depot_id}/stock", response=DepotStock, auth=SIGNED_IN)
-def depot_stock(request: HttpRequest, depot_id: Id, query: StockQuery = Query(...)):
+def depot_stock(request: AuthedRequest, depot_id: Id, query: StockQuery = Query(...)):
     """Stock per item with lots, days of supply at the current head-count, and what is coming."""
     depot = depot_for(request.auth, depot_id)
     threshold = query.threshold_days or coverage.shortage_days()
     levels = coverage.levels(depots=[depot], threshold=threshold)
-    lots = {}
+    lots: dict[int, list[Lot]] = {}
     for lot in depot.lots.filter(on_hand__gt=0).order_by("expires_on", "id"):
         lots.setdefault(lot.item_id, []).append(lot)
     return {
@@ -128,7 +128,7 @@ def depot_stock(request: HttpRequest, depot_id: Id, query: StockQuery = Query(..
 
 
 @router.post("/depots/{depot_id}/receipts", response={201: PostingOut}, auth=SIGNED_IN)
-def receive(request: HttpRequest, depot_id: Id, payload: ReceiptIn):
+def receive(request: AuthedRequest, depot_id: Id, payload: ReceiptIn):
     """Stock arrives (procured, donated or national push support). Joins the lot with the
     same expiry date and source."""
     depot = depot_for(request.auth, depot_id)
@@ -147,7 +147,7 @@ def receive(request: HttpRequest, depot_id: Id, payload: ReceiptIn):
 
 
 @router.post("/depots/{depot_id}/issues", response={201: PostingOut}, auth=SIGNED_IN)
-def issue(request: HttpRequest, depot_id: Id, payload: IssueIn):
+def issue(request: AuthedRequest, depot_id: Id, payload: IssueIn):
     """Hand stock out, soonest expiry first. 409 with `available` if there is not enough."""
     depot = depot_for(request.auth, depot_id)
     posting = services.issue_stock(
@@ -163,7 +163,7 @@ def issue(request: HttpRequest, depot_id: Id, payload: IssueIn):
 
 
 @router.post("/depots/{depot_id}/counts", response={201: PostingOut}, auth=SIGNED_IN)
-def count(request: HttpRequest, depot_id: Id, payload: CountIn):
+def count(request: AuthedRequest, depot_id: Id, payload: CountIn):
     """A count of one lot (棚卸). A difference from the books is adjusted, with its reason."""
     depot = depot_for(request.auth, depot_id)
     posting = services.count_stock(
@@ -182,7 +182,7 @@ def count(request: HttpRequest, depot_id: Id, payload: CountIn):
 
 
 @router.post("/depots/{depot_id}/disposals", response={201: PostingOut}, auth=SIGNED_IN)
-def dispose(request: HttpRequest, depot_id: Id, payload: DisposalIn):
+def dispose(request: AuthedRequest, depot_id: Id, payload: DisposalIn):
     """Write off every expired lot of an item."""
     depot = depot_for(request.auth, depot_id)
     posting = services.dispose_expired(
@@ -198,7 +198,7 @@ def dispose(request: HttpRequest, depot_id: Id, payload: DisposalIn):
 
 @router.get("/movements", response=list[MovementOut], auth=SIGNED_IN)
 @paginate(Paginated)
-def list_movements(request: HttpRequest, filters: MovementFilter = Query(...)):
+def list_movements(request: AuthedRequest, filters: MovementFilter = Query(...)):
     """The ledger, newest first."""
     movements = Movement.objects.filter(depot__in=Depot.objects.visible_to(request.auth))
     return filters.filter(movements).select_related("lot", "by")
@@ -216,7 +216,7 @@ MAX_SHEET_BYTES = settings.SHEET_MAX_BYTES
 
 
 @router.get("/depots/{depot_id}/stock-sheet", auth=SIGNED_IN)
-def stock_sheet(request: HttpRequest, depot_id: Id, query: SheetQuery = Query(...)):
+def stock_sheet(request: AuthedRequest, depot_id: Id, query: SheetQuery = Query(...)):
     """The depot's lots with book quantities and an empty 実数 column to count into."""
     depot = depot_for(request.auth, depot_id)
     build = sheets.stock_sheet_xlsx if query.format == "xlsx" else sheets.stock_sheet_csv
@@ -227,10 +227,10 @@ def stock_sheet(request: HttpRequest, depot_id: Id, query: SheetQuery = Query(..
 
 
 @router.post("/depots/{depot_id}/count-sheet", response={201: CountSheetOut}, auth=SIGNED_IN)
-def upload_count_sheet(request: HttpRequest, depot_id: Id, file: UploadedFile = File(...)):
+def upload_count_sheet(request: AuthedRequest, depot_id: Id, file: UploadedFile = File(...)):
     """A filled-in stock sheet (.xlsx or .csv) as a count: all rows or none."""
     depot = depot_for(request.auth, depot_id)
-    if file.size > MAX_SHEET_BYTES:
+    if file.size is not None and file.size > MAX_SHEET_BYTES:
         raise Invalid(
             fields={
                 "file": _("%(mb)s MB までのファイルにしてください。")
@@ -273,14 +273,14 @@ def _transfer_for(user, transfer_id: int, *, side: str | None = None) -> Transfe
 
 @router.get("/transfers", response=list[TransferOut], auth=SIGNED_IN)
 @paginate(Paginated)
-def list_transfers(request: HttpRequest, filters: TransferFilter = Query(...)):
+def list_transfers(request: AuthedRequest, filters: TransferFilter = Query(...)):
     mine = Depot.objects.visible_to(request.auth)
     transfers = _transfers().filter(Q(from_depot__in=mine) | Q(to_depot__in=mine))
     return filters.filter(transfers).prefetch_related("lots")
 
 
 @router.post("/transfers", response={201: TransferOut}, auth=STAFF)
-def plan_transfer(request: HttpRequest, payload: TransferIn):
+def plan_transfer(request: AuthedRequest, payload: TransferIn):
     """Plan a transfer between two depots (optionally for a request line, optionally
     dispatching it at once)."""
     line = None
@@ -307,12 +307,12 @@ def plan_transfer(request: HttpRequest, payload: TransferIn):
 
 
 @router.get("/transfers/{transfer_id}", response=TransferOut, auth=SIGNED_IN)
-def get_transfer(request: HttpRequest, transfer_id: Id):
+def get_transfer(request: AuthedRequest, transfer_id: Id):
     return _transfer_for(request.auth, transfer_id)
 
 
 @router.post("/transfers/{transfer_id}/dispatch", response=TransferOut, auth=SIGNED_IN)
-def dispatch_transfer(request: HttpRequest, transfer_id: Id):
+def dispatch_transfer(request: AuthedRequest, transfer_id: Id):
     """The sender loads the stock: it leaves their shelves and is in transit."""
     _transfer_for(request.auth, transfer_id, side="from_depot")
     services.dispatch_transfer(
@@ -322,7 +322,7 @@ def dispatch_transfer(request: HttpRequest, transfer_id: Id):
 
 
 @router.post("/transfers/{transfer_id}/receive", response=TransferOut, auth=SIGNED_IN)
-def receive_transfer(request: HttpRequest, transfer_id: Id):
+def receive_transfer(request: AuthedRequest, transfer_id: Id):
     """The receiver confirms arrival: the stock joins their shelves."""
     _transfer_for(request.auth, transfer_id, side="to_depot")
     services.receive_transfer(
@@ -332,7 +332,7 @@ def receive_transfer(request: HttpRequest, transfer_id: Id):
 
 
 @router.post("/transfers/{transfer_id}/cancel", response=TransferOut, auth=STAFF)
-def cancel_transfer(request: HttpRequest, transfer_id: Id):
+def cancel_transfer(request: AuthedRequest, transfer_id: Id):
     _transfer_for(request.auth, transfer_id)
     services.cancel_transfer(transfer_id=transfer_id, by=request.auth)
     return _transfers().get(pk=transfer_id)
@@ -356,13 +356,13 @@ def _request_for(user, request_id: int) -> SupplyRequest:
 
 @router.get("/supply-requests", response=list[SupplyRequestOut], auth=SIGNED_IN)
 @paginate(Paginated)
-def list_supply_requests(request: HttpRequest, filters: SupplyRequestFilter = Query(...)):
+def list_supply_requests(request: AuthedRequest, filters: SupplyRequestFilter = Query(...)):
     """Requests, newest first, each line with what is committed, in transit and received."""
     return filters.filter(_requests().filter(depot__in=Depot.objects.visible_to(request.auth)))
 
 
 @router.post("/supply-requests", response={201: SupplyRequestOut}, auth=SIGNED_IN)
-def request_supplies(request: HttpRequest, payload: SupplyRequestIn):
+def request_supplies(request: AuthedRequest, payload: SupplyRequestIn):
     depot = depot_field(request.auth, payload.depot_id, "depot_id")
     lines = [
         (item_for(line.item_id, f"lines.{n}.item_id"), line.quantity)
@@ -375,26 +375,26 @@ def request_supplies(request: HttpRequest, payload: SupplyRequestIn):
 
 
 @router.get("/supply-requests/{request_id}", response=SupplyRequestOut, auth=SIGNED_IN)
-def get_supply_request(request: HttpRequest, request_id: Id):
+def get_supply_request(request: AuthedRequest, request_id: Id):
     return _request_for(request.auth, request_id)
 
 
 @router.post("/supply-requests/{request_id}/approve", response=SupplyRequestOut, auth=STAFF)
-def approve_supply_request(request: HttpRequest, request_id: Id, payload: DecisionIn):
+def approve_supply_request(request: AuthedRequest, request_id: Id, payload: DecisionIn):
     _request_for(request.auth, request_id)
     services.approve_request(request_id=request_id, by=request.auth, note=payload.note)
     return _requests().get(pk=request_id)
 
 
 @router.post("/supply-requests/{request_id}/reject", response=SupplyRequestOut, auth=STAFF)
-def reject_supply_request(request: HttpRequest, request_id: Id, payload: DecisionIn):
+def reject_supply_request(request: AuthedRequest, request_id: Id, payload: DecisionIn):
     _request_for(request.auth, request_id)
     services.reject_request(request_id=request_id, by=request.auth, note=payload.note)
     return _requests().get(pk=request_id)
 
 
 @router.post("/supply-requests/{request_id}/cancel", response=SupplyRequestOut, auth=SIGNED_IN)
-def cancel_supply_request(request: HttpRequest, request_id: Id, payload: DecisionIn):
+def cancel_supply_request(request: AuthedRequest, request_id: Id, payload: DecisionIn):
     """The shelter withdraws its request (possible until stock has been sent for it)."""
     _request_for(request.auth, request_id)
     services.cancel_request(request_id=request_id, by=request.auth, note=payload.note)
@@ -431,7 +431,7 @@ class ExpiringQuery(Schema):
 
 @router.get("/stock/expiring", response=list[ExpiringOut], auth=SIGNED_IN)
 @paginate(Paginated)
-def list_expiring(request: HttpRequest, query: ExpiringQuery = Query(...)):
+def list_expiring(request: AuthedRequest, query: ExpiringQuery = Query(...)):
     """Lots expired or expiring within `within_days`, with what to do with each: dispose,
     hand out first, or use in a drill / rotate (ローリングストック) while still good."""
     depots = Depot.objects.visible_to(request.auth)
@@ -472,7 +472,7 @@ def propose_transfer(request: HttpRequest, query: ProposalQuery = Query(...)):
 
 
 @router.post("/stock/proposal", response={201: TransferOut}, auth=STAFF)
-def accept_proposal(request: HttpRequest, payload: ProposalIn):
+def accept_proposal(request: AuthedRequest, payload: ProposalIn):
     """Create the proposed transfer in one action (and dispatch it, if asked)."""
     proposal = _proposal(payload.depot_id, payload.item_id)
     transfer = services.plan_transfer(

@@ -123,7 +123,7 @@ def levels(
     depot_ids = [d.pk for d in depot_list]
     item_ids = [i.pk for i in item_list]
 
-    stock = defaultdict(lambda: [0, 0])
+    stock: defaultdict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
     rows = (
         Lot.objects.filter(depot_id__in=depot_ids, item_id__in=item_ids, on_hand__gt=0)
         .values("depot_id", "item_id")
@@ -277,6 +277,7 @@ def propose_transfer(depot: Depot, item: Item, threshold: float | None = None) -
 @dataclass
 class ExpiringLot:
     lot: Lot
+    expires_on: dt.date  # the lot's, which is set on every expiring lot
     days_left: int
     suggestion: str  # dispose | use_first | rotate
 
@@ -295,12 +296,14 @@ def expiring(within_days: int, depots: Iterable[Depot] | None = None) -> list[Ex
         lots = lots.filter(depot__in=list(depots))
     result = []
     for lot in lots:
-        days_left = (lot.expires_on - today).days
+        expires_on = lot.expires_on
+        assert expires_on is not None, "expires_on__lte leaves out lots that never expire"
+        days_left = (expires_on - today).days
         if days_left < 0:
             suggestion = "dispose"
         elif days_left <= settings.STOCK_USE_FIRST_DAYS:
             suggestion = "use_first"
         else:
             suggestion = "rotate"
-        result.append(ExpiringLot(lot, days_left, suggestion))
+        result.append(ExpiringLot(lot, expires_on, days_left, suggestion))
     return result

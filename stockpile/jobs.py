@@ -45,7 +45,7 @@ def check_stock(timestamp: int | None = None) -> dict[str, int | bool]:
             "lot_id": entry.lot.pk,
             "depot_id": entry.lot.depot_id,
             "item_id": entry.lot.item_id,
-            "expires_on": entry.lot.expires_on.isoformat(),
+            "expires_on": entry.expires_on.isoformat(),
             "on_hand": entry.lot.on_hand,
         }
         for entry in coverage.expiring(settings.STOCK_USE_FIRST_DAYS)

@@ -204,7 +204,8 @@ class TransferOut(Schema):
 
     @staticmethod
     def resolve_request_id(transfer: Transfer) -> int | None:
-        return transfer.request_line.request_id if transfer.request_line_id else None
+        line = transfer.request_line
+        return line.request_id if line is not None else None
 
     @staticmethod
     def resolve_lots(transfer: Transfer):

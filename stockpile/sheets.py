@@ -13,6 +13,7 @@ import io
 import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -188,7 +189,9 @@ def parse_count_sheet(content: bytes, filename: str) -> list[CountRow]:
         )
     at = {name: header.index(name) for name in COLUMNS if name in header}
     items = {item.code: item for item in Item.objects.all()}
-    rows, errors, seen = [], [], {}
+    rows: list[CountRow] = []
+    errors: list[dict[str, Any]] = []
+    seen: dict[tuple[str, dt.date | None, str | None], int] = {}  # lot → line it is on
 
     def cell(row, name):
         index = at.get(name)
@@ -253,7 +256,7 @@ def parse_count_sheet(content: bytes, filename: str) -> list[CountRow]:
                 ("品目コード", _("%(line)s 行目と同じロットです。") % {"line": seen[key]})
             )
         seen.setdefault(key, line)
-        if problems:
+        if problems or item is None or source is None:  # a None has its problem noted
             errors.extend({"line": line, "field": f, "message": m} for f, m in problems)
             continue
         rows.append(
@@ -280,7 +283,8 @@ def apply_count_sheet(
 ) -> list[services.Posting]:
     """Record every counted row; any refusal (a difference without a reason) undoes them all.
     Each row's movement carries a key of its own, the sheet's key and the row's line number."""
-    postings, errors = [], []
+    postings: list[services.Posting] = []
+    errors: list[dict[str, Any]] = []
     for row in rows:
         try:
             postings.append(

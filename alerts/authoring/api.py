@@ -34,7 +34,7 @@ from alerts.authoring.schemas import (
 )
 from alerts.delivery import messages, targeting
 from alerts.models import Alert, Language, ScheduledMessage, Subscriber
-from disaster.core.auth import STAFF
+from disaster.core.auth import STAFF, AuthedRequest
 from disaster.core.errors import Invalid, NotFound
 from disaster.core.idempotency import kept_about
 from disaster.core.schemas import Id, Paginated
@@ -98,7 +98,7 @@ def list_alerts(request: HttpRequest, filters: AlertFilter = Query(...)):
 
 
 @router.post("/alerts", response={201: AlertOut}, auth=STAFF)
-def draft_alert(request: HttpRequest, payload: AlertIn, response: HttpResponse):
+def draft_alert(request: AuthedRequest, payload: AlertIn, response: HttpResponse):
     """A draft (its version 1). Japanese title and body are required; a target is required;
     a self-intersecting area is refused saying so; the SMS must fit one message."""
     alert = services.draft_alert(request.auth, _draft(payload))
@@ -112,7 +112,7 @@ def get_alert(request: HttpRequest, alert_id: Id, response: HttpResponse):
 
 
 @router.put("/alerts/{alert_id}", response=AlertOut, auth=STAFF)
-def update_draft(request: HttpRequest, alert_id: Id, payload: AlertIn, response: HttpResponse):
+def update_draft(request: AuthedRequest, alert_id: Id, payload: AlertIn, response: HttpResponse):
     """Change a draft: a new version, made by the caller, who may then not approve it. With
     `If-Match`, a draft changed by someone else since is refused (409), not overwritten."""
     based_on = _version_read(request, None)
@@ -129,7 +129,7 @@ def list_versions(request: HttpRequest, alert_id: Id):
 
 @router.post("/alerts/{alert_id}/approve", response=AlertOut, auth=STAFF)
 def approve(
-    request: HttpRequest, alert_id: Id, response: HttpResponse, payload: ReviewIn | None = None
+    request: AuthedRequest, alert_id: Id, response: HttpResponse, payload: ReviewIn | None = None
 ):
     """Approve the version read and send it: name it with `If-Match` or `version` (428
     without; 409 `version_changed`, saying what changed, if the draft changed since). Nobody
@@ -140,7 +140,7 @@ def approve(
 
 
 @router.post("/alerts/{alert_id}/send-back", response=AlertOut, auth=STAFF)
-def send_back(request: HttpRequest, alert_id: Id, payload: SendBackIn, response: HttpResponse):
+def send_back(request: AuthedRequest, alert_id: Id, payload: SendBackIn, response: HttpResponse):
     """Send the version read back to its drafter with a comment (差し戻し): it stays a draft."""
     named = _version_read(request, payload.version)
     services.send_back(request.auth, alert_id, named, payload.comment)
@@ -148,14 +148,14 @@ def send_back(request: HttpRequest, alert_id: Id, payload: SendBackIn, response:
 
 
 @router.post("/alerts/{alert_id}/cancel", response=AlertOut, auth=STAFF)
-def cancel_draft(request: HttpRequest, alert_id: Id):
+def cancel_draft(request: AuthedRequest, alert_id: Id):
     """Withdraw a draft. A sent alert is cancelled with a follow-up of type `cancel`."""
     services.cancel_draft(request.auth, alert_id)
     return _alert(alert_id)
 
 
 @router.post("/alerts/{alert_id}/followups", response={201: AlertOut}, auth=STAFF)
-def follow_up(request: HttpRequest, alert_id: Id, payload: FollowUpIn, response: HttpResponse):
+def follow_up(request: AuthedRequest, alert_id: Id, payload: FollowUpIn, response: HttpResponse):
     """Draft an update or a cancellation of a sent alert, to the same area; it is reviewed
     and approved like any draft."""
     data = payload.dict()
@@ -208,7 +208,7 @@ def list_subscribers(request: HttpRequest, needs_support: bool | None = None):
 
 
 @router.post("/subscribers", response={201: SubscriberOut}, auth=STAFF, tags=["subscribers"])
-def register_subscriber(request: HttpRequest, payload: SubscriberIn):
+def register_subscriber(request: AuthedRequest, payload: SubscriberIn):
     """Register someone who cannot register themselves, with their consent recorded."""
     home = None
     if payload.latitude is not None and payload.longitude is not None:
@@ -234,7 +234,7 @@ def list_schedules(request: HttpRequest, active: bool | None = None):
 
 
 @router.post("/schedules", response={201: ScheduleOut}, auth=STAFF, tags=["schedules"])
-def schedule_message(request: HttpRequest, payload: ScheduleIn):
+def schedule_message(request: AuthedRequest, payload: ScheduleIn):
     """An information message sent at `first_at`, then on its repeat (never an
     evacuation alert), in each subscriber's language."""
     data = payload.dict()
@@ -251,5 +251,5 @@ def schedule_message(request: HttpRequest, payload: ScheduleIn):
 
 
 @router.post("/schedules/{schedule_id}/stop", response=ScheduleOut, auth=STAFF, tags=["schedules"])
-def stop_schedule(request: HttpRequest, schedule_id: Id):
+def stop_schedule(request: AuthedRequest, schedule_id: Id):
     return schedules.stop_schedule(request.auth, schedule_id)

@@ -28,7 +28,8 @@ _GSM7 = set(
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 
-LEVEL_LABEL = {
+# The tables are keyed by language code: a recipient's language is the text on their row.
+LEVEL_LABEL: dict[str, str] = {
     Language.JAPANESE: "警戒レベル{level}",
     Language.EASY_JAPANESE: "けいかいレベル{level}",
     Language.ENGLISH: "Alert level {level}",
@@ -36,11 +37,11 @@ LEVEL_LABEL = {
     Language.KOREAN: "경계레벨{level}",
     Language.VIETNAMESE: "Cấp {level}",
 }
-WHOLE_CITY = {
+WHOLE_CITY: dict[str, str] = {
     Language.ENGLISH: "All of {city}",
     Language.VIETNAMESE: "Toàn {city}",
 }
-DRAWN_AREA = {
+DRAWN_AREA: dict[str, str] = {
     Language.JAPANESE: "指定区域",
     Language.EASY_JAPANESE: "してい した ばしょ",
     Language.ENGLISH: "Marked area",
@@ -50,7 +51,7 @@ DRAWN_AREA = {
 }
 
 # The safety-check question: in full on LINE, in a few characters on an SMS.
-SAFETY_PROMPT = {
+SAFETY_PROMPT: dict[str, str] = {
     Language.JAPANESE: "安否を数字で返信してください: 1 避難した / 2 自宅で無事 / 3 助けが必要",
     Language.EASY_JAPANESE: "すうじ で へんじ して ください: 1 にげた / 2 ぶじ / 3 たすけて",
     Language.ENGLISH: "Reply with a number: 1 evacuated / 2 safe at home / 3 need help",
@@ -58,7 +59,7 @@ SAFETY_PROMPT = {
     Language.KOREAN: "숫자로 답장해 주세요: 1 대피함 / 2 집에서 안전 / 3 도움 필요",
     Language.VIETNAMESE: "Trả lời bằng số: 1 đã sơ tán / 2 an toàn ở nhà / 3 cần giúp đỡ",
 }
-SAFETY_SMS = {
+SAFETY_SMS: dict[str, str] = {
     Language.JAPANESE: "返信:1避難 2無事 3救助",
     Language.EASY_JAPANESE: "へんじ 1にげた 2ぶじ 3たすけて",
     Language.ENGLISH: "Reply 1 evacuated 2 safe 3 help",
@@ -68,7 +69,7 @@ SAFETY_SMS = {
 }
 
 # The same three answers as LINE quick-reply buttons (labels at most 20 characters).
-SAFETY_BUTTONS = {
+SAFETY_BUTTONS: dict[str, tuple[str, str, str]] = {
     Language.JAPANESE: ("避難した", "自宅で無事", "助けが必要"),
     Language.EASY_JAPANESE: ("にげた", "いえ で ぶじ", "たすけて"),
     Language.ENGLISH: ("Evacuated", "Safe at home", "Need help"),
@@ -79,7 +80,7 @@ SAFETY_BUTTONS = {
 
 # The nearest suitable open shelter for the recipient's district (alerts/drafting.py
 # nearest_by_district): a line on LINE, a few characters on an SMS when they still fit.
-SHELTER_LINE = {
+SHELTER_LINE: dict[str, str] = {
     Language.JAPANESE: "最寄りの開設中の避難所: {name}",
     Language.EASY_JAPANESE: "ちかく の ひなんじょ: {name}",
     Language.ENGLISH: "Nearest open shelter: {name}",
@@ -87,7 +88,7 @@ SHELTER_LINE = {
     Language.KOREAN: "가까운 대피소: {name}",
     Language.VIETNAMESE: "Nơi sơ tán gần nhất: {name}",
 }
-SHELTER_SMS = {
+SHELTER_SMS: dict[str, str] = {
     Language.JAPANESE: "避難所:{name}",
     Language.EASY_JAPANESE: "ひなんじょ:{name}",
     Language.ENGLISH: "Shelter: {name}",

@@ -16,7 +16,7 @@ from alerts.models import Alert, Channel
 from disaster.core.events import publish
 from disaster.core.models import Event
 
-BUCKET = {
+BUCKET: dict[str, str] = {
     Status.QUEUED: "queued",
     Status.SENDING: "queued",
     Status.SENT: "sent",

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from alerts.areas import CARRY_SHELTER, nearest_by_district
@@ -35,8 +35,11 @@ def _t() -> str:
     return Delivery._meta.db_table
 
 
-def _col(name: str) -> str:
-    return Delivery._meta.get_field(name).column
+def _col(name: str, model: type[models.Model] = Delivery) -> str:
+    """A field's column, for the SQL here (every name given is a column, not a relation)."""
+    field = model._meta.get_field(name)
+    assert isinstance(field, models.Field) and field.column is not None, name
+    return field.column
 
 
 @dataclass
@@ -152,9 +155,11 @@ def choose_shelters(alert: Alert) -> None:
     if alert.nearest_shelters or alert.kind not in CARRY_SHELTER:
         return
     districts = sorted({d for d, _status, _n in district_of_subscribers(alert) if d is not None})
-    chosen = nearest_by_district(alert, districts) or {CHOSE_NONE: "none"}
+    chosen = nearest_by_district(alert, districts)
     # The first run to choose wins.
-    Alert.objects.filter(pk=alert.pk, nearest_shelters={}).update(nearest_shelters=chosen)
+    Alert.objects.filter(pk=alert.pk, nearest_shelters={}).update(
+        nearest_shelters=chosen or {CHOSE_NONE: "none"}
+    )
     alert.refresh_from_db(fields=["nearest_shelters"])
 
 
@@ -177,7 +182,7 @@ def _districts_of(delivery_ids: list[int]) -> dict[int, int | None]:
 
 
 def _address_column(channel: str) -> str:
-    return Subscriber._meta.get_field("line_user_id" if channel == "line" else "phone").column
+    return _col("line_user_id" if channel == "line" else "phone", Subscriber)
 
 
 def left_sending(alert: Alert, channel: str) -> list[Claim]:

@@ -25,7 +25,7 @@ from shelters.models import Hazard
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 ATOM_NS = "http://www.w3.org/2005/Atom"
-CAP_LANGUAGE = {
+CAP_LANGUAGE: dict[str, str] = {
     Language.JAPANESE: "ja-JP",
     Language.ENGLISH: "en-US",
     Language.CHINESE: "zh-CN",
@@ -33,7 +33,7 @@ CAP_LANGUAGE = {
     Language.VIETNAMESE: "vi-VN",
     Language.EASY_JAPANESE: "ja-JP-x-easy",
 }
-CATEGORY = {
+CATEGORY: dict[str, str] = {
     Hazard.FLOOD: "Met",
     Hazard.INLAND_FLOODING: "Met",
     Hazard.STORM_SURGE: "Met",
@@ -44,7 +44,7 @@ CATEGORY = {
     Hazard.LARGE_FIRE: "Fire",
 }
 # kind → (responseType, urgency, severity, certainty)
-MEANING = {
+MEANING: dict[str, tuple[str, str, str, str]] = {
     Alert.Kind.EVACUATION_3: ("Prepare", "Expected", "Moderate", "Likely"),
     Alert.Kind.EVACUATION_4: ("Evacuate", "Immediate", "Severe", "Likely"),
     Alert.Kind.EVACUATION_5: ("Shelter", "Immediate", "Extreme", "Observed"),
@@ -116,8 +116,8 @@ def cap_element(alert: Alert) -> ET.Element:
     _sub(root, "status", "Exercise" if alert.is_drill else "Actual")
     _sub(root, "msgType", alert.get_msg_type_display())
     _sub(root, "scope", "Public")
-    if alert.references_id:
-        original = alert.references
+    original = alert.references
+    if original is not None:
         _sub(
             root,
             "references",

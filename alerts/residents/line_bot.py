@@ -306,8 +306,7 @@ def text_message(user_id: str, text: str) -> Answer | None:
     word = keyword(text)
     subscriber = _subscriber(user_id)
     kind = safety.kind_of(text)
-    check = safety.open_check(subscriber) if kind else None
-    if check is not None:
+    if kind and subscriber and (check := safety.open_check(subscriber)) is not None:
         return Answer(safety.answer(subscriber, check.pk, kind))
     if kind or word in HELP_WORDS or not word:
         return menu(user_id, "main")

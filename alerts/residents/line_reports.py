@@ -57,7 +57,7 @@ CATEGORY_WORDS: dict[str, tuple[str, ...]] = {
     Category.TELECOM: ("通信", "電話がつながらない", "telecom"),
 }
 # People in danger first; the rest is for staff to weigh.
-SEVERITY = {Category.PEOPLE: 5, Category.FIRE: 4}
+SEVERITY: dict[str, int] = {Category.PEOPLE: 5, Category.FIRE: 4}
 DEFAULT_SEVERITY = 3
 # Photos kept waiting for a place; more than a report needs is a flood, not a report.
 PENDING_PHOTOS_MAX = 10
@@ -111,7 +111,7 @@ def _conversation(user_id: str) -> LineConversation:
     if conversation.updated_at < now - window:
         _forget_pieces(conversation)
         conversation.awaiting = ""
-    elif conversation.report_id and conversation.report.created_at < now - window:
+    elif conversation.report is not None and conversation.report.created_at < now - window:
         conversation.report = None
     return conversation
 

@@ -46,8 +46,7 @@ def handle_sms(phone: str, body: str) -> str:
         if past:
             return fit_sms(too_many()) if past == 1 else ""
         kind = safety.kind_of(body)
-        check = safety.open_check(subscriber) if kind else None
-        if check is not None:
+        if kind and subscriber and (check := safety.open_check(subscriber)) is not None:
             return fit_sms(safety.answer(subscriber, check.pk, kind))
         first, _sep, rest = word.partition(" ")
         if first in SHELTER_WORDS:

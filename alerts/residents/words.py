@@ -20,7 +20,7 @@ SETTINGS_WORDS = {"言語", "language", "設定", "settings"}
 DISTRICT_WORDS = {"地区", "district", "area"}
 
 # Answers in the languages we have words for; other readers get English.
-REPLY_LANGUAGE = {Language.JAPANESE: "ja", Language.EASY_JAPANESE: "ja"}
+REPLY_LANGUAGE: dict[str, str] = {Language.JAPANESE: "ja", Language.EASY_JAPANESE: "ja"}
 
 
 def keyword(text: str) -> str:

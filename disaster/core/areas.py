@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import overload
 
 from django.conf import settings
 from django.contrib.gis.gdal import GDALException
@@ -14,6 +15,12 @@ from disaster.core.errors import Invalid
 from disaster.core.geography import CityBoundary
 
 
+@overload
+def area_from_geojson(geojson: dict) -> MultiPolygon: ...
+@overload
+def area_from_geojson(geojson: None) -> None: ...
+@overload
+def area_from_geojson(geojson: dict | None) -> MultiPolygon | None: ...
 def area_from_geojson(geojson: dict | None) -> MultiPolygon | None:
     """A GeoJSON (multi)polygon as a valid MultiPolygon in EPSG:4326, or a 422 saying why."""
     if geojson is None:
@@ -47,7 +54,8 @@ def city_outline() -> GEOSGeometry:
         boundary = CityBoundary.objects.first()
     if boundary is not None:
         return boundary.area
-    return Polygon.from_bbox(tuple(settings.CITY_BBOX))
+    west, south, east, north = settings.CITY_BBOX
+    return Polygon.from_bbox((west, south, east, north))
 
 
 def lies_in_city(area: GEOSGeometry, buffer_metres: float) -> bool:

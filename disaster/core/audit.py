@@ -13,7 +13,7 @@ import decimal
 import uuid
 from typing import Any
 
-from django.contrib.gis.geos import GEOSGeometry
+from django.contrib.gis.geos import GeometryCollection, LineString, Point, Polygon
 from django.db import models
 
 from disaster.core.models import AuditEntry
@@ -53,7 +53,8 @@ def jsonable(value: Any) -> Any:
         return str(value)
     if isinstance(value, uuid.UUID):
         return str(value)
-    if isinstance(value, GEOSGeometry):
+    # Every geometry GEOS builds is one of these (multi-geometries are collections).
+    if isinstance(value, Point | LineString | Polygon | GeometryCollection):
         return {"type": value.geom_type, "coordinates": value.coords}
     if isinstance(value, list | tuple):
         return [jsonable(v) for v in value]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from django.http import HttpRequest
 from django.utils import timezone
@@ -19,6 +20,17 @@ from ninja.utils import check_csrf
 from disaster.core.errors import Forbidden
 from disaster.core.models import ApiToken, User
 from disaster.core.roles import ALL_ROLES, STAFF_ROLES, Role, check_role
+
+
+class AuthedRequest(HttpRequest):
+    """The request an endpoint behind `access(...)` receives: ninja has set `auth` to the
+    user the auth admitted. Annotate such views' `request` with it."""
+
+    auth: User
+
+
+# Bearer lookups already made, per request (see `user_for_request_token`).
+_bearer_users: WeakKeyDictionary[HttpRequest, tuple[str, User | None]] = WeakKeyDictionary()
 
 
 def user_for_token(secret: str) -> User | None:
@@ -44,11 +56,11 @@ def user_for_token(secret: str) -> User | None:
 def user_for_request_token(request: HttpRequest, secret: str) -> User | None:
     """`user_for_token`, looked up once per request: a keyed write needs the bearer's user
     twice (the idempotency middleware, then the endpoint's auth), one query is enough."""
-    known = getattr(request, "_bearer_user", None)
+    known = _bearer_users.get(request)
     if known is not None and known[0] == secret:
         return known[1]
     user = user_for_token(secret)
-    request._bearer_user = (secret, user)
+    _bearer_users[request] = (secret, user)
     return user
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from django.contrib.gis.geos import GEOSGeometry
+from django.contrib.gis.geos import MultiPolygon
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
@@ -43,7 +43,7 @@ def parse_bbox(text: str) -> Bbox:
     return west, south, east, north
 
 
-def parse_area(text: str) -> GEOSGeometry:
+def parse_area(text: str) -> MultiPolygon:
     """A GeoJSON Polygon or MultiPolygon (as sent in a query string), or a 422 saying why.
     The rules are the alert areas' (`disaster.core.areas`)."""
 

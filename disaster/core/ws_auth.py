@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib import import_module
-from types import SimpleNamespace
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
 from django.conf import settings
 from django.contrib import auth
+from django.http import HttpRequest
 
 from disaster.core.auth import user_for_token
 from disaster.core.models import ApiToken
@@ -69,7 +69,9 @@ def _user_now(credential: Credential) -> Any:
     # A fresh store: the scope's session object caches what it read at the handshake.
     store = import_module(settings.SESSION_ENGINE).SessionStore(credential.session_key)
     # Django's own check: the session must still exist and match the user's password hash.
-    user = auth.get_user(SimpleNamespace(session=store))
+    request = HttpRequest()
+    request.session = store
+    user = auth.get_user(request)
     return user if user.is_authenticated else None
 
 

@@ -75,6 +75,7 @@ def check_photo(upload: UploadedFile) -> tuple[bytes, Image.Image]:
 
 
 def attach_photo(report: DamageReport, data: bytes, image: Image.Image) -> ReportPhoto:
+    assert image.format in FORMATS, "open_image admits no other format"
     photo = ReportPhoto(
         report=report,
         content_type=FORMATS[image.format],

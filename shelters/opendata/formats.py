@@ -30,7 +30,7 @@ def _gsi_record(row: Row, *, site: bool) -> Record | None:
         values["hazards"] = [hazard.value for hazard, on in flags.items() if on]
     else:
         values["target_people"] = row.text("受入対象者")
-    if not row.ok:
+    if not row.ok or point is None:  # no point means a problem was noted
         return None
     key_field = "gsi_site_id" if site else "gsi_shelter_id"
     return Record(row.line, key, key_field, name, address, point, values)
@@ -76,7 +76,7 @@ def _recommended_record(row: Row, *, old: bool) -> Record | None:
     }
     # A column the file does not have leaves that field as it is.
     values |= {attr: read(column) for attr, (column, read) in optional.items() if row.has(column)}
-    if not row.ok:
+    if not row.ok or point is None:  # no point means a problem was noted
         return None
     return Record(
         row.line, f"{code}-{local_id}", "opendata_id", name, address, point, values, local_id

@@ -43,7 +43,7 @@ class _RememberingHttpClient(TwilioHttpClient):
 
     retry_after: str | None = None
 
-    def request(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def request(self, *args, **kwargs):
         response = super().request(*args, **kwargs)
         self.retry_after = (response.headers or {}).get("Retry-After")
         return response

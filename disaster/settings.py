@@ -369,6 +369,12 @@ STOCK_LONG_TERM_AFTER_DAYS = env("STOCK_LONG_TERM_AFTER_DAYS", default=7, cast=i
 STOCK_USE_FIRST_DAYS = env("STOCK_USE_FIRST_DAYS", default=30, cast=int)
 STOCK_ROTATION_DAYS = env("STOCK_ROTATION_DAYS", default=90, cast=int)
 
+# Head-counts carry the time they were observed (the tablet's clock at entry). One further
+# ahead of ours than the skew is refused, and so is one older than the shelter's opening or
+# than HEADCOUNT_MAX_AGE_DAYS (a slip of the date, not a paper record of the first night).
+HEADCOUNT_CLOCK_SKEW_S = env("HEADCOUNT_CLOCK_SKEW_S", default=300, cast=int)
+HEADCOUNT_MAX_AGE_DAYS = env("HEADCOUNT_MAX_AGE_DAYS", default=30, cast=int)
+
 LEAFLET_CONFIG = {
     "DEFAULT_CENTER": (35.4887, 139.4074),
     "DEFAULT_ZOOM": 13,

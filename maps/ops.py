@@ -25,7 +25,7 @@ from alerts.models import Alert
 from disaster.core.geography import CityBoundary, District
 from disaster.core.models import Event
 from disaster.reports.models import DamageReport
-from shelters.models import NEEDS, HeadCount, Shelter
+from shelters.models import CURRENT_FIRST, HeadCount, Shelter
 from stockpile import coverage
 from stockpile.event_kinds import Shortage
 from stockpile.models import Depot, Item
@@ -45,7 +45,7 @@ def _shortage(level: coverage.Level) -> dict[str, Any]:
 def _shelters() -> list[dict[str, Any]]:
     latest = {
         count.shelter_id: count
-        for count in HeadCount.objects.order_by("shelter_id", "-at", "-id").distinct("shelter_id")
+        for count in HeadCount.objects.order_by("shelter_id", *CURRENT_FIRST).distinct("shelter_id")
     }
     rows = []
     for shelter in Shelter.objects.filter(is_shelter=True).order_by("name", "pk"):
@@ -59,26 +59,29 @@ def _shelters() -> list[dict[str, Any]]:
                 "status": shelter.status,
                 "capacity": shelter.capacity,
                 "occupancy": count.total if count else 0,
-                "care_needs": sum(getattr(count, need) for need in NEEDS) if count else 0,
+                "care_needs": count.care_needs if count else 0,
+                # 在宅避難者・車中泊: fed by the shelter, not staying in it (not in occupancy).
+                "supported_elsewhere": count.supported_elsewhere if count else 0,
             }
         )
     return rows
 
 
 def evacuee_series(hours: int = SERIES_HOURS) -> list[list[Any]]:
-    """[time, evacuees in all shelters] after each head-count of the last `hours` hours."""
+    """[time, evacuees in all shelters] after each head-count observed in the last `hours`
+    hours, in the order they were observed (a count sent late lands at its own time)."""
     since = timezone.now() - dt.timedelta(hours=hours)
     current = {
         count.shelter_id: count.total
-        for count in HeadCount.objects.filter(at__lt=since)
-        .order_by("shelter_id", "-at", "-id")
+        for count in HeadCount.objects.filter(observed_at__lt=since)
+        .order_by("shelter_id", *CURRENT_FIRST)
         .distinct("shelter_id")
     }
     series = [[since.isoformat(), sum(current.values())]]
     for shelter_id, at, total in (
-        HeadCount.objects.filter(at__gte=since)
-        .order_by("at", "id")
-        .values_list("shelter_id", "at", "total")
+        HeadCount.objects.filter(observed_at__gte=since)
+        .order_by("observed_at", "id")
+        .values_list("shelter_id", "observed_at", "total")
     ):
         current[shelter_id] = total
         series.append([at.isoformat(), sum(current.values())])

@@ -172,15 +172,23 @@ def change_status(request: AuthedRequest, shelter_id: Id, payload: StatusIn):
 @router.get("/shelters/{shelter_id}/headcounts", response=list[HeadCountOut], auth=SIGNED_IN)
 @paginate(Paginated)
 def list_headcounts(request: AuthedRequest, shelter_id: Id, filters: HeadCountFilter = Query(...)):
-    """Head-count history, newest first: the first is the current occupancy. `since` and
-    `until` limit it to a period."""
+    """Head-count history by observation time, last observed first: the first is the
+    current occupancy. `since` and `until` limit it to a period of observation."""
     check_shelter_write(request.auth, Shelter.objects.get(pk=shelter_id).pk)
-    counts = HeadCount.objects.filter(shelter_id=shelter_id).select_related("shelter", "by")
+    counts = (
+        HeadCount.objects.filter(shelter_id=shelter_id)
+        .with_current()
+        .select_related("shelter", "by")
+    )
     return filters.filter(counts)
 
 
 @router.post("/shelters/{shelter_id}/headcounts", response={201: HeadCountOut}, auth=SIGNED_IN)
 def record_headcount(request: AuthedRequest, shelter_id: Id, payload: HeadCountIn):
+    """Record a head-count observed at `observed_at`. Figures left out keep their last
+    value (see the request schema); `is_current` in the answer says whether it is now the
+    shelter's occupancy (a paper record of an earlier time is history at once)."""
     check_shelter_write(request.auth, Shelter.objects.get(pk=shelter_id).pk)
     count = services.record_headcount(shelter_id, by=request.auth, **payload.model_dump())
-    return Status(201, count)
+    counts = HeadCount.objects.with_current().select_related("shelter", "by")
+    return Status(201, counts.get(pk=count.pk))

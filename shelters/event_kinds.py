@@ -29,9 +29,15 @@ class Corrected(BaseModel):
 
 @event_kind("shelter.headcount")
 class HeadCountRecorded(BaseModel):
+    """A head-count was recorded. It is the shelter's occupancy only if `is_current` (the
+    one observed last); a paper record of an earlier time is history at once."""
+
     shelter_id: int
     headcount_id: int
     total: int
     capacity: int
     percent_of_capacity: float | None
     at: dt.datetime
+    observed_at: dt.datetime
+    is_current: bool
+    supported_elsewhere: int

@@ -83,11 +83,12 @@ class ShelterQuerySet(models.QuerySet):
         return self.filter(hazards__contains=[hazard])
 
     def with_occupancy(self):
-        """Annotate `occupancy` (the latest head-count, 0 if none) and `occupancy_at`."""
-        latest = HeadCount.objects.filter(shelter=models.OuterRef("pk")).order_by("-at", "-id")
+        """Annotate `occupancy` (the head-count observed last, 0 if none) and `occupancy_at`
+        (when it was observed)."""
+        latest = HeadCount.objects.filter(shelter=models.OuterRef("pk")).order_by(*CURRENT_FIRST)
         return self.annotate(
             occupancy=Coalesce(models.Subquery(latest.values("total")[:1]), 0),
-            occupancy_at=models.Subquery(latest.values("at")[:1]),
+            occupancy_at=models.Subquery(latest.values("observed_at")[:1]),
         )
 
 
@@ -144,6 +145,9 @@ class Shelter(models.Model):
         _("開設状況"), max_length=20, choices=Status.choices, default=Status.CLOSED
     )
     status_changed_at = models.DateTimeField(_("状況の更新日時"), default=timezone.now)
+    # When it last opened (from closed or preparing): head-counts observed before it are
+    # refused, since nobody was counted at a shelter that was not open.
+    opened_at = models.DateTimeField(_("開設日時"), null=True, blank=True)
     status_changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -171,53 +175,105 @@ class Shelter(models.Model):
         return self.name
 
 
-# People with needs, each counted within a head-count's total (pets are counted apart).
-NEEDS = ("elderly", "infants", "pregnant", "disabled", "medical_care", "language_support")
+# People with needs (要配慮者), each counted within a head-count's total.
+NEEDS = (
+    "elderly",
+    "infants",
+    "pregnant",
+    "disabled",
+    "care_needed",
+    "medical_care",
+    "language_support",
+)
+# Every figure of a head-count besides its total: the needs; women, also within the total
+# (sanitary products); pets; and the people the shelter feeds who sleep elsewhere.
+FIGURES = (*NEEDS, "women", "pets", "supported_at_home", "supported_in_cars")
+# Also within the total (the needs and women); pets and people elsewhere are counted apart.
+WITHIN_TOTAL = (*NEEDS, "women")
+# The current count is the one observed last (ties: the one recorded last).
+CURRENT_FIRST = ("-observed_at", "-id")
+
+
+class HeadCountQuerySet(models.QuerySet):
+    def with_current(self):
+        """Annotate `current_id`: the id of its shelter's current count, so that a list of
+        counts says which one is current without a query per row."""
+        latest = HeadCount.objects.filter(shelter=models.OuterRef("shelter")).order_by(
+            *CURRENT_FIRST
+        )
+        return self.annotate(current_id=models.Subquery(latest.values("pk")[:1]))
 
 
 class HeadCount(models.Model):
-    """One count of the people staying at a shelter. The latest is its current occupancy;
-    earlier ones are kept as history (never edited: a correction is a new count)."""
+    """One count of the people staying at a shelter, as observed at `observed_at` (which
+    may be hours before it was recorded, `at`: a count typed offline, a paper record of the
+    first night). The one observed last is the shelter's current occupancy; the others are
+    history (never edited: a correction is a new count)."""
 
     # A designated shelter in Japan holds hundreds, the largest a few thousand; anything past
     # this is a typing slip (an extra zero), not a count.
     MAX_PEOPLE = 20_000
 
     shelter = models.ForeignKey(Shelter, on_delete=models.CASCADE, related_name="headcounts")
-    at = models.DateTimeField(_("日時"), default=timezone.now)
+    at = models.DateTimeField(_("記録日時"), default=timezone.now)
+    observed_at = models.DateTimeField(_("観測日時"), default=timezone.now)
     total = models.PositiveIntegerField(_("避難者数"))
     elderly = models.PositiveIntegerField(_("高齢者"), default=0)
     infants = models.PositiveIntegerField(_("乳幼児"), default=0)
     pregnant = models.PositiveIntegerField(_("妊産婦"), default=0)
     disabled = models.PositiveIntegerField(_("障害のある方"), default=0)
+    care_needed = models.PositiveIntegerField(_("要介護の方"), default=0)
     medical_care = models.PositiveIntegerField(_("医療的ケアが必要な方"), default=0)
     language_support = models.PositiveIntegerField(_("外国語の支援が必要な方"), default=0)
+    women = models.PositiveIntegerField(_("女性"), default=0)
     pets = models.PositiveIntegerField(_("ペット（頭）"), default=0)
+    # 在宅避難者・車中泊: people who sleep at home or in their cars and come to the shelter
+    # for food, water and information (many after the 2024 Noto earthquake). Not in `total`
+    # (nobody's bed here) but fed from the shelter's stock.
+    supported_at_home = models.PositiveIntegerField(_("在宅避難者"), default=0)
+    supported_in_cars = models.PositiveIntegerField(_("車中泊"), default=0)
     note = models.CharField(_("メモ"), max_length=500, blank=True)
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
 
     NEEDS = NEEDS
+    FIGURES = FIGURES
+
+    objects = HeadCountQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("避難者数")
         verbose_name_plural = _("避難者数")
-        ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["shelter", "-at", "-id"])]
+        ordering = list(CURRENT_FIRST)
+        indexes = [models.Index(fields=["shelter", *CURRENT_FIRST])]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(total__lte=20_000) & models.Q(pets__lte=20_000),
                 name="headcount_sane_bound",
             ),
+            models.CheckConstraint(
+                condition=models.Q(supported_at_home__lte=20_000)
+                & models.Q(supported_in_cars__lte=20_000),
+                name="headcount_elsewhere_sane_bound",
+            ),
             *(
                 models.CheckConstraint(
-                    condition=models.Q(**{f"{need}__lte": models.F("total")}),
-                    name=f"headcount_{need}_within_total",
+                    condition=models.Q(**{f"{name}__lte": models.F("total")}),
+                    name=f"headcount_{name}_within_total",
                 )
-                for need in NEEDS
+                for name in WITHIN_TOTAL
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.shelter} {self.total} @ {self.at:%Y-%m-%d %H:%M}"
+        return f"{self.shelter} {self.total} @ {self.observed_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def care_needs(self) -> int:
+        """People with needs (要配慮者), as the operations room adds them up."""
+        return sum(getattr(self, need) for need in NEEDS)
+
+    @property
+    def supported_elsewhere(self) -> int:
+        return self.supported_at_home + self.supported_in_cars

@@ -38,6 +38,16 @@ def choose(request: HttpRequest) -> HttpResponse:
     return render(request, "tablet/choose.html", {"shelters": shelters})
 
 
+def _figures(names: tuple[str, ...], latest: HeadCount | None) -> list[tuple[str, str, int]]:
+    """(name, label, last value) of head-count figures: the form starts from the last count,
+    so that sending it unchanged but for the total keeps everything else as it was."""
+    return [
+        (field.name, str(field.verbose_name), getattr(latest, field.name) if latest else 0)
+        for field in map(HeadCount._meta.get_field, names)
+        if isinstance(field, Field)  # all of them: columns, not relations
+    ]
+
+
 @login_required
 def shelter(request: HttpRequest, shelter_id: int) -> HttpResponse:
     shelter = tablet_shelter(request, shelter_id)
@@ -53,10 +63,7 @@ def shelter(request: HttpRequest, shelter_id: int) -> HttpResponse:
             "history": history,
             "percent": percent_of_capacity(latest.total, shelter.capacity) if latest else None,
             "statuses": Shelter.Status.choices,
-            "needs": [
-                (field.name, field.verbose_name)
-                for field in map(HeadCount._meta.get_field, (*HeadCount.NEEDS, "pets"))
-                if isinstance(field, Field)  # all of them: columns, not relations
-            ],
+            "needs": _figures((*HeadCount.NEEDS, "women", "pets"), latest),
+            "elsewhere": _figures(("supported_at_home", "supported_in_cars"), latest),
         },
     )

@@ -24,7 +24,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from disaster.core.models import Incident
-from shelters.models import HeadCount
+from shelters.models import CURRENT_FIRST, HeadCount
 from stockpile.models import Depot, Item, Lot, Transfer
 
 
@@ -94,7 +94,7 @@ def rate(item: Item, on_hand: int, evacuees: int, long_stay: bool, threshold: fl
 
 
 def depots_with_evacuees():
-    latest = HeadCount.objects.filter(shelter=OuterRef("shelter")).order_by("-at", "-id")
+    latest = HeadCount.objects.filter(shelter=OuterRef("shelter")).order_by(*CURRENT_FIRST)
     return Depot.objects.select_related("shelter").annotate(
         evacuees=Coalesce(
             Subquery(latest.values("total")[:1]), Value(0), output_field=IntegerField()

@@ -62,7 +62,26 @@ function valueOf(input) {
   return input.type === "number" ? Number(input.value) : input.value;
 }
 
+/** The time a datetime-local input names (the tablet's own time zone), or now: a count
+ * carries the time it was taken, not the time the connection let it through. */
+function momentOf(input) {
+  const typed = input?.value ? new Date(input.value) : null;
+  return (typed && !Number.isNaN(typed.getTime()) ? typed : new Date()).toISOString();
+}
+
+/** A head-count: the total, every figure the manager changed from the last count (the
+ * server keeps the others as they were), and when it was counted. */
+function headCountOf(form) {
+  const body = { total: Number(form.total.value), observed_at: momentOf(form.observed_at) };
+  for (const input of $$("input[data-figure-field]", form)) {
+    if (input.value !== "" && input.value !== input.defaultValue) body[input.name] = Number(input.value);
+  }
+  if (form.note.value) body.note = form.note.value;
+  return body;
+}
+
 function bodyOf(form) {
+  if (form.dataset.kind === "headcount") return headCountOf(form);
   if (form.dataset.kind === "request") {
     const lines = $$("input[data-line-item]", form)
       .filter((input) => Number(input.value) > 0)
@@ -102,7 +121,15 @@ function wireForms() {
       const entry = enqueue({ url: form.dataset.api, body, label: labelOf(form, body) });
       form.dataset.lastKey = entry.key;
       announceQueued();
-      form.reset();
+      if (form.dataset.kind === "headcount") {
+        // What was sent is now the last count as far as this page knows: the next update
+        // starts from it (the answer, when it comes, sets the figures for good).
+        for (const input of $$("input[data-figure-field], input[name=total]", form)) input.defaultValue = input.value;
+        form.observed_at.value = "";
+        form.note.value = "";
+      } else {
+        form.reset();
+      }
       form.dispatchEvent(new Event("change"));
     });
   }
@@ -118,9 +145,45 @@ function wireForms() {
     else {
       const onHand = detail.data?.on_hand;
       const stock = onHand !== undefined ? `（${gettext("在庫")} ${onHand}）` : "";
-      announce(`${detail.entry.label} — ${gettext("記録しました")}${stock}`);
+      const past = detail.data?.is_current === false ? `（${gettext("過去の記録として")}）` : "";
+      announce(`${detail.entry.label} — ${gettext("記録しました")}${past}${stock}`);
+      applyAnswer(detail.data);
     }
   });
+}
+
+/** Show what the server answered at once: the current head-count and its figures, the
+ * status, an item's stock in the pickers. Then the page's figures are read again. */
+function applyAnswer(data) {
+  if (!data) return;
+  const text = (selector, value) => { const node = $(selector); if (node && value !== undefined) node.textContent = String(value); };
+  if (data.is_current) {
+    text("#occupancy", data.total);
+    text("#care-needs", data.care_needs);
+    text("#now-supported_at_home", data.supported_at_home);
+    text("#now-supported_in_cars", data.supported_in_cars);
+    const form = $("#headcount-form");
+    for (const input of form ? $$("input[data-figure-field], input[name=total]", form) : []) {
+      if (data[input.name] === undefined) continue;
+      const pristine = input.value === input.defaultValue;
+      input.defaultValue = String(data[input.name]);
+      if (pristine) input.value = input.defaultValue;
+    }
+  }
+  if (data.status && data.status_label) {
+    const strong = $("strong[data-status]");
+    if (strong) { strong.dataset.status = data.status; strong.textContent = data.status_label; }
+    text("#occupancy", data.occupancy);
+  }
+  const itemId = data.movements?.[0]?.item_id;
+  if (itemId !== undefined && data.on_hand !== undefined) {
+    for (const input of $$(`input[name=item_id][value="${itemId}"]`)) {
+      input.dataset.onHand = String(data.on_hand);
+      const small = input.parentElement.querySelector("small");
+      if (small) small.textContent = `${data.on_hand}${input.dataset.unit}`;
+    }
+    for (const form of $$("form[data-api]")) form.dispatchEvent(new Event("change"));
+  }
 }
 
 function wirePickers() {

@@ -15,8 +15,8 @@ async function refreshCareNeeds(shelterId) {
     const latest = (page.items ?? page)[0];
     const shelter = state.shelters.get(shelterId);
     if (latest && shelter) {
-      shelter.care_needs = ["elderly", "infants", "pregnant", "disabled", "medical_care", "language_support"]
-        .reduce((n, need) => n + (latest[need] ?? 0), 0);
+      shelter.care_needs = latest.care_needs;
+      shelter.supported_elsewhere = latest.supported_at_home + latest.supported_in_cars;
       renderPanel();
     }
   } catch {
@@ -36,7 +36,7 @@ export function apply(event) {
   const shelter = shelters.get(p.shelter_id);
   switch (event.kind) {
     case "shelter.headcount":
-      if (shelter) {
+      if (shelter && p.is_current !== false) {
         shelter.occupancy = p.total;
         shelter.capacity = p.capacity;
         drawShelter(shelter);

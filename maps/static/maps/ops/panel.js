@@ -17,6 +17,7 @@ export function renderPanel() {
     "open-shelters": open.length,
     evacuees: all.reduce((n, s) => n + s.occupancy, 0),
     "care-needs": all.reduce((n, s) => n + s.care_needs, 0),
+    "supported-elsewhere": all.reduce((n, s) => n + (s.supported_elsewhere ?? 0), 0),
     shortages: shortages.length,
   };
   for (const [id, value] of Object.entries(shown)) {

@@ -10,3 +10,4 @@ class DisasterConfig(AppConfig):
         # Registers the event schemas of the core and the damage reports.
         from disaster.core import event_kinds  # noqa: F401
         from disaster.reports import event_kinds as report_events  # noqa: F401
+        from disaster.warnings import event_kinds as warning_events  # noqa: F401

@@ -1,5 +1,6 @@
 """The disaster app's models, for Django: the core's (`disaster.core.models`) and the
-damage reports' (`disaster.reports.models`). Code imports them from where they live."""
+damage reports' (`disaster.reports.models`) and JMA warnings'
+(`disaster.warnings.models`). Code imports them from where they live."""
 
 from disaster.core.models import (
     ApiToken,
@@ -21,19 +22,23 @@ from disaster.reports.models import (
     original_photo_path,
     public_photo_path,
 )
+from disaster.warnings.models import CityWarning, Feed, Telegram
 
 __all__ = [
     "ApiToken",
     "ApiTokenQuerySet",
     "AuditEntry",
+    "CityWarning",
     "DamageReport",
     "DamageReportQuerySet",
     "Event",
+    "Feed",
     "IdempotentRequest",
     "Incident",
     "RateWindow",
     "ReportChange",
     "ReportPhoto",
+    "Telegram",
     "User",
     "WithinMetres",
     "as_geography",

@@ -233,6 +233,33 @@ SHARED_DATA_DIR = Path(env("SHARED_DATA_DIR", default=str(_shared_data_dir())))
 CITY_NAME = env("CITY_NAME", default="座間市")
 CITY_CODE = env("CITY_CODE", default="142166")
 
+# JMA 防災情報XML (disaster/warnings): the Atom feeds polled (empty: none), each at most once
+# per JMA_POLL_INTERVAL_S (JMA refreshes its high-frequency feeds every minute and asks
+# clients to use If-Modified-Since), only entries from JMA_OFFICES (empty: every office).
+# Which telegrams concern the city: its municipality codes (気象・地震・火山情報／市町村等,
+# from CITY_CODE), its earthquake region (地震情報／細分区域) and forecast regions (一次・二次
+# 細分区域, for 記録的短時間大雨情報), and the designated rivers (指定河川) it names. Earthquakes
+# and 記録的短時間大雨情報 stay on the panels for JMA_REPORT_SHOWN_HOURS after they arrive.
+_JMA_CITY_DEFAULTS = {  # 座間市: 神奈川県東部 for earthquakes, 西部・県央 for forecasts
+    "142166": {"quake": ["360"], "regions": ["140020", "140022"], "rivers": ["相模川"]},
+}
+_jma_city = _JMA_CITY_DEFAULTS.get(CITY_CODE, {"quake": [], "regions": [], "rivers": []})
+JMA_FEED_URLS = env_list(
+    "JMA_FEED_URLS",
+    default=[
+        "https://www.data.jma.go.jp/developer/xml/feed/extra.xml",
+        "https://www.data.jma.go.jp/developer/xml/feed/eqvol.xml",
+    ],
+)
+JMA_POLL_INTERVAL_S = env("JMA_POLL_INTERVAL_S", default=60.0, cast=float)
+JMA_HTTP_TIMEOUT_S = env("JMA_HTTP_TIMEOUT_S", default=10.0, cast=float)
+JMA_OFFICES = env_list("JMA_OFFICES", default=[])
+JMA_AREA_CODES = env_list("JMA_AREA_CODES", default=[CITY_CODE[:5] + "00"])
+JMA_QUAKE_REGION_CODES = env_list("JMA_QUAKE_REGION_CODES", default=_jma_city["quake"])
+JMA_REGION_CODES = env_list("JMA_REGION_CODES", default=_jma_city["regions"])
+JMA_RIVERS = env_list("JMA_RIVERS", default=_jma_city["rivers"])
+JMA_REPORT_SHOWN_HOURS = env("JMA_REPORT_SHOWN_HOURS", default=6.0, cast=float)
+
 # Where residents reach this instance: links in SMS and LINE messages, the CAP feed, and
 # the URL Twilio signs its callbacks with.
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")

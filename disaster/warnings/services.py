@@ -1,0 +1,207 @@
+"""Taking in one telegram: keep it (raw and parsed), recompute what is in force for the city,
+tell the operations room, and queue the city's suggested actions — in one transaction.
+
+A telegram seen before (the same bytes, or the same event, serial and type) changes nothing.
+One that is not XML or fails JMA's schema is kept aside as `refused` and logged in one line:
+a broken telegram never stops the poller and never raises to its caller.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from procrastinate.contrib.django import app
+
+from disaster.core.events import publish
+from disaster.warnings import parsing, state
+from disaster.warnings.models import CityWarning, Telegram
+from disaster.warnings.schema import Refused, validated
+
+log = logging.getLogger(__name__)
+
+# The city's response to a telegram (alerts/authoring/suggestions.py) runs as this task of
+# alerts/jobs.py, deferred by name: this package never imports the layers above it.
+ACT_ON_TELEGRAM = "alerts.jobs.act_on_telegram"
+
+
+@dataclass
+class Ingested:
+    telegram: Telegram
+    created: bool  # False: seen before, nothing changed
+    changed: bool = False  # the city's warnings in force changed
+
+
+def _utc(value: dt.datetime | None) -> str:
+    return value.astimezone(dt.UTC).isoformat() if value else ""
+
+
+def order_key(telegram: parsing.Telegram) -> str:
+    """JMA's order within a stream as sortable text: report time, serial, sending time."""
+    return f"{_utc(telegram.report_at)}|{telegram.serial or 0:08d}|{_utc(telegram.sent_at)}"
+
+
+def warning_payload(warning: CityWarning) -> dict[str, Any]:
+    """A warning in force as the panel, the public map and the `jma.warnings` event show it."""
+    return {
+        "id": warning.pk,
+        "telegram_id": warning.telegram_id,
+        "family": warning.family,
+        "area_code": warning.area_code,
+        "area_name": warning.area_name,
+        "name": warning.name,
+        "status": warning.status,
+        "level": warning.level,
+        "level_words": warning.level_words,
+        "intensity": warning.intensity,
+        "hazards": list(warning.hazards),
+        "condition": warning.condition,
+        "next_kinds": warning.next_kinds,
+        "text": warning.text,
+        "since": warning.since.isoformat(),
+        "updated_at": warning.updated_at.isoformat(),
+    }
+
+
+def in_force() -> list[dict[str, Any]]:
+    return [
+        warning_payload(w) for w in CityWarning.objects.in_force().order_by("-level", "since", "id")
+    ]
+
+
+def _comparable(warnings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What people see of the warnings: a telegram that only confirms them (継続) is no change."""
+    return [
+        {k: v for k, v in w.items() if k not in {"updated_at", "telegram_id"}} for w in warnings
+    ]
+
+
+def telegram_payload(telegram: Telegram) -> dict[str, Any]:
+    """A telegram on the timeline: what JMA titled it and said in its headline."""
+    return {
+        "id": telegram.pk,
+        "outcome": telegram.outcome,
+        "family": telegram.family,
+        "info_kind": telegram.info_kind,
+        "title": telegram.title or telegram.control_title,
+        "info_type": telegram.info_type,
+        "status": telegram.status,
+        "report_at": telegram.report_at.isoformat() if telegram.report_at else None,
+        "received_at": telegram.received_at.isoformat(),
+        "publishing_office": telegram.publishing_office,
+        "headline": telegram.headline[:500],
+        "cancelled": telegram.cancelled_by_id is not None,
+        "error": telegram.error[:200],
+    }
+
+
+def _refuse(raw: bytes, sha256: str, source: str, entry_id: str, reason: str) -> Ingested:
+    log.warning("JMA telegram refused (%s, entry %s): %s", source or "-", entry_id or "-", reason)
+    telegram, created = Telegram.objects.get_or_create(
+        sha256=sha256,
+        defaults={
+            "raw": raw,
+            "source": source[:500],
+            "entry_id": entry_id[:200],
+            "outcome": Telegram.Outcome.REFUSED,
+            "error": reason[:2000],
+        },
+    )
+    if created:
+        publish("jma.telegram", telegram_payload(telegram))
+    return Ingested(telegram, created)
+
+
+def _read(raw: bytes) -> parsing.Telegram:
+    """Validate and parse; `Refused` for a telegram JMA would not send, and for one our parser
+    cannot read (logged with its traceback: that is ours to fix)."""
+    root = validated(raw)
+    try:
+        return parsing.parse(root)
+    except Exception as error:
+        log.exception("JMA telegram valid but unreadable")
+        raise Refused(f"unreadable: {type(error).__name__}: {error}") from None
+
+
+@transaction.atomic
+def ingest(raw: bytes, *, source: str = "", entry_id: str = "") -> Ingested:
+    """Keep one telegram and apply it (see the module docstring)."""
+    sha256 = hashlib.sha256(raw).hexdigest()
+    seen = Telegram.objects.filter(sha256=sha256).first()
+    if seen is not None:
+        return Ingested(seen, created=False)
+    try:
+        read = _read(raw)
+    except Refused as refused:
+        return _refuse(raw, sha256, source, entry_id, refused.reason)
+    own = state.city()
+    fields = {
+        "family": read.family,
+        "info_kind": read.info_kind[:60],
+        "control_title": read.control_title[:100],
+        "title": read.title[:200],
+        "status": read.status[:10],
+        "info_type": read.info_type[:10],
+        "event_id": read.event_id[:100],
+        "serial": read.serial,
+        "report_at": read.report_at,
+        "publishing_office": read.publishing_office[:200],
+        "headline": read.headline,
+        "stream": read.stream[:300],
+        "order_key": order_key(read),
+        "concerns_city": state.concerns(read, own),
+    }
+    same_event = Telegram.objects.filter(
+        outcome=Telegram.Outcome.READ,
+        stream=fields["stream"],
+        order_key=fields["order_key"],
+        info_type=fields["info_type"],
+        status=fields["status"],
+    ).first()
+    if same_event is not None:
+        return Ingested(same_event, created=False)
+    try:
+        with transaction.atomic():  # a savepoint: another poller stored it a moment ago
+            telegram = Telegram.objects.create(
+                sha256=sha256,
+                raw=raw,
+                source=source[:500],
+                entry_id=entry_id[:200],
+                outcome=Telegram.Outcome.READ,
+                parsed=dataclasses.asdict(read),
+                **fields,
+            )
+    except IntegrityError:
+        existing = Telegram.objects.filter(sha256=sha256).first() or Telegram.objects.get(
+            stream=fields["stream"], order_key=fields["order_key"], info_type=fields["info_type"]
+        )
+        return Ingested(existing, created=False)
+    return Ingested(telegram, created=True, changed=_apply(telegram, read))
+
+
+def _apply(telegram: Telegram, read: parsing.Telegram) -> bool:
+    """Recompute the stream, announce the telegram and any change, queue the city's response.
+    Drills and tests (運用種別 訓練・試験) are kept and shown, never applied."""
+    stream_has_rows = CityWarning.objects.filter(stream=telegram.stream).exists()
+    applies = telegram.status == "通常" and (
+        telegram.concerns_city or stream_has_rows or telegram.info_type == "取消"
+    )
+    changed = False
+    if applies:
+        before = in_force()
+        state.recompute(telegram.stream, {telegram.pk: read})
+        after = in_force()
+        changed = _comparable(before) != _comparable(after)
+        if changed:
+            publish("jma.warnings", {"warnings": after})
+    if telegram.concerns_city or changed:
+        telegram.refresh_from_db(fields=["cancelled_by"])
+        publish("jma.telegram", telegram_payload(telegram))
+    if applies:
+        app.configure_task(ACT_ON_TELEGRAM, queue="alerts").defer(telegram_id=telegram.pk)
+    return changed

@@ -1,42 +1,48 @@
 """The demo city: 座間市 (Zama, Kanagawa) from real open data, plus plausible stock.
 
 Real: the designated shelters and emergency evacuation sites with their hazard flags (GSI),
-the city boundary (国土数値情報 N03). Derived, and labelled so: districts (Voronoi cells of
-the designated shelters, clipped to the boundary and merged by the 町名 of each shelter's
-address). Invented but plausible: capacities, facilities, stock quantities and expiry
-dates, and the demo users. Everything is deterministic, so loading twice changes nothing.
+the city boundary (国土数値情報 N03), the 66 町丁目 of the 2015 census with their
+populations, households and representative points (e-Stat). Derived, and labelled so: the
+districts' shapes (Voronoi cells of those points, clipped to the boundary: the census
+polygons of 座間市 are not in the shared data). Invented but plausible: capacities,
+facilities, stock quantities and expiry dates, and the demo users. The city itself is built
+by the same steps as any city's (`disaster.city_setup`). Everything is deterministic, so
+loading twice changes nothing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import random
-import re
-from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
-from django.contrib.gis.geos import GEOSGeometry, MultiPolygon, Point
-from django.db import connection, transaction
+from django.contrib.gis.geos import Point
+from django.db import transaction
 from django.utils import timezone
 
+from disaster import city_setup
 from disaster.core.geography import CityBoundary, District
 from disaster.core.models import User
 from disaster.core.roles import Role
 from disaster.reports.models import DamageReport
 from disaster.reports.services import NewReport, city_contains, create_report, triage
 from shelters.models import HeadCount, Shelter
-from shelters.opendata import import_gsi_geojson
 from shelters.services import change_status, record_headcount
+from stockpile.catalogue import create_shelter_depots, load_catalogue
 from stockpile.models import Depot, Item, Lot
 from stockpile.services import receive_stock
 
 DATA = Path(settings.SHARED_DATA_DIR)
 DEMO_PASSWORD = "sonae-demo"  # noqa: S105 (printed by `make run`; demo data only)
 
-DERIVED_DISTRICT_SOURCE = (
+BOUNDARY = DATA / "mlit-n03-boundary-14216.geojson"
+SHELTER_FILES = (DATA / "gsi-evacuation-142166.geojson", DATA / "gsi-emergency-142166.geojson")
+# 2015 census small areas of 座間市: attributes and representative points, no polygons.
+CHOME_ATTRIBUTES = DATA / "estat-h27-chome-attributes-14216.csv"
+# What the districts of earlier demos said they were (Voronoi cells of the shelters).
+SHELTER_CELLS_SOURCE = (
     "推定: 指定避難所のボロノイ領域を市境界で切り取り、所在地の町名ごとに結合"
     "（公式の町丁目界ではない）"
 )
@@ -49,133 +55,8 @@ DEMO_USERS = [
 ]
 MANAGER_SHELTERS = 2  # the demo shelter manager runs the first two schools
 
-# A typical municipal stockpile. Norms follow national guidance where one exists:
-# water 3 L/person/day, three meals/person/day (here two of rice and one of biscuits),
-# portable toilet bags 5 uses/person/day (内閣府 避難所におけるトイレの確保・管理ガイドライン).
-CATALOGUE = [
-    (
-        "water",
-        "water",
-        "飲料水（保存水）",
-        "Drinking water (long-life)",
-        "L",
-        "L",
-        "3",
-        "内閣府: 1人1日3L",
-        1825,
-    ),
-    (
-        "alpha-rice",
-        "food",
-        "アルファ化米",
-        "Instant rice (alpha rice)",
-        "食",
-        "meals",
-        "2",
-        "1日3食のうち2食",
-        1825,
-    ),
-    (
-        "biscuits",
-        "food",
-        "保存用クラッカー",
-        "Emergency crackers",
-        "食",
-        "meals",
-        "1",
-        "1日3食のうち1食",
-        1825,
-    ),
-    (
-        "formula",
-        "infant",
-        "乳児用液体ミルク",
-        "Liquid infant formula",
-        "本",
-        "bottles",
-        None,
-        "",
-        365,
-    ),
-    (
-        "diapers-child",
-        "infant",
-        "紙おむつ（子ども用）",
-        "Diapers (children)",
-        "枚",
-        "pcs",
-        None,
-        "",
-        None,
-    ),
-    (
-        "diapers-adult",
-        "hygiene",
-        "紙おむつ（大人用）",
-        "Diapers (adults)",
-        "枚",
-        "pcs",
-        None,
-        "",
-        None,
-    ),
-    ("sanitary", "hygiene", "生理用品", "Sanitary pads", "枚", "pcs", None, "", None),
-    ("masks", "hygiene", "マスク", "Face masks", "枚", "pcs", None, "", 1825),
-    (
-        "toilet-bags",
-        "toilet",
-        "携帯トイレ（凝固剤・処理袋）",
-        "Portable toilet bags",
-        "回分",
-        "uses",
-        "5",
-        "内閣府ガイドライン: 1人1日5回",
-        3650,
-    ),
-    (
-        "toilet-units",
-        "toilet",
-        "組立式仮設トイレ",
-        "Assembly toilet units",
-        "基",
-        "units",
-        None,
-        "発災当初50人に1基、その後20人に1基",
-        None,
-    ),
-    ("blankets", "bedding", "毛布", "Blankets", "枚", "pcs", None, "", None),
-    ("cardboard-beds", "bedding", "段ボールベッド", "Cardboard beds", "台", "beds", None, "", None),
-    (
-        "partitions",
-        "bedding",
-        "間仕切り（パーティション）",
-        "Partitions",
-        "組",
-        "sets",
-        None,
-        "",
-        None,
-    ),
-    ("first-aid", "medical", "救急セット", "First-aid kits", "セット", "kits", None, "", 1095),
-    ("batteries", "power", "乾電池（単3）", "AA batteries", "本", "pcs", None, "", 3650),
-    (
-        "generator",
-        "equipment",
-        "発電機（カセットボンベ式）",
-        "Generator (gas cartridge)",
-        "台",
-        "units",
-        None,
-        "",
-        None,
-    ),
-]
-
 # How many shelters the demo opens, with evacuees, so that shortages show.
 OPEN_SHELTERS = 6
-
-# Equipment needed per head rather than per day: (at first, once the stay grows long).
-PEOPLE_PER_UNIT = {"toilet-units": (50, 20)}
 
 # How many people-days of each consumable a shelter keeps, as a multiple of its capacity.
 DAYS_STOCKED = {"water": 1.0, "alpha-rice": 1.5, "biscuits": 1.5, "toilet-bags": 1.0}
@@ -199,12 +80,6 @@ def _rng(*parts: object) -> random.Random:
     return random.Random(seed)
 
 
-def town_of(address: str) -> str:
-    """'神奈川県座間市栗原中央3-29-17' → '栗原中央'."""
-    rest = address.split("座間市", 1)[-1]
-    return re.split(r"[0-9０-９一二三四五六七八九十丁番-]", rest, maxsplit=1)[0] or rest
-
-
 def plausible_capacity(shelter: Shelter) -> tuple[int, int]:
     """(overnight, daytime) from the kind of facility the name says it is."""
     rng = _rng(shelter.name, shelter.address)
@@ -216,62 +91,22 @@ def plausible_capacity(shelter: Shelter) -> tuple[int, int]:
     return 80 + rng.randrange(0, 150, 10), 200
 
 
-def load_catalogue() -> list[Item]:
-    """The item catalogue with the national norms (idempotent)."""
-    items = []
-    for code, category, name_ja, name_en, unit_ja, unit_en, norm, source, shelf in CATALOGUE:
-        item, _ = Item.objects.update_or_create(
-            code=code,
-            defaults={
-                "category": category,
-                "name_ja": name_ja,
-                "name_en": name_en,
-                "unit_ja": unit_ja,
-                "unit_en": unit_en,
-                "norm_per_person_day": Decimal(norm) if norm else None,
-                "norm_source": source,
-                "shelf_life_days": shelf,
-                "people_per_unit": PEOPLE_PER_UNIT.get(code, (None, None))[0],
-                "people_per_unit_long_term": PEOPLE_PER_UNIT.get(code, (None, None))[1],
-            },
-        )
-        items.append(item)
-    return items
-
-
 class DemoCity:
     def __init__(self, out=print):
         self.out = out
 
     @transaction.atomic
     def load(self) -> None:
-        boundary = self.boundary()
-        for name in ("gsi-evacuation-142166.geojson", "gsi-emergency-142166.geojson"):
-            result = import_gsi_geojson(DATA / name)
-            self.out(
-                f"  {name}: {len(result.created)} new, {len(result.updated)} updated, "
-                f"{result.unchanged} unchanged"
-            )
+        boundary, report = city_setup.boundary_step(BOUNDARY.read_bytes())
+        self.out(f"  {report.line()}")
+        for path in SHELTER_FILES:
+            self.out(f"  {city_setup.shelters_step(path.name, path.read_bytes()).line()}")
         self.describe_shelters()
         self.districts(boundary)
         users = self.users()
         self.stock(users["admin"])
         self.evacuation(users["manager"])
         self.damage(users["ops"])
-
-    def boundary(self) -> CityBoundary:
-        feature = json.loads((DATA / "mlit-n03-boundary-14216.geojson").read_text())["features"][0]
-        geometry = GEOSGeometry(json.dumps(feature["geometry"]), srid=4326)
-        area = geometry if geometry.geom_type == "MultiPolygon" else MultiPolygon(geometry)
-        boundary, _ = CityBoundary.objects.update_or_create(
-            code=settings.CITY_CODE,
-            defaults={
-                "name": feature["properties"]["N03_004"],
-                "area": area,
-                "source": "国土数値情報（行政区域データ）国土交通省",
-            },
-        )
-        return boundary
 
     def describe_shelters(self) -> None:
         for shelter in Shelter.objects.filter(capacity=0, capacity_day=0):
@@ -286,39 +121,13 @@ class DemoCity:
             shelter.save()
 
     def districts(self, boundary: CityBoundary) -> None:
-        if District.objects.exists():
-            return
-        shelters = list(Shelter.objects.filter(is_shelter=True).order_by("pk"))
-        with connection.cursor() as cursor:
-            cursor.execute(
-                """
-                SELECT s.id, ST_AsEWKB(ST_Multi(
-                    ST_CollectionExtract(ST_Intersection(cell.geom, b.area), 3)))
-                FROM (SELECT (ST_Dump(ST_VoronoiPolygons(
-                          ST_Collect(point), 0.0,
-                          (SELECT area FROM maps_cityboundary WHERE id = %s)))).geom
-                      FROM shelters_shelter WHERE is_shelter) AS cell
-                JOIN shelters_shelter s ON s.is_shelter AND ST_Contains(cell.geom, s.point)
-                CROSS JOIN maps_cityboundary b WHERE b.id = %s
-                """,
-                [boundary.pk, boundary.pk],
-            )
-            cells = {sid: GEOSGeometry(memoryview(bytes(wkb))) for sid, wkb in cursor.fetchall()}
-        towns: dict[str, GEOSGeometry] = {}
-        for shelter in shelters:
-            town = town_of(shelter.address)
-            cell = cells[shelter.pk]
-            towns[town] = towns[town].union(cell) if town in towns else cell
-        for town, area in sorted(towns.items()):
-            multi = area if isinstance(area, MultiPolygon) else MultiPolygon(area)
-            multi.srid = 4326
-            District.objects.create(
-                name=town,
-                area=multi,
-                is_derived=True,
-                source=DERIVED_DISTRICT_SOURCE,
-            )
-        self.out(f"  {len(towns)} derived districts")
+        """座間市's 66 町丁目 of the 2015 census (64 areas: two are in pieces): no polygons
+        are published, so each is the Voronoi cell of its representative points clipped to
+        the boundary, labelled derived, with its census population and households."""
+        # Districts of earlier demos were cells of the shelters; nothing else made these.
+        District.objects.filter(code=None, source=SHELTER_CELLS_SOURCE).delete()
+        report = city_setup.districts_step(CHOME_ATTRIBUTES.read_bytes(), boundary)
+        self.out(f"  {report.line()}")
 
     def users(self) -> dict[str, User]:
         users = {}
@@ -340,13 +149,9 @@ class DemoCity:
             name="座間市中央防災備蓄倉庫（デモ）",
             defaults={"point": Point(139.4074, 35.4887, srid=4326)},
         )
-        depots = [central]
-        for shelter in Shelter.objects.filter(is_shelter=True).order_by("pk"):
-            depot, _ = Depot.objects.get_or_create(
-                shelter=shelter,
-                defaults={"name": f"{shelter.name} 備蓄倉庫", "point": shelter.point},
-            )
-            depots.append(depot)
+        create_shelter_depots()
+        shelters = Depot.objects.filter(shelter__is_shelter=True).order_by("shelter_id")
+        depots = [central, *shelters.select_related("shelter")]
         today = timezone.localdate()
         received = 0
         for depot in depots:

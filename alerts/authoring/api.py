@@ -167,8 +167,11 @@ def follow_up(request: AuthedRequest, alert_id: Id, payload: FollowUpIn, respons
 
 @router.get("/alerts/{alert_id}/recipients", response=RecipientCounts, auth=STAFF)
 def recipients(request: HttpRequest, alert_id: Id):
-    """How many people the alert reaches, per channel (counts only)."""
-    return targeting.recipient_counts(_alert(alert_id))
+    """How many subscribers the alert reaches, per channel (counts only), and how many people
+    and households live in its area (対象人数・対象世帯数, from the districts' census figures;
+    `population_method` says how they are counted)."""
+    alert = _alert(alert_id)
+    return {**targeting.recipient_counts(alert), **targeting.target_population(alert)}
 
 
 @router.get("/alerts/{alert_id}/messages", response=list[MessagePreview], auth=STAFF)

@@ -172,6 +172,12 @@ class RecipientCounts(Schema):
     subscribers: int
     line: int
     sms: int
+    population: int = Field(description="対象人数: 対象の地区の人口（国勢調査）の合計")
+    households: int = Field(description="対象世帯数: 同じく世帯数の合計")
+    districts: int = Field(description="数えた地区（全部または一部が区域に含まれる）")
+    districts_partial: int = Field(description="そのうち一部だけ区域に含まれる地区")
+    districts_without_figures: int = Field(description="人口の分からない地区（0 として数えた）")
+    population_method: str = Field(description="数え方の説明")
 
 
 class SuggestedShelterOut(Schema):

@@ -23,9 +23,12 @@ lies in, else the first district they chose.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.gis.db.models import Union
 from django.db import connection
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy
 
 from alerts.delivery.transports import CONSOLE_ID_PREFIX
 from alerts.models import Alert, Delivery, SafetyAnswer, Subscriber
@@ -46,8 +49,7 @@ def recipients_of(
     memberships = Subscriber.districts.through.objects
     if area is not None:
         # Known only by district: reached when the drawn area reaches into their district.
-        reached_into = District.objects.filter(area__intersects=area).exclude(area__touches=area)
-        members = memberships.filter(district__in=reached_into)
+        members = memberships.filter(district__in=District.objects.reached_by(area))
         match |= Q(home__isnull=True, pk__in=members.values("subscriber_id"))
     if district_ids:
         members = memberships.filter(district_id__in=district_ids)
@@ -118,6 +120,50 @@ def deliveries_by_district(alert: Alert) -> list[tuple[int | None, str, str, boo
 def safety_answers_by_district(alert: Alert) -> list[tuple[int | None, str, int]]:
     """(district id, answer, answers) for the alert's safety check."""
     return _counts_by_district(SafetyAnswer._meta.db_table, ["t.answer"], alert)
+
+
+# How the people an alert concerns (対象人数・対象世帯数) are counted, said wherever the
+# figures are shown.
+POPULATION_METHOD = gettext_lazy(
+    "区域に全部または一部が含まれる地区の人口・世帯数（国勢調査）の合計です。"
+    "一部だけ含まれる地区も、その地区の全員を数えています。"
+)
+
+
+def population_of(
+    *, whole_city: bool, area=None, district_ids: list[int] | tuple[int, ...] = ()
+) -> dict[str, Any]:
+    """対象人数・対象世帯数 of an area: the census figures of the districts it targets and
+    of those a drawn area covers or reaches into (a shared border line alone does not), each
+    district once and whole, so a district partly inside counts all its people."""
+    districts = District.objects.all()
+    partial = 0
+    if not whole_city:
+        chosen = Q(pk__in=list(district_ids))
+        if area is not None:
+            reached = District.objects.reached_by(area)
+            chosen |= Q(pk__in=reached.values("pk"))
+            partial = (
+                reached.exclude(pk__in=list(district_ids)).exclude(area__coveredby=area).count()
+            )
+        districts = districts.filter(chosen)
+    figures = districts.population()
+    return {
+        "population": figures["population"],
+        "households": figures["households"],
+        "districts": districts.count(),
+        "districts_partial": partial,
+        "districts_without_figures": figures["without_figures"],
+        "population_method": str(POPULATION_METHOD),
+    }
+
+
+def target_population(alert: Alert) -> dict[str, Any]:
+    return population_of(
+        whole_city=alert.whole_city,
+        area=alert.area,
+        district_ids=list(alert.districts.values_list("pk", flat=True)),
+    )
 
 
 def recipient_counts(alert: Alert) -> dict[str, int]:

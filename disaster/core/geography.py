@@ -7,14 +7,38 @@ and so their tables and migrations, from before the core existed.
 
 from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 
-class District(models.Model):
-    """An area residents live in, used to target alerts and count answers.
+class DistrictQuerySet(models.QuerySet):
+    def reached_by(self, area):
+        """The districts an area reaches into: a shared border line alone does not."""
+        return self.filter(area__intersects=area).exclude(area__touches=area)
 
-    Official 町丁目 polygons are not available as open data for every city; a district
-    may be derived (for example from the shelters' Voronoi cells) and then says so.
+    def population(self) -> dict[str, int]:
+        """Census population and households of these districts added up (unknown: 0), and
+        how many have no figures."""
+        figures = self.aggregate(
+            people=Coalesce(Sum("population"), 0),
+            homes=Coalesce(Sum("households"), 0),
+            unknown=Count("pk", filter=Q(population__isnull=True)),
+        )
+        return {
+            "population": int(figures["people"]),
+            "households": int(figures["homes"]),
+            "without_figures": int(figures["unknown"]),
+        }
+
+
+class District(models.Model):
+    """An area residents live in, used to target alerts and count answers, with its census
+    population so an alert can say how many people and households it concerns.
+
+    Districts come from e-Stat 小地域 polygons (`code` is their KEY_CODE) where a city has
+    them; otherwise they may be derived (Voronoi cells of the e-Stat representative points,
+    or of the shelters) and then say so.
     """
 
     name = models.CharField(_("名称"), max_length=100, unique=True)
@@ -27,6 +51,14 @@ class District(models.Model):
     postal_codes = ArrayField(
         models.CharField(max_length=7), verbose_name=_("郵便番号"), default=list, blank=True
     )
+    # e-Stat 小地域 KEY_CODE (9 or 11 digits): what a re-import finds the district by.
+    code = models.CharField(
+        _("地域コード"), max_length=20, unique=True, null=True, blank=True, default=None
+    )
+    population = models.PositiveIntegerField(_("人口"), null=True, blank=True)
+    households = models.PositiveIntegerField(_("世帯数"), null=True, blank=True)
+
+    objects = DistrictQuerySet.as_manager()
 
     class Meta:
         app_label = "maps"

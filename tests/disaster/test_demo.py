@@ -7,6 +7,7 @@ like after each load, and empties the database again when its tests are done.
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 from decimal import Decimal
@@ -15,6 +16,7 @@ import pytest
 from django.apps import apps
 from django.contrib.auth import authenticate
 from django.contrib.gis.db.models import Union
+from django.contrib.gis.geos import Point
 from django.core.management import call_command
 from django.db.models import Max, Sum
 from django.test import RequestFactory
@@ -32,6 +34,7 @@ pytestmark = pytest.mark.django_db
 
 EVACUATION = DATA / "gsi-evacuation-142166.geojson"  # 指定避難所
 EMERGENCY = DATA / "gsi-emergency-142166.geojson"  # 指定緊急避難場所
+CHOME = DATA / "estat-h27-chome-attributes-14216.csv"  # the 2015 census small areas
 
 # The GSI columns of the hazard flags, and what Sonae calls each hazard.
 GSI_FLAGS = {
@@ -152,6 +155,27 @@ def test_districts_are_labelled_derived_lie_within_the_city_and_cover_its_shelte
     # Together they are the whole city: no gaps, nothing outside it.
     city = districts.aggregate(city=Union("area"))["city"]
     assert city.sym_difference(boundary).area < boundary.area * 1e-6
+
+
+def test_districts_are_zamas_census_areas_with_their_population_and_households(demo):
+    rows = list(csv.DictReader(CHOME.open(encoding="utf-8-sig")))
+    districts = District.objects.all()
+
+    # 66 rows, 64 areas: 栗原 14216030300 comes in three pieces, each with its own point.
+    assert (len(rows), len({row["KEY_CODE"] for row in rows})) == (66, 64)
+    assert districts.count() == 64
+    assert districts.population() == {
+        "population": 128_737,
+        "households": 55_910,
+        "without_figures": 0,
+    }
+    assert set(districts.values_list("code", flat=True)) == {row["KEY_CODE"] for row in rows}
+    # Two 栗原 and two 座間 in the census: told apart by their codes.
+    assert District.objects.get(code="14216030300").name == "栗原（14216030300）"
+    assert District.objects.get(code="14216180004").name == "南栗原４丁目"
+    for row in rows:
+        point = Point(float(row["X_CODE"]), float(row["Y_CODE"]), srid=4326)
+        assert District.objects.get(code=row["KEY_CODE"]).area.covers(point), row["MOJI"]
 
 
 def test_the_catalogue_has_national_norms_where_there_are_any(demo):

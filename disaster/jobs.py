@@ -9,6 +9,9 @@ from django.utils import timezone
 from procrastinate.contrib.django import app
 
 from disaster.core.models import Event, IdempotentRequest
+from disaster.warnings.jobs import poll_jma_feeds
+
+__all__ = ["poll_jma_feeds", "prune_logs"]  # the JMA poller is registered with this module
 
 
 @app.periodic(cron="17 3 * * *")

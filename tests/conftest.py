@@ -9,4 +9,6 @@ pytest_plugins = [
     "tests.fixtures.events",
     "tests.fixtures.stockpile",
     "tests.fixtures.providers",
+    "tests.fixtures.warnings",
+    "tests.fixtures.jobs",
 ]

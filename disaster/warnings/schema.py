@@ -25,13 +25,13 @@ class Refused(ValueError):
         self.reason = reason
 
 
-def _parser() -> etree.XMLParser:
+def safe_parser() -> etree.XMLParser:
     return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 
 
 @cache
 def jmx_schema() -> etree.XMLSchema:
-    return etree.XMLSchema(etree.parse(str(SCHEMA_DIR / "jmx.xsd"), _parser()))
+    return etree.XMLSchema(etree.parse(str(SCHEMA_DIR / "jmx.xsd"), safe_parser()))
 
 
 def validated(raw: bytes) -> etree._Element:
@@ -39,7 +39,7 @@ def validated(raw: bytes) -> etree._Element:
     if len(raw) > MAX_BYTES:
         raise Refused(f"too large: {len(raw)} bytes")
     try:
-        root = etree.fromstring(raw, _parser())
+        root = etree.fromstring(raw, safe_parser())
     except etree.XMLSyntaxError as error:
         raise Refused(f"not XML: {error}") from None
     schema = jmx_schema()

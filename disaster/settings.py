@@ -268,7 +268,8 @@ PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip
 # distance and time are proposed as duplicates; the public form takes this many reports per
 # client per hour. Without a city boundary loaded, points must lie in CITY_BBOX
 # (west,south,east,north).
-REPORT_PHOTO_MAX_BYTES = env("REPORT_PHOTO_MAX_BYTES", default=8_000_000, cast=int)
+# One limit for the server and the public form's promise (a phone's photo is often 5–10 MB).
+REPORT_PHOTO_MAX_BYTES = env("REPORT_PHOTO_MAX_BYTES", default=10_000_000, cast=int)
 REPORT_DUPLICATE_METRES = env("REPORT_DUPLICATE_METRES", default=150, cast=int)
 REPORT_DUPLICATE_MINUTES = env("REPORT_DUPLICATE_MINUTES", default=120, cast=int)
 REPORT_PUBLIC_PER_HOUR = env("REPORT_PUBLIC_PER_HOUR", default=10, cast=int)

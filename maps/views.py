@@ -16,6 +16,7 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from alerts.delivery.transports import console_banner
 from disaster.core.roles import is_staff_role
 from disaster.reports.models import DamageReport
+from disaster.reports.photos import photo_limit_mb
 from maps import ops as ops_state
 from shelters.models import Hazard
 
@@ -69,5 +70,11 @@ def report_form(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "maps/report.html",
-        {"submit_url": reverse("api:submit_report"), "categories": DamageReport.Category.choices},
+        {
+            "submit_url": reverse("api:submit_report"),
+            "categories": DamageReport.Category.choices,
+            # The form promises what the server takes: one setting for both.
+            "photo_max_bytes": settings.REPORT_PHOTO_MAX_BYTES,
+            "photo_max_mb": photo_limit_mb(),
+        },
     )

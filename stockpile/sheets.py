@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font, PatternFill
 
+from disaster.core.cells import as_text_cell, csv_text, from_csv_text
 from disaster.core.errors import Invalid
 from disaster.core.models import User
 from stockpile import services
@@ -84,6 +85,8 @@ def stock_sheet_xlsx(depot: Depot) -> bytes:
         cell.font = Font(bold=True)
     for row in sheet_rows(depot):
         sheet.append(row)
+        for cell in sheet[sheet.max_row]:
+            as_text_cell(cell)
     yellow = PatternFill("solid", fgColor="FFF2CC")
     for (cell,) in sheet.iter_rows(min_row=2, min_col=7, max_col=7):
         cell.fill = yellow  # the column to fill in
@@ -103,7 +106,10 @@ def stock_sheet_csv(depot: Depot) -> bytes:
     writer.writerow(COLUMNS)
     for row in sheet_rows(depot):
         writer.writerow(
-            ["" if v is None else v.isoformat() if isinstance(v, dt.date) else v for v in row]
+            [
+                "" if v is None else v.isoformat() if isinstance(v, dt.date) else csv_text(v)
+                for v in row
+            ]
         )
     return ("\ufeff" + out.getvalue()).encode("utf-8")  # BOM: Excel opens it as UTF-8
 
@@ -196,9 +202,9 @@ def parse_count_sheet(content: bytes, filename: str) -> list[CountRow]:
     def cell(row, name):
         index = at.get(name)
         value = row[index] if index is not None and index < len(row) else None
-        return (
-            "" if value is None else str(value).strip() if not isinstance(value, dt.date) else value
-        )
+        if isinstance(value, dt.date):
+            return value
+        return "" if value is None else from_csv_text(str(value)).strip()
 
     for line, row in enumerate(table[1:], start=2):
         if all(v in (None, "") for v in row):

@@ -19,17 +19,25 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from disaster.core.errors import TooLarge, UnsupportedMediaType
 from disaster.reports.models import DamageReport, ReportPhoto
 
-FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+# MPO (multi-picture JPEG: what many phones write for HDR or depth) is a JPEG whose first
+# picture every viewer shows; it is kept as sent and its stripped copy is that picture.
+FORMATS = {"JPEG": "image/jpeg", "MPO": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 MAX_PIXELS = 40_000_000  # a decompression bomb is refused before it is decoded
+
+
+def photo_limit_mb() -> str:
+    """REPORT_PHOTO_MAX_BYTES in MB (10^6 bytes) as the form and the refusal say it."""
+    return f"{settings.REPORT_PHOTO_MAX_BYTES / 1_000_000:.1f}".removesuffix(".0")
 
 
 def _read_limited(upload: UploadedFile) -> bytes:
     limit = settings.REPORT_PHOTO_MAX_BYTES
+    too_large = TooLarge(_("写真は %(mb)s MB までです。") % {"mb": photo_limit_mb()})
     if upload.size is not None and upload.size > limit:
-        raise TooLarge(_("写真は %(mb)s MB までです。") % {"mb": limit // 1_000_000})
+        raise too_large
     data = upload.read(limit + 1)
     if len(data) > limit:
-        raise TooLarge(_("写真は %(mb)s MB までです。") % {"mb": limit // 1_000_000})
+        raise too_large
     return data
 
 
@@ -58,7 +66,7 @@ def open_image(data: bytes) -> Image.Image:
 def stripped(image: Image.Image) -> bytes:
     """The image re-encoded with no metadata, its EXIF orientation applied to the pixels."""
     upright = ImageOps.exif_transpose(image)
-    fmt = image.format
+    fmt = "JPEG" if image.format == "MPO" else image.format
     if fmt == "JPEG" and upright.mode not in ("RGB", "L"):
         upright = upright.convert("RGB")
     out = io.BytesIO()

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 
 from django.conf import settings
 
+from disaster.core.cells import csv_text
 from shelters.models import Shelter
 from shelters.opendata.codes import (
     PREFECTURES,
@@ -78,7 +79,8 @@ def export_csv(shelters: Iterable[Shelter]) -> bytes:
     writer = csv.DictWriter(out, fieldnames=RECOMMENDED_COLUMNS, lineterminator="\r\n")
     writer.writeheader()
     for shelter in shelters:
-        writer.writerow(recommended_row(shelter, code=code))
+        row = recommended_row(shelter, code=code)
+        writer.writerow({column: csv_text(value) for column, value in row.items()})
     return out.getvalue().encode("utf-8-sig")
 
 

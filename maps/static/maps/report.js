@@ -33,6 +33,12 @@ async function submit(event) {
   }
   const data = new FormData(form);
   if (!data.get("photo")?.size) data.delete("photo");
+  // The server's own limit, said on the form: a photo over it is not sent at all.
+  const photo = document.getElementById("photo");
+  if (data.get("photo")?.size > Number(photo.dataset.maxBytes)) {
+    result.textContent = photo.dataset.tooLarge;
+    return;
+  }
   result.textContent = gettext("送信しています…");
   const button = form.querySelector("button[type=submit]");
   button.disabled = true;

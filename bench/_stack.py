@@ -76,6 +76,34 @@ def city_alert(channels: tuple[str, ...] = ("line", "sms")) -> Alert:
     )
 
 
+def only_subscribers(count: int) -> None:
+    """The bench database with no alert and `count` subscribers in the whole city, the first
+    half on LINE, the rest by SMS (statistics refreshed for the planner)."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from alerts.models import Alert, Delivery, Subscriber  # Django is set up by setup_django()
+
+    Delivery.objects.all().delete()
+    Alert.objects.all().delete()
+    Subscriber.objects.all().delete()
+    now = timezone.now()
+    half = count // 2
+    rows = [
+        Subscriber(
+            line_user_id=f"U{i:032x}" if i < half else None,
+            phone=f"+8190{i:08d}" if i >= half else None,
+            phone_confirmed_at=now if i >= half else None,
+            language="ja",
+            consent_method=Subscriber.ConsentMethod.STAFF,
+        )
+        for i in range(count)
+    ]
+    Subscriber.objects.bulk_create(rows, batch_size=10000)
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+
+
 # Where the CPU goes (Linux /proc; the figures are left out elsewhere) ----------------------
 
 TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100

@@ -17,37 +17,15 @@ import subprocess
 import sys
 import time
 
-from bench._stack import ROOT, city_alert
+from bench._stack import ROOT, city_alert, only_subscribers
 
 RECIPIENTS = int(os.environ.get("BENCH_FANOUT_RECIPIENTS", "100000"))
 
 
-def _subscribers(count: int) -> None:
-    from django.utils import timezone
-
-    from alerts.models import Subscriber
-
-    now = timezone.now()
-    half = count // 2
-    rows = [
-        Subscriber(
-            line_user_id=f"U{i:032x}" if i < half else None,
-            phone=f"+8190{i:08d}" if i >= half else None,
-            phone_confirmed_at=now if i >= half else None,
-            language="ja",
-            consent_method=Subscriber.ConsentMethod.STAFF,
-        )
-        for i in range(count)
-    ]
-    Subscriber.objects.bulk_create(rows, batch_size=10000)
-
-
 def run() -> dict:
     from django.conf import settings
-    from django.db import connection
 
     from alerts.delivery import fanout
-    from alerts.models import Alert, Delivery, Subscriber
     from alerts.providers.line.fake import FakeLine
     from alerts.providers.twilio.fake import FakeTwilio
 
@@ -85,12 +63,7 @@ def run() -> dict:
 
         counts()  # forget the rate probe's messages
 
-        Delivery.objects.all().delete()
-        Alert.objects.all().delete()
-        Subscriber.objects.all().delete()
-        _subscribers(RECIPIENTS)
-        with connection.cursor() as cursor:
-            cursor.execute("VACUUM ANALYZE")
+        only_subscribers(RECIPIENTS)
         alert = city_alert()
         started = time.perf_counter()
         run = fanout.Fanout(alert)

@@ -22,28 +22,6 @@ RECIPIENTS = int(os.environ.get("BENCH_RECOVERY_RECIPIENTS", "10000"))
 KILL_AT = 0.3
 
 
-def _subscribers(count: int) -> None:
-    from django.utils import timezone
-
-    from alerts.models import Subscriber
-
-    now = timezone.now()
-    half = count // 2
-    Subscriber.objects.bulk_create(
-        [
-            Subscriber(
-                line_user_id=f"U{i:032x}" if i < half else None,
-                phone=f"+8190{i:08d}" if i >= half else None,
-                phone_confirmed_at=now if i >= half else None,
-                language="ja",
-                consent_method=Subscriber.ConsentMethod.STAFF,
-            )
-            for i in range(count)
-        ],
-        batch_size=5000,
-    )
-
-
 def _wait(condition: Callable[[], bool], timeout: float, what: str) -> float:
     """Poll until `condition()`; the monotonic time it held."""
     deadline = time.monotonic() + timeout
@@ -61,21 +39,16 @@ def run() -> dict:
     from procrastinate.contrib.django.models import ProcrastinateWorker
 
     from alerts.lifecycle import defer_sending
-    from alerts.models import Alert, Delivery, Subscriber
+    from alerts.models import Alert
     from alerts.providers.line.fake import FakeLine
     from alerts.providers.twilio.fake import FakeTwilio
-    from bench._stack import Worker, city_alert
+    from bench._stack import Worker, city_alert, only_subscribers
 
     line, twilio = FakeLine().start(), FakeTwilio().start()
     with connection.cursor() as cursor:  # jobs and workers of earlier runs
         cursor.execute("DELETE FROM procrastinate_jobs")
         cursor.execute("DELETE FROM procrastinate_workers")
-    Delivery.objects.all().delete()
-    Alert.objects.all().delete()
-    Subscriber.objects.all().delete()
-    _subscribers(RECIPIENTS)
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE")
+    only_subscribers(RECIPIENTS)
 
     def sent() -> int:
         return len(line.accepted()) + len(twilio.accepted())

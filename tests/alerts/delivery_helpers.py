@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.utils import timezone
 
 from alerts.models import Alert, Subscriber
@@ -52,3 +54,11 @@ def city_alert(channels: tuple[str, ...] = ("line", "sms"), drill: bool = False)
         is_drill=drill,
         status=Alert.Status.APPROVED,
     )
+
+
+def stuck_alert(minutes: float = 2) -> Alert:
+    """An alert "sending" since its approval `minutes` ago, no delivery of it moved since."""
+    alert = city_alert(channels=("sms",))
+    approved_at = timezone.now() - dt.timedelta(minutes=minutes)
+    Alert.objects.filter(pk=alert.pk).update(status=Alert.Status.SENDING, approved_at=approved_at)
+    return alert

@@ -20,20 +20,10 @@ from tests.alerts.worker_process import (
     worker_pid,
 )
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def no_jobs_nor_workers(transactional_db):
-    # Procrastinate's tables are not managed by Django: the flush leaves their rows behind.
-    def empty():
-        with connection.cursor() as cursor:
-            cursor.execute("DELETE FROM procrastinate_jobs")
-            cursor.execute("DELETE FROM procrastinate_workers")
-
-    empty()
-    yield
-    empty()
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("no_jobs_nor_workers"),
+]
 
 
 @pytest.mark.parametrize("during", ["sms", "line"])
@@ -64,11 +54,8 @@ def test_a_worker_killed_mid_send_is_recovered_and_sends_everyone_exactly_once(
             assert len(fake_line.deliveries) > 0 and not fake_twilio.messages
         sent_before = len(fake_twilio.messages) + len(fake_line.deliveries)
 
-        wait_for(
-            lambda: Alert.objects.get(pk=alert.pk).status == Alert.Status.SENT,
-            120,
-            "the alert sent",
-        )
+        job = ProcrastinateJob.objects.filter(task_name=SEND_ALERT)
+        wait_for(lambda: job.get().status == "succeeded", 120, "the job done")
         assert worker_pid(supervisor) != killed  # started again by its supervisor
 
     line = fake_line.accepted()
@@ -80,5 +67,5 @@ def test_a_worker_killed_mid_send_is_recovered_and_sends_everyone_exactly_once(
         assert fake_line.replayed > 0  # the recovered job reused the keys and LINE said 409
     statuses = set(Delivery.objects.filter(alert=alert).values_list("status", flat=True))
     assert statuses == {"sent"}
-    job = ProcrastinateJob.objects.get(task_name=SEND_ALERT)
-    assert job.status == "succeeded" and job.attempts >= 1  # retried by the recovery
+    assert Alert.objects.get(pk=alert.pk).status == Alert.Status.SENT
+    assert job.get().attempts >= 1  # retried by the recovery

@@ -13,19 +13,10 @@ from alerts.models import Alert
 from tests.alerts.delivery_helpers import city_alert, many
 from tests.alerts.worker_process import database_url, stack_env, supervised_worker, wait_for
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def no_jobs_nor_workers(transactional_db):
-    def empty():
-        with connection.cursor() as cursor:
-            cursor.execute("DELETE FROM procrastinate_jobs")
-            cursor.execute("DELETE FROM procrastinate_workers")
-
-    empty()
-    yield
-    empty()
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("no_jobs_nor_workers"),
+]
 
 
 @pytest.mark.parametrize("pool", ["0", "2"])

@@ -4,33 +4,22 @@ so a worker dying under a page already open turns the banner on."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 from django.db import connection
-from django.utils import timezone
 from playwright.sync_api import expect
 
-from alerts.models import Alert
+from tests.alerts.delivery_helpers import stuck_alert
 from tests.browser import test_ops_map as ops_map
 
 asgi_url, ops_page, district = ops_map.asgi_url, ops_map.ops_page, ops_map.district
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("no_jobs_nor_workers"),
+]
 
 NO_WORKER = "配信ワーカーが動いていません"
-
-
-@pytest.fixture(autouse=True)
-def no_workers(transactional_db):
-    # Procrastinate's tables are not managed by Django: the flush leaves their rows behind.
-    def empty():
-        with connection.cursor() as cursor:
-            cursor.execute("DELETE FROM procrastinate_workers")
-
-    empty()
-    yield
-    empty()
 
 
 def live_worker() -> int:
@@ -73,15 +62,7 @@ def test_the_banner_appears_when_the_worker_dies_under_an_open_page(ops_page, as
 
 def test_an_alert_without_progress_for_a_minute_is_named_in_the_banner(ops_page, asgi_url):
     live_worker()
-    Alert.objects.create(
-        kind=Alert.Kind.EVACUATION_4,
-        title_ja="避難指示",
-        body_ja="直ちに避難してください",
-        whole_city=True,
-        channels=["sms"],
-        status=Alert.Status.SENDING,
-        approved_at=timezone.now() - dt.timedelta(minutes=2),
-    )
+    stuck_alert()
 
     ops_map.open_ops(ops_page, asgi_url)
 

@@ -15,24 +15,14 @@ from procrastinate.contrib.django import app
 from procrastinate.contrib.django.models import ProcrastinateJob, ProcrastinateWorker
 from procrastinate.worker import Worker
 
-from alerts.models import Alert
 from disaster.core.workers import keep_heartbeat, retry_stalled_jobs
 from disaster.jobs import prune_logs
+from tests.alerts.delivery_helpers import city_alert, stuck_alert
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def no_jobs_nor_workers(transactional_db):
-    # Procrastinate's tables are not managed by Django: the flush leaves their rows behind.
-    def empty():
-        with connection.cursor() as cursor:
-            cursor.execute("DELETE FROM procrastinate_jobs")
-            cursor.execute("DELETE FROM procrastinate_workers")
-
-    empty()
-    yield
-    empty()
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("no_jobs_nor_workers"),
+]
 
 
 def worker(silent_for_s: float = 0) -> int:
@@ -125,25 +115,8 @@ def test_a_running_job_keeps_its_workers_heartbeat_when_the_worker_beats_no_more
 
 
 def test_an_alert_that_made_no_progress_for_a_minute_is_counted():
-    minute_ago = timezone.now() - dt.timedelta(seconds=90)
-    Alert.objects.create(
-        kind=Alert.Kind.EVACUATION_4,
-        title_ja="避難指示",
-        body_ja="直ちに避難してください",
-        whole_city=True,
-        channels=["sms"],
-        status=Alert.Status.SENDING,
-        approved_at=minute_ago,
-    )
-    Alert.objects.create(  # approved just now: its fan-out has time yet
-        kind=Alert.Kind.EVACUATION_4,
-        title_ja="避難指示",
-        body_ja="直ちに避難してください",
-        whole_city=True,
-        channels=["sms"],
-        status=Alert.Status.APPROVED,
-        approved_at=timezone.now(),
-    )
+    stuck_alert(minutes=1.5)
+    city_alert()  # approved just now: its fan-out has time yet
     worker()
 
     assert healthz()[1]["alerts"] == {"without_progress": 1}

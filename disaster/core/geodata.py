@@ -34,7 +34,14 @@ from pathlib import Path
 from typing import Any
 
 from django.contrib.gis.gdal import DataSource, GDALException
-from django.contrib.gis.geos import GEOSException, GEOSGeometry, MultiPolygon, Point, Polygon
+from django.contrib.gis.geos import (
+    GeometryCollection,
+    GEOSException,
+    GEOSGeometry,
+    MultiPolygon,
+    Point,
+    Polygon,
+)
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
@@ -79,7 +86,7 @@ def _multi(geometry: GEOSGeometry) -> MultiPolygon:
     """Any polygonal geometry as a valid MultiPolygon in EPSG:4326."""
     geometry.srid = 4326
     if not geometry.valid:
-        geometry = geometry.make_valid()
+        geometry = geometry.make_valid()  # type: ignore[attr-defined]  # Django ≥ 4.1, not stubbed
     if isinstance(geometry, Polygon):
         return MultiPolygon(geometry, srid=4326)
     if isinstance(geometry, MultiPolygon):
@@ -91,11 +98,11 @@ def _multi(geometry: GEOSGeometry) -> MultiPolygon:
 
 
 def _parts(geometry: GEOSGeometry) -> Iterable[GEOSGeometry]:
-    if isinstance(geometry, Polygon):
+    if isinstance(geometry, GeometryCollection):  # multi-geometries too
+        for part in geometry:
+            yield from _parts(part)
+    else:
         yield geometry
-        return
-    for part in geometry:
-        yield from _parts(part)
 
 
 def _joined(pieces: list[GEOSGeometry]) -> MultiPolygon:

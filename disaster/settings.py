@@ -289,6 +289,11 @@ SHEET_MAX_BYTES = env("SHEET_MAX_BYTES", default=5 * 1024 * 1024, cast=int)
 OPENDATA_MAX_BYTES = env("OPENDATA_MAX_BYTES", default=10 * 1024 * 1024, cast=int)
 # The public map's occupancy band: 混雑 (crowded) from this % of capacity, 満員 at 100 %.
 MAP_CROWDED_PERCENT = env("MAP_CROWDED_PERCENT", default=80, cast=int)
+# Whether the city publishes exact head-counts, as 七尾市 did after the 2024 Noto earthquake:
+# then the public API and the open shelter-status file carry them; otherwise the band only.
+PUBLISH_HEADCOUNTS = env_bool("PUBLISH_HEADCOUNTS", default=False)
+# The most the files of one /admin/setup-city/ upload may weigh together.
+CITY_SETUP_MAX_BYTES = env("CITY_SETUP_MAX_BYTES", default=60 * 1024 * 1024, cast=int)
 
 # Providers (unset → console transport; DESIGN decision 5).
 TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")

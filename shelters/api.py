@@ -1,11 +1,13 @@
 """The shelters API: the public list and map data, status, head-counts, master data."""
 
+import datetime as dt
 import json
 from dataclasses import asdict
 
 from django.contrib.gis.geos import Point
 from django.db.models import F
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
 from ninja.pagination import paginate
@@ -16,6 +18,7 @@ from disaster.core.schemas import Id, Paginated
 from shelters import opendata, services
 from shelters.access import check_shelter_write
 from shelters.models import HeadCount, Shelter
+from shelters.opendata import feed
 from shelters.schemas import (
     HeadCountFilter,
     HeadCountIn,
@@ -109,6 +112,49 @@ def export_shelters_geojson(request: HttpRequest, filters: ShelterFilter = Query
     collection = opendata.export_geojson(shelters_for(filters))
     body = json.dumps(collection, ensure_ascii=False).encode()
     return _download(body, "application/geo+json", opendata.export_filename("geojson"))
+
+
+@router.get("/shelters/status.csv", auth=None)
+def shelter_status_csv(request: HttpRequest):
+    """Every shelter's status now, as open data: the 推奨データセット columns, then 開設状況,
+    混雑 (the public map's band), 人数・世帯数 (only with PUBLISH_HEADCOUNTS) and 時点. CSV,
+    UTF-8 with BOM. Public."""
+    return _download(feed.feed_csv(), "text/csv; charset=utf-8", feed.feed_filename("csv"))
+
+
+@router.get("/shelters/status.geojson", auth=None)
+def shelter_status_geojson(request: HttpRequest):
+    """The same rows as GeoJSON, properties in the same order. Public."""
+    body = json.dumps(feed.feed_geojson(), ensure_ascii=False).encode()
+    return _download(body, "application/geo+json", feed.feed_filename("geojson"))
+
+
+class AsOf(Schema):
+    at: dt.datetime = Field(
+        description="時点（ISO 8601。時差のない時刻は日本時間）: その時点に公開された内容"
+    )
+
+    def moment(self) -> dt.datetime:
+        at = self.at if timezone.is_aware(self.at) else timezone.make_aware(self.at)
+        if at > timezone.now():
+            raise Invalid(fields={"at": _("未来の時点は指定できません。")})
+        return at
+
+
+@router.get("/shelters/status/history.csv", auth=None)
+def shelter_status_history_csv(request: HttpRequest, when: AsOf = Query(...)):
+    """The status file as it was at `at`: the status after the last change made by then,
+    the head-count observed last among those recorded by then. Public."""
+    at = when.moment()
+    return _download(feed.feed_csv(at), "text/csv; charset=utf-8", feed.feed_filename("csv", at))
+
+
+@router.get("/shelters/status/history.geojson", auth=None)
+def shelter_status_history_geojson(request: HttpRequest, when: AsOf = Query(...)):
+    """The same as GeoJSON. Public."""
+    at = when.moment()
+    body = json.dumps(feed.feed_geojson(at), ensure_ascii=False).encode()
+    return _download(body, "application/geo+json", feed.feed_filename("geojson", at))
 
 
 @router.post("/shelters/import", response=ImportOut, auth=ADMINISTRATORS)

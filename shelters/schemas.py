@@ -3,6 +3,7 @@
 import datetime as dt
 from typing import Annotated, Literal
 
+from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.db.models import Q
 from ninja import Field, FilterLookup, FilterSchema, Schema
@@ -42,10 +43,11 @@ class ShelterFilter(FilterSchema):
 def _signed_in(context: dict | None) -> bool:
     """Whether the request asking may see head-counts: staff and shelter managers, by
     session or token. The list is public, and residents get the band only (as on the
-    public map): a head-count of a small shelter says who is there."""
+    public map): a head-count of a small shelter says who is there. Everyone, where the city
+    publishes exact counts (PUBLISH_HEADCOUNTS), as its status file then does."""
     request = (context or {}).get("request")
-    if request is None:
-        return True  # not an API answer (a page or a job building the same shape)
+    if request is None or settings.PUBLISH_HEADCOUNTS:
+        return True  # not an API answer (a page or a job), or the city publishes counts
     if getattr(request, "auth", None) or request.user.is_authenticated:
         return True
     header = request.headers.get("Authorization", "")

@@ -186,6 +186,7 @@ def alert_status(postgres: Postgres, alert_id: int) -> str | None:
         return None  # restarting
 
 
+@pytest.mark.timeout(600)  # a cluster made and migrated, then the night itself
 def test_an_alert_reaches_everyone_exactly_once_through_a_night_of_failures(
     owned, fake_line, fake_twilio
 ):

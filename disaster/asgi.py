@@ -10,18 +10,17 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402 (needs Django set up first)
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.urls import get_resolver, path  # noqa: E402
 
 from disaster.core.consumers import OpsConsumer  # noqa: E402
 from disaster.core.limits import EntryGate  # noqa: E402
-from disaster.core.ws_auth import TokenAuthMiddleware  # noqa: E402
+from disaster.core.ws_auth import SameOriginMiddleware, TokenAuthMiddleware  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         # Body caps and public routes' client limits, before Django reads any body.
         "http": EntryGate(django_asgi_app),
-        "websocket": AllowedHostsOriginValidator(
+        "websocket": SameOriginMiddleware(
             AuthMiddlewareStack(
                 TokenAuthMiddleware(URLRouter([path("ws/ops/", OpsConsumer.as_asgi())]))
             )

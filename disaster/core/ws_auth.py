@@ -12,12 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib import import_module
 from typing import Any
+from urllib.parse import urlsplit
 
 from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
+from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 from django.contrib import auth
 from django.http import HttpRequest
+from django.http.request import split_domain_port, validate_host
 
 from disaster.core.auth import user_for_token
 from disaster.core.models import ApiToken
@@ -26,6 +29,66 @@ from disaster.core.roles import is_staff_role, role_of
 # WebSocket close codes (the 4000s are the application's): as HTTP's 401 and 403.
 NOT_AUTHENTICATED = 4401
 FORBIDDEN = 4403
+
+
+Origin = tuple[str, str, int]  # scheme, host, port
+
+
+def _origin(url: str) -> Origin | None:
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return parts.scheme, parts.hostname.lower(), port or (443 if parts.scheme == "https" else 80)
+
+
+def _served_as(scope: dict[str, Any], headers: dict[bytes, bytes]) -> Origin | None:
+    """The origin a page of ours that opens this socket has: the handshake's own scheme
+    (https behind a TLS proxy that says so, SECURE_PROXY_SSL_HEADER), host and port,
+    and only for a host in ALLOWED_HOSTS."""
+    host = headers.get(b"host", b"").decode("latin-1")
+    if not host and scope.get("server"):
+        name, port = scope["server"][0], scope["server"][1]
+        host = f"[{name}]:{port}" if ":" in name else f"{name}:{port}"
+    domain, _port = split_domain_port(host)
+    if not domain or not validate_host(domain, settings.ALLOWED_HOSTS):
+        return None
+    secure = scope.get("scheme") == "wss"
+    proxy_header = getattr(settings, "SECURE_PROXY_SSL_HEADER", None)
+    if proxy_header:
+        name = proxy_header[0].removeprefix("HTTP_").lower().replace("_", "-").encode()
+        secure = secure or headers.get(name, b"").decode("latin-1") == proxy_header[1]
+    return _origin(f"{'https' if secure else 'http'}://{host}")
+
+
+def same_origin(scope: dict[str, Any], origin: str) -> bool:
+    """A browser's Origin is ours: scheme, host and port all equal to the socket's own
+    (an origin listed in CSRF_TRUSTED_ORIGINS also counts)."""
+    seen = _origin(origin)
+    if seen is None:
+        return False
+    if any(seen == _origin(trusted) for trusted in settings.CSRF_TRUSTED_ORIGINS):
+        return True
+    return seen == _served_as(scope, dict(scope.get("headers", [])))
+
+
+class SameOriginMiddleware(BaseMiddleware):
+    """Cross-site WebSocket hijacking: a page elsewhere could open our socket with the
+    staff member's cookie, so a browser's handshake (browsers always send Origin) must come
+    from our own origin, port and scheme included. A handshake without Origin is not a
+    browser's: it is admitted, but cookies are not taken from it, only a bearer token."""
+
+    async def __call__(self, scope, receive, send):
+        origin = dict(scope.get("headers", [])).get(b"origin")
+        if origin is None:
+            headers = [(k, v) for k, v in scope.get("headers", []) if k != b"cookie"]
+            return await super().__call__({**scope, "headers": headers}, receive, send)
+        if not same_origin(scope, origin.decode("latin-1")):
+            return await WebsocketDenier()(scope, receive, send)
+        return await super().__call__(scope, receive, send)
 
 
 class TokenAuthMiddleware(BaseMiddleware):

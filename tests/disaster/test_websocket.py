@@ -44,6 +44,8 @@ class WebsocketCommunicator(ApplicationCommunicator):
             "query_string": url.query.encode(),
             "headers": headers,
             "subprotocols": [],
+            "scheme": "ws",
+            "server": ("127.0.0.1", 80),  # as a server says where it listens
         }
         super().__init__(application, scope)
 

@@ -91,13 +91,18 @@ def reports_geojson(
 
 @router.get("/map/districts.geojson", auth=None, response={200: None}, tags=["public"])
 def districts_geojson(request: HttpRequest, bbox: str | None = BBOX):
-    """The districts alerts are targeted by (public: names and areas only)."""
+    """The districts alerts are targeted by (public: names, areas and their census
+    population and households, as published by e-Stat)."""
     refuse_unknown_filters(request, {"bbox"})
     districts = District.objects.all()
     if bbox:
         districts = districts.filter(area__intersects=queries.bbox_polygon(parse_bbox(bbox)))
-    sql, params = districts.values("id", "name", "name_en", "area").query.sql_with_params()
-    properties = "'name', f.name, 'name_en', f.name_en"
+    columns = ("id", "name", "name_en", "area", "population", "households")
+    sql, params = districts.values(*columns).query.sql_with_params()
+    properties = (
+        "'name', f.name, 'name_en', f.name_en, 'population', f.population, "
+        "'households', f.households"
+    )
     return _feature_collection(sql, list(params), properties, "f.area")
 
 

@@ -116,7 +116,13 @@ def _districts() -> dict[str, Any]:
     features = [
         {
             "type": "Feature",
-            "properties": {"id": d.pk, "name": d.name, "derived": d.is_derived},
+            "properties": {
+                "id": d.pk,
+                "name": d.name,
+                "derived": d.is_derived,
+                "population": d.population,
+                "households": d.households,
+            },
             "geometry": json.loads(d.area.json),
         }
         for d in District.objects.all()

@@ -409,3 +409,38 @@ def test_after_a_colleague_rewrote_a_draft_neither_of_them_is_offered_its_approv
     )
     expect(third.get_by_role("button", name="承認して送信")).to_be_visible()
     assert Alert.objects.get(pk=alert_id).status == Alert.Status.DRAFT
+
+
+def test_the_recipients_state_how_many_people_and_households_live_in_the_area(signed_in, ops_user):
+    def district(name: str, west: float, population: int, households: int) -> District:
+        area = MultiPolygon(Polygon.from_bbox((west, 35.49, west + 0.01, 35.50)), srid=4326)
+        return District.objects.create(
+            name=name, area=area, population=population, households=households
+        )
+
+    chosen = [
+        district("緑ケ丘１丁目", 139.40, 2_345, 1_001),
+        district("緑ケ丘２丁目", 139.41, 1_500, 650),
+    ]
+    district("栗原", 139.42, 9_999, 4_444)  # not targeted
+    response = token_client(ops_user).post(
+        "/api/v1/alerts",
+        {
+            "kind": "evacuation_4",
+            "title_ja": "避難指示",
+            "body_ja": "直ちに避難してください。",
+            "channels": ["line"],
+            "district_ids": [d.pk for d in chosen],
+        },
+        content_type="application/json",
+    )
+    assert response.status_code == 201, response.content
+    page = signed_in(ops_user)
+
+    page.locator(f"#alert-list li[data-alert='{response.json()['id']}'] button").click()
+
+    expect(page.locator("#alert-detail")).to_have_attribute("data-ready", "true")
+    expect(page.locator("#recipients-population")).to_have_text("3,845")
+    expect(page.locator("#recipients-households")).to_have_text("1,651")
+    expect(page.locator("#recipients-method")).to_contain_text("一部だけ含まれる地区も")
+    screenshot(page, "alert-population")

@@ -543,3 +543,37 @@ def test_progress_events_move_the_bar_and_colour_the_district_on_the_reach_map(
     assert page.evaluate("window.__pwned") is None
     assert serious_accessibility_violations(page) == []
     screenshot(page, "ops-map-reach")
+
+
+def test_districts_can_be_coloured_by_their_census_population(ops_page, asgi_url):
+    def square(west: float) -> MultiPolygon:
+        return MultiPolygon(Polygon.from_bbox((west, 35.49, west + 0.01, 35.50)), srid=4326)
+
+    District.objects.create(
+        name="相模が丘１丁目", area=square(139.40), population=9_000, households=4_000
+    )
+    District.objects.create(name="栗原", area=square(139.41), population=300, households=120)
+    District.objects.create(name="新田宿", area=square(139.42))  # no census figures
+    page = ops_page
+    open_ops(page, asgi_url)
+    assert page.locator(".population-legend").count() == 0  # off until chosen
+
+    page.locator(".leaflet-control-layers").hover()
+    page.get_by_role("checkbox", name="地区の人口").check()
+
+    legend = page.locator(".population-legend")
+    expect(legend).to_contain_text("市内 9,300 人")
+    expect(legend).to_contain_text("8,000 人以上")
+    fills = page.evaluate(
+        """() => {
+          const fills = {};
+          window.sonaeOps.layers.population.eachLayer(
+            (l) => (fills[l.feature.properties.name] = l.options.fillColor));
+          return fills;
+        }"""
+    )
+    assert fills == {"相模が丘１丁目": "#a50f15", "栗原": "#fee5d9", "新田宿": "#bdbdbd"}
+    screenshot(page, "ops-population")
+    page.locator(".leaflet-control-layers").hover()
+    page.get_by_role("checkbox", name="地区の人口").uncheck()
+    expect(legend).to_have_count(0)

@@ -62,12 +62,23 @@ def test_report_geojson_filters_and_refuses_what_it_does_not_know(api_as, ops_us
 
 def test_districts_are_public_geojson():
     square = Polygon.from_bbox((139.40, 35.48, 139.42, 35.50))
-    District.objects.create(name="東地区", name_en="East", area=MultiPolygon(square, srid=4326))
+    District.objects.create(
+        name="東地区",
+        name_en="East",
+        area=MultiPolygon(square, srid=4326),
+        population=1_234,
+        households=567,
+    )
 
     collection = json.loads(Client().get("/api/v1/map/districts.geojson").content)
 
     [feature] = collection["features"]
-    assert feature["properties"] == {"name": "東地区", "name_en": "East"}
+    assert feature["properties"] == {
+        "name": "東地区",
+        "name_en": "East",
+        "population": 1_234,
+        "households": 567,
+    }
     assert feature["geometry"]["type"] == "MultiPolygon"
 
 

@@ -103,6 +103,11 @@ async function renderRecipients(alert) {
       el("div", {}, el("dt", {}, gettext("登録者")), el("dd", { id: "recipients-subscribers" }, counts.subscribers)),
       el("div", {}, el("dt", {}, "LINE"), el("dd", { id: "recipients-line" }, counts.line)),
       el("div", {}, el("dt", {}, "SMS"), el("dd", { id: "recipients-sms" }, counts.sms)),
+      // 対象人数・対象世帯数, as every 避難指示 announcement states them, and how counted.
+      el("div", {}, el("dt", {}, gettext("対象人数")), el("dd", { id: "recipients-population" }, counts.population.toLocaleString("ja-JP"))),
+      el("div", {}, el("dt", {}, gettext("対象世帯数")), el("dd", { id: "recipients-households" }, counts.households.toLocaleString("ja-JP"))),
+      el("div", { class: "method" }, el("dt", {}, gettext("数え方")), el("dd", { id: "recipients-method" }, counts.population_method,
+        counts.districts_partial ? interpolate(gettext("（一部だけ含まれる地区: %(n)s）"), { n: counts.districts_partial }) : "")),
     );
 }
 

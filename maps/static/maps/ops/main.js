@@ -17,6 +17,7 @@ import {
 import { addToFeed } from "./feed.js";
 import { live } from "./live.js";
 import { refreshFigures, renderPanel } from "./panel.js";
+import { populationLayer, populationLegendControl } from "./population.js";
 import {
   UNCLUSTERED_ZOOM,
   loadReports,
@@ -56,6 +57,11 @@ window.addEventListener("map:init", (e) => {
     renderLegend();
   });
   layers.reach.on("remove", () => state.reachLegend.remove());
+  // Off until chosen: districts coloured by population, with its legend.
+  layers.population = populationLayer();
+  const populationLegend = populationLegendControl();
+  layers.population.on("add", () => populationLegend.addTo(map));
+  layers.population.on("remove", () => populationLegend.remove());
   const overlays = {
     [gettext("避難所")]: layers.shelters,
     [gettext("被害報告")]: layers.reports,
@@ -69,6 +75,7 @@ window.addEventListener("map:init", (e) => {
     .layers(null, {
       ...overlays,
       [gettext("地区")]: layers.districts,
+      [gettext("地区の人口")]: layers.population,
       [gettext("避難情報の対象区域")]: layers.alerts,
       [gettext("配信状況（地区別）")]: layers.reach,
     })

@@ -31,7 +31,13 @@ import psycopg
 import pytest
 from django.conf import settings
 
-from tests.alerts.worker_process import kill_worker, stack_env, supervised_worker, wait_for
+from tests.alerts.worker_process import (
+    kill_worker,
+    stack_env,
+    supervised_worker,
+    wait_for,
+    worker_pid,
+)
 
 RECOVERY_S = 120  # from the last fault to the alert sent (about 50 s here)
 FAULTS = 0.3  # of the fake providers' requests
@@ -230,6 +236,7 @@ def test_an_alert_reaches_everyone_exactly_once_through_a_night_of_failures(
         with supervised_worker(env) as supervisor:
             # 1. PostgreSQL restarts once the first recipients were sent.
             wait_for(lambda: sent() >= 500, 120, "500 sent")
+            before_restart = worker_pid(supervisor)
             moment = time.monotonic()
             postgres.stop()
             wait_for(lambda: health.saw(moment, lambda f: not f["database"]["ok"]), 30)
@@ -238,6 +245,7 @@ def test_an_alert_reaches_everyone_exactly_once_through_a_night_of_failures(
             # 2. The worker is SIGKILLed once sending went on after the restart.
             resumed = sent() + 500
             wait_for(lambda: sent() >= resumed, 120, "sending resumed after PostgreSQL")
+            assert worker_pid(supervisor) == before_restart  # it outlived the restart
             moment = time.monotonic()
             kill_worker(supervisor)
             wait_for(

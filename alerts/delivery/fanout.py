@@ -302,7 +302,8 @@ def _release_pooled_connection() -> None:
     outnumber a small pool, and one that kept its connection while a provider answers
     would leave the others waiting for the pool until they time out. Without a pool the
     connection is kept: a new one per batch would cost more than the batch's queries."""
-    if connection.pool is not None:
+    # django-stubs 5.2 has no `pool` (Django 5.1's connection pools) on any wrapper.
+    if connection.pool is not None:  # type: ignore[attr-defined]
         connection.close()
 
 
@@ -319,7 +320,7 @@ def _own_pools() -> None:
     processes would talk over one PostgreSQL session. Closing it would end the parent's
     sessions, so it is only forgotten; the helper leaves by os._exit, which runs no
     finalizer on it."""
-    pools = DatabaseWrapper._connection_pools
+    pools = DatabaseWrapper._connection_pools  # type: ignore[attr-defined]  # as `pool` above
     _inherited_pools.append(dict(pools))
     pools.clear()
 

@@ -76,8 +76,9 @@ async def retry_stalled_jobs(app: App) -> list[int]:
     stalled = await app.job_manager.get_stalled_jobs(
         seconds_since_heartbeat=settings.WORKER_STALLED_AFTER_S
     )
-    retried = []
+    retried: list[int] = []
     for job in stalled:
+        assert job.id is not None  # a job read back from the database has its id
         try:
             await app.job_manager.retry_job(job)
         except exceptions.ConnectorException:

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 from procrastinate.contrib.django import app
+from procrastinate.contrib.django.django_connector import DjangoConnector
 
 from disaster.core import workers
 
@@ -31,5 +32,8 @@ class Command(BaseCommand):
         if options["name"]:
             worker["name"] = options["name"]
         # As `manage.py procrastinate worker` does: Django's connector cannot run a worker.
-        with app.replace_connector(app.connector.get_worker_connector()):
+        connector = app.connector
+        if isinstance(connector, DjangoConnector):
+            connector = connector.get_worker_connector()
+        with app.replace_connector(connector):
             asyncio.run(workers.run(app, **worker))

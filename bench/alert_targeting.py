@@ -59,7 +59,7 @@ def run() -> dict:
     from django.contrib.gis.geos import MultiPolygon, Polygon
     from django.db import connection
 
-    from alerts.delivery.targeting import recipients
+    from alerts.delivery.targeting import BORDER_DEGREES, recipients
     from alerts.models import Alert, Subscriber
 
     _ensure_subscribers()
@@ -82,8 +82,8 @@ def run() -> dict:
             with connection.cursor() as cursor:
                 cursor.execute(
                     f"SELECT id FROM {Subscriber._meta.db_table} "
-                    "WHERE ST_Intersects(home, ST_GeomFromEWKB(%s))",
-                    [bytes(area.ewkb)],
+                    "WHERE ST_DWithin(home, ST_GeomFromEWKB(%s), %s)",  # the border counts
+                    [bytes(area.ewkb), BORDER_DEGREES],
                 )
                 return len(cursor.fetchall())
 

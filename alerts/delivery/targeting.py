@@ -27,7 +27,7 @@ from typing import Any
 
 from django.contrib.gis.db.models import Union
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext_lazy
 
 from alerts.delivery.transports import CONSOLE_ID_PREFIX
@@ -49,8 +49,13 @@ def recipients_of(
     memberships = Subscriber.districts.through.objects
     if area is not None:
         # Known only by district: reached when the drawn area reaches into their district.
-        members = memberships.filter(district__in=District.objects.reached_by(area))
-        match |= Q(home__isnull=True, pk__in=members.values("subscriber_id"))
+        # The few districts are found first, and membership is an EXISTS: as an IN over a
+        # spatial subquery, PostgreSQL's JIT compiled five times the code and the query
+        # took twice as long as the homes alone (bench/alert_targeting).
+        reached_into = list(District.objects.reached_by(area).values_list("pk", flat=True))
+        if reached_into:
+            member = memberships.filter(subscriber_id=OuterRef("pk"), district_id__in=reached_into)
+            match |= Q(home__isnull=True) & Exists(member)
     if district_ids:
         members = memberships.filter(district_id__in=district_ids)
         match |= Q(pk__in=members.values("subscriber_id"))

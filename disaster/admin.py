@@ -1,9 +1,14 @@
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
+from disaster.city_setup import CityFiles, setup_city
 from disaster.core import services
 from disaster.core.admin_audit import AuditedAdmin, ReadOnlyAdmin
+from disaster.core.errors import DomainError
 from disaster.core.models import ApiToken, AuditEntry, Event, Incident, User
 
 admin.site.site_header = _("備え 管理")
@@ -56,3 +61,72 @@ class EventAdmin(ReadOnlyAdmin):
 class IncidentAdmin(AuditedAdmin):
     list_display = ["name", "kind", "phase", "is_drill", "started_at", "ended_at"]
     list_filter = ["kind", "phase", "is_drill"]
+
+
+# Setting the city up from national open data (`manage.py setup_city` as a page) ----------
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one field (Django's FileField takes one)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, list | tuple) else [data] if data else []
+        return [super(MultipleFileField, self).clean(f, initial) for f in files]
+
+
+class SetupCityForm(forms.Form):
+    boundary = forms.FileField(
+        label=_("市区町村境界（国土数値情報 N03、GeoJSON）"),
+        help_text=_("政令市は区ごとの地物のままで構いません（結合します）。"),
+    )
+    shelters = MultipleFileField(
+        label=_("指定避難所・指定緊急避難場所（国土地理院 GeoJSON / CSV、推奨データセット CSV）"),
+        required=False,
+    )
+    small_areas = forms.FileField(
+        label=_("小地域（e-Stat 境界データ: GeoJSON か Shapefile の ZIP）"),
+        help_text=_("形が公開されていなければ、代表点（X_CODE, Y_CODE）の CSV から推定します。"),
+        required=False,
+    )
+    admin_username = forms.CharField(label=_("管理者のユーザー名"), initial="admin", max_length=150)
+    dry_run = forms.BooleanField(
+        label=_("試行（書き込まずに、何が変わるかだけを表示する）"), required=False, initial=True
+    )
+
+
+def setup_city_view(request: HttpRequest) -> HttpResponse:
+    """The city set up from uploaded files: a trial run first (the default), then for real.
+    Administrators only (the admin site admits only them)."""
+    context: dict = {**admin.site.each_context(request), "title": _("市の初期設定")}
+    form = SetupCityForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        files = CityFiles(
+            boundary=data["boundary"].read(),
+            shelters=[(f.name, f.read()) for f in data["shelters"]],
+            small_areas=data["small_areas"].read() if data["small_areas"] else None,
+        )
+        try:
+            context["result"] = setup_city(
+                files,
+                admin_username=data["admin_username"],
+                admin_password=None,
+                dry_run=data["dry_run"],
+                by=request.user,
+            )
+        except DomainError as e:
+            context["error"] = e
+            context["error_rows"] = (e.extra.get("rows") or [])[:100]
+    context["form"] = form
+    return TemplateResponse(request, "admin/setup_city.html", context)
+
+
+admin.site.index_template = "admin/sonae_index.html"

@@ -4,6 +4,7 @@ from django.urls import include, path, re_path
 from django.views.i18n import JavaScriptCatalog
 
 from disaster import views
+from disaster.admin import setup_city_view
 from disaster.api import api, api_not_found
 
 urlpatterns = [
@@ -15,6 +16,7 @@ urlpatterns = [
     path("shelter/", include("stockpile.urls")),
     path("", include("maps.urls")),
     path("", include("alerts.urls")),
+    path("admin/setup-city/", admin.site.admin_view(setup_city_view), name="setup-city"),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     re_path(r"^api/", api_not_found),  # unknown API paths answer in the API's format

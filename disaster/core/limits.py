@@ -32,6 +32,7 @@ UPLOAD_ROUTES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"/api/v1/reports/\d+/photos"), "REPORT_PHOTO_MAX_BYTES"),
     (re.compile(r"/api/v1/depots/\d+/count-sheet"), "SHEET_MAX_BYTES"),
     (re.compile(r"/api/v1/shelters/import"), "OPENDATA_MAX_BYTES"),
+    (re.compile(r"/admin/setup-city/"), "CITY_SETUP_MAX_BYTES"),
 ]
 # A multipart body's own overhead (boundaries, part headers, the form's other fields).
 MULTIPART_SLACK = 64 * 1024

@@ -194,6 +194,7 @@ def _mount() -> None:
     from alerts.residents.api import router as residents_router
     from disaster.core.api import router as disaster_router
     from disaster.reports.api import router as reports_router
+    from disaster.warnings.api import router as warnings_router
     from maps.api import router as maps_router
     from shelters.api import router as shelters_router
     from stockpile.api import router as stockpile_router
@@ -201,6 +202,7 @@ def _mount() -> None:
     for router in (
         disaster_router,
         reports_router,
+        warnings_router,
         shelters_router,
         stockpile_router,
         alerts_router,

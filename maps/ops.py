@@ -25,6 +25,8 @@ from alerts.models import Alert
 from disaster.core.geography import CityBoundary, District
 from disaster.core.models import Event
 from disaster.reports.models import DamageReport
+from disaster.warnings import services as warnings
+from disaster.warnings.models import Telegram
 from shelters.models import CURRENT_FIRST, HeadCount, Shelter
 from stockpile import coverage
 from stockpile.event_kinds import Shortage
@@ -216,5 +218,11 @@ def snapshot() -> dict[str, Any]:
         "health": health(),
         "evacuees": evacuee_series(),
         "report_figures": report_figures(),
+        # JMA: what is in force for the city, and the telegrams behind it (JMA's words).
+        "warnings": warnings.in_force(),
+        "warning_timeline": [
+            warnings.telegram_payload(t)
+            for t in Telegram.objects.filter(concerns_city=True).order_by("-id")[:20]
+        ],
         "events": [event.as_message() for event in reversed(feed)],
     }

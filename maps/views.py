@@ -35,6 +35,7 @@ def ops(request: HttpRequest) -> HttpResponse:
             "tiles_url": reverse("api:api-root") + "v1/map/tiles/reports/{z}/{x}/{y}.pbf",
             "geojson_url": reverse("api:reports_geojson"),
             "figures_url": reverse("api:report_figures"),
+            "city_name": settings.CITY_NAME,
             "report_categories": DamageReport.Category.choices,
             "report_statuses": DamageReport.Status.choices,
             **console_banner(),
@@ -61,6 +62,8 @@ def public_map(request: HttpRequest) -> HttpResponse:
             "shelters_url": reverse("api:public_shelters_geojson"),
             "nearest_url": reverse("api:nearest_shelters"),
             "alert_url": alert_url,
+            "warnings_url": reverse("api:warnings_in_force"),
+            "city_name": settings.CITY_NAME,
         },
     )
 

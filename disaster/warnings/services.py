@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from procrastinate.contrib.django import app
 
 from disaster.core.events import publish
@@ -68,9 +69,13 @@ def warning_payload(warning: CityWarning) -> dict[str, Any]:
     }
 
 
+# The highest 警戒レベル相当 first, then the newest (kinds without a level after those with).
+SHOWN_ORDER = (F("level").desc(nulls_last=True), "-since", "-id")
+
+
 def in_force() -> list[dict[str, Any]]:
     return [
-        warning_payload(w) for w in CityWarning.objects.in_force().order_by("-level", "since", "id")
+        warning_payload(w) for w in CityWarning.objects.in_force().order_by(*SHOWN_ORDER)
     ]
 
 

@@ -38,6 +38,8 @@ PUBLIC: set[tuple[str, str]] = {
     ("GET", "/api/v1/map/public/nearest"),
     # Where an alert that went out applies, as its SMS short link shows it (no recipients).
     ("GET", "/api/v1/map/public/alerts/{alert_id}"),
+    # The warnings JMA says are in force for the city (出典：気象庁).
+    ("GET", "/api/v1/warnings"),
 }
 # Endpoints whose successful answer is a file, not JSON (their errors are still JSON).
 NOT_JSON: dict[tuple[str, str], str] = {
@@ -48,6 +50,7 @@ NOT_JSON: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/map/shelters.geojson"): "application/geo+json",
     ("GET", "/api/v1/map/alerts.geojson"): "application/geo+json",
     ("GET", "/api/v1/map/public/shelters.geojson"): "application/geo+json",
+    ("GET", "/api/v1/warnings/telegrams/{telegram_id}/xml"): "application/xml",
 }
 
 UNKNOWN_ID = "999999"

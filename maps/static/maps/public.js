@@ -105,6 +105,31 @@ async function loadAlert() {
   }
 }
 
+/** What JMA says is in force for the city, as JMA words it, with its source shown. */
+async function loadWarnings() {
+  const list = document.getElementById("public-warnings");
+  if (!list || !page.warningsUrl) return;
+  try {
+    const found = await api("GET", page.warningsUrl);
+    list.replaceChildren(
+      ...found.warnings.map((w) =>
+        el(
+          "li",
+          { "data-level": w.level ?? "" },
+          w.level_words ? el("span", { class: `level level-${w.level}` }, w.level_words) : null,
+          " ",
+          el("strong", {}, w.name),
+          ` ${w.area_name}`,
+          w.text ? el("p", { class: "jma-words" }, w.text) : null,
+        ),
+      ),
+    );
+    if (!found.warnings.length) list.append(el("li", {}, gettext("発表中の警報・注意報はありません")));
+  } catch {
+    list.replaceChildren(el("li", {}, FAILED));
+  }
+}
+
 /** The open shelters nearest to `here` for the hazard chosen: a PostGIS KNN search. */
 async function findNearest(here) {
   const status = document.getElementById("nearest-status");
@@ -155,6 +180,7 @@ window.addEventListener("map:init", (e) => {
   // The alert's area is fitted after the open shelters, so it is what the map shows.
   loadOpen()
     .then(() => (page.alertUrl ? loadAlert() : null))
+    .then(loadWarnings)
     .then(() => {
       document.getElementById("public-map-page").dataset.ready = "true";
     });

@@ -8,6 +8,7 @@ import { refreshFigures, renderPanel } from "./panel.js";
 import { refreshReport } from "./reports.js";
 import { drawShelter } from "./shelters.js";
 import { state } from "./state.js";
+import { applyWarnings } from "./warnings.js";
 
 async function refreshCareNeeds(shelterId) {
   try {
@@ -32,6 +33,7 @@ export function apply(event) {
     return;
   }
   state.lastEventId = event.id;
+  applyWarnings(event);
   const p = event.payload;
   const shelter = shelters.get(p.shelter_id);
   switch (event.kind) {

@@ -23,6 +23,8 @@ const KINDS = {
   "alert.safety_answers": gettext("安否の回答"),
   "incident.declared": gettext("災害の宣言"),
   "incident.updated": gettext("災害の更新"),
+  "jma.telegram": gettext("気象庁の電文"),
+  "jma.warnings": gettext("気象庁の警報・注意報"),
 };
 
 function describe(event) {

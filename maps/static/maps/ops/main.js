@@ -28,6 +28,7 @@ import {
 } from "./reports.js";
 import { drawShelter } from "./shelters.js";
 import { snapshot, state, urls } from "./state.js";
+import { renderWarnings } from "./warnings.js";
 
 // The chart's hours move on even when no report arrives.
 setInterval(refreshFigures, 10 * 60 * 1000);
@@ -87,6 +88,7 @@ window.addEventListener("map:init", (e) => {
   document.getElementById("report-filters").addEventListener("change", refilterReports);
   for (const event of snapshot.events) addToFeed(event);
   renderPanel();
+  renderWarnings();
   renderDeliveries();
   refreshNeedHelp();
   loadReports();

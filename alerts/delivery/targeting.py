@@ -55,7 +55,7 @@ def recipients_of(
         reached_into = list(District.objects.reached_by(area).values_list("pk", flat=True))
         if reached_into:
             member = memberships.filter(subscriber_id=OuterRef("pk"), district_id__in=reached_into)
-            match |= Q(home__isnull=True) & Exists(member)
+            match |= Q(home__isnull=True) & Q(Exists(member))
     if district_ids:
         members = memberships.filter(district_id__in=district_ids)
         match |= Q(pk__in=members.values("subscriber_id"))

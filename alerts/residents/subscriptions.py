@@ -79,7 +79,9 @@ def sign_up_number(phone: str) -> str:
 def client_wait(client: str) -> int | None:
     """Seconds a client (see `disaster.core.clients`) must wait before asking for another
     code: at most SMS_CODES_PER_CLIENT_PER_HOUR."""
-    return ratelimit.wait_after(f"sms-code-client:{client}", 3600, settings.SMS_CODES_PER_CLIENT_PER_HOUR)
+    return ratelimit.wait_after(
+        f"sms-code-client:{client}", 3600, settings.SMS_CODES_PER_CLIENT_PER_HOUR
+    )
 
 
 def count_client_request(client: str) -> None:

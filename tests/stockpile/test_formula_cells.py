@@ -74,7 +74,7 @@ def test_the_csv_sheet_prefixes_formula_like_cells_and_reads_them_back(
 
     for name in FORMULAS:
         assert "'" + name in names
-    assert ["'=CODE0"] == [row[0] for row in rows if row[0].startswith("'")]
+    assert [row[0] for row in rows if row[0].startswith("'")] == ["'=CODE0"]
 
     # Counted and sent back as it was downloaded, the apostrophe is not part of the code.
     header, *lines = rows

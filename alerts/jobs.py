@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.conf import settings
 from django.db import transaction
-from procrastinate import RetryStrategy
+from procrastinate import BaseRetryStrategy, RetryDecision
 from procrastinate.contrib.django import app
 
 from alerts.authoring.schedules import send_due
@@ -13,12 +16,25 @@ from alerts.models import Alert
 from alerts.residents.privacy import forget_stale
 
 
+class UntilSettled(BaseRetryStrategy):
+    """Retry the fan-out after 2, 4, 8 … seconds, capped at ALERTS_JOB_RETRY_MAX_S: an
+    alert whose provider was down for an hour must go out as soon as it is back, not an
+    hour later. The fan-out settles what is left once the alert expires, so the retries
+    end with the alert's validity; ALERTS_JOB_ATTEMPTS is only a backstop."""
+
+    def get_retry_decision(self, *, exception: BaseException, job: Any) -> RetryDecision | None:
+        if job.attempts >= settings.ALERTS_JOB_ATTEMPTS:
+            return None
+        wait = min(2 ** (job.attempts + 1), settings.ALERTS_JOB_RETRY_MAX_S)
+        return RetryDecision(retry_in={"seconds": wait})
+
+
 @app.task(
     name=SEND_ALERT,
     queue="alerts",
     # Unfinished deliveries (a provider down, a worker killed) are picked up by the next
     # try; the fan-out is resumable and never sends twice.
-    retry=RetryStrategy(max_attempts=20, exponential_wait=2),
+    retry=UntilSettled(),
 )
 def send_alert(alert_id: int) -> None:
     """Fan an approved alert out to its recipients (deferred when it is approved, with
@@ -44,3 +60,4 @@ def forget_stale_conversations(timestamp: int | None = None) -> dict[str, int]:
     """Every five minutes: residents' report pieces that made no report in time (photos
     included), handled-event ids LINE no longer redelivers, and ended rate windows."""
     return forget_stale()
+

@@ -358,6 +358,8 @@ ALERTS_SEND_PROCESSES = env("ALERTS_SEND_PROCESSES", default=2, cast=int)
 ALERTS_PROGRESS_INTERVAL_S = env("ALERTS_PROGRESS_INTERVAL_S", default=2.0, cast=float)
 # A 429's Retry-After is honoured up to this many seconds (a provider asking for more
 # would hold a sending thread, and the alert, for longer than its message stays useful).
+ALERTS_JOB_RETRY_MAX_S = env("ALERTS_JOB_RETRY_MAX_S", default=30, cast=int)
+ALERTS_JOB_ATTEMPTS = env("ALERTS_JOB_ATTEMPTS", default=1000, cast=int)
 ALERTS_RETRY_AFTER_MAX_S = env("ALERTS_RETRY_AFTER_MAX_S", default=120.0, cast=float)
 # Twilio drops an SMS it could not hand over within this (its ValidityPeriod), so a queued
 # level-4 order never arrives late; 15 minutes.

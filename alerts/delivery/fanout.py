@@ -32,10 +32,12 @@ import signal
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import datetime
 
+import psycopg
 from django.conf import settings
 from django.db import connection, connections, transaction
 from django.db.backends.postgresql.base import DatabaseWrapper
@@ -352,8 +354,44 @@ def _fork(count: int, work: Callable[[], None]) -> list[int]:
 
 
 def send(alert_id: int) -> None:
-    """Fan one alert out (the body of the `send_alert` job); safe to run again."""
+    """Fan one alert out (the body of the `send_alert` job); safe to run again, and never
+    run twice at once (`only_run`)."""
     alert = Alert.objects.get(pk=alert_id)
     if alert.status in (Alert.Status.SENT, Alert.Status.CANCELLED):
         return
-    Fanout(alert).run()
+    with only_run(alert_id):
+        Fanout(alert).run()
+
+
+class AlreadyRunning(Unfinished):
+    """Another run of this alert's fan-out holds its lock: this run leaves the work to it
+    and its job tries again later."""
+
+
+RUN_LOCK_SPACE = 0x534F4E  # the advisory-lock key space of fan-out runs ("SON")
+
+
+@contextmanager
+def only_run(alert_id: int) -> Iterator[None]:
+    """Hold the alert's fan-out lock for the whole run. Two runs at once (a job retried as
+    stalled while its first worker still sends, after a long database outage) would each
+    take the other's "sending" claims for interrupted ones and send them again.
+
+    The lock is a PostgreSQL advisory lock on a connection of its own: Django's pooled
+    connections go back to the pool between batches and must not carry it, and a worker
+    that dies drops the connection, and with it the lock."""
+    db = connection.settings_dict
+    with psycopg.connect(
+        dbname=db["NAME"],
+        user=db["USER"],
+        password=db["PASSWORD"],
+        host=db["HOST"] or None,
+        port=db["PORT"] or None,
+        autocommit=True,
+    ) as holder:
+        row = holder.execute(
+            "SELECT pg_try_advisory_lock(%s, %s)", [RUN_LOCK_SPACE, alert_id]
+        ).fetchone()
+        if not (row and row[0]):
+            raise AlreadyRunning(f"alert {alert_id} is being sent by another run")
+        yield

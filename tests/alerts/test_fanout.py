@@ -7,11 +7,15 @@ import time
 import uuid
 from collections import Counter
 from datetime import timedelta
+from types import SimpleNamespace
 
+import psycopg
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from alerts.delivery import fanout
+from alerts.jobs import UntilSettled
 from alerts.models import Delivery
 from tests.alerts.delivery_helpers import city_alert, many, subscriber
 
@@ -160,3 +164,48 @@ def test_sms_an_interrupted_run_left_sending_are_looked_up_not_resent_once_expir
     assert len(fake_twilio.messages) == 1  # nothing sent late
     statuses = dict(Delivery.objects.values_list("subscriber_id", "status"))
     assert statuses == {sent_before.pk: "sent", never_sent.pk: "undeliverable"}
+
+
+def test_a_second_run_of_the_same_alert_while_one_is_sending_sends_nothing(fake_line, fake_twilio):
+    users, phones = many(line=2, sms=2)
+    alert = city_alert()
+    # The first run holds the alert's lock (as a worker still sending would) ...
+    db = connection.settings_dict
+    with psycopg.connect(
+        dbname=db["NAME"],
+        user=db["USER"],
+        password=db["PASSWORD"],
+        host=db["HOST"],
+        port=db["PORT"],
+        autocommit=True,
+    ) as first:
+        first.execute("SELECT pg_advisory_lock(%s, %s)", [fanout.RUN_LOCK_SPACE, alert.pk])
+        # ... so a stalled-job retry of the same alert leaves the work to it.
+        with pytest.raises(fanout.AlreadyRunning):
+            fanout.send(alert.pk)
+        assert not fake_line.accepted() and not fake_twilio.accepted()
+        assert not Delivery.objects.filter(alert=alert).exists()
+    # The first run's connection is gone (a killed worker's is too): the retry sends.
+    fanout.send(alert.pk)
+    assert Counter(u for u, _ in fake_line.accepted()) == Counter(users)
+    assert sorted(to for to, _ in fake_twilio.accepted()) == sorted(phones)
+
+
+@pytest.mark.parametrize(("attempts", "wait_s"), [(0, 2), (1, 4), (3, 16), (4, 30), (50, 30)])
+def test_an_unfinished_fan_out_is_retried_soon_and_never_more_than_the_cap_apart(
+    settings, attempts, wait_s
+):
+    settings.ALERTS_JOB_RETRY_MAX_S = 30
+    before = timezone.now()
+    decision = UntilSettled().get_retry_decision(
+        exception=fanout.Unfinished(), job=SimpleNamespace(attempts=attempts)
+    )
+    assert decision is not None and decision.retry_at is not None
+    waited = (decision.retry_at - before).total_seconds()
+    assert wait_s - 1 < waited <= wait_s + 1
+
+
+def test_the_retries_stop_at_the_backstop(settings):
+    settings.ALERTS_JOB_ATTEMPTS = 5
+    job = SimpleNamespace(attempts=5)
+    assert UntilSettled().get_retry_decision(exception=fanout.Unfinished(), job=job) is None

@@ -162,9 +162,7 @@ def _add_to_lot(
         )
         added = cursor.fetchone()
     if added is None:
-        held = Lot.objects.get(
-            depot=depot, item=item, expires_on=expires_on, source=source
-        ).on_hand
+        held = Lot.objects.get(depot=depot, item=item, expires_on=expires_on, source=source).on_hand
         raise Invalid(
             _("1つのロットの在庫は %(max)s までです。") % {"max": f"{MAX_QUANTITY:,}"},
             fields={

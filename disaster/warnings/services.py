@@ -74,9 +74,7 @@ SHOWN_ORDER = (F("level").desc(nulls_last=True), "-since", "-id")
 
 
 def in_force() -> list[dict[str, Any]]:
-    return [
-        warning_payload(w) for w in CityWarning.objects.in_force().order_by(*SHOWN_ORDER)
-    ]
+    return [warning_payload(w) for w in CityWarning.objects.in_force().order_by(*SHOWN_ORDER)]
 
 
 def _comparable(warnings: list[dict[str, Any]]) -> list[dict[str, Any]]:

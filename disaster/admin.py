@@ -120,7 +120,7 @@ def setup_city_view(request: HttpRequest) -> HttpResponse:
                 admin_username=data["admin_username"],
                 admin_password=None,
                 dry_run=data["dry_run"],
-                by=request.user,
+                by=request.user if isinstance(request.user, User) else None,
             )
         except DomainError as e:
             context["error"] = e

@@ -60,4 +60,3 @@ def forget_stale_conversations(timestamp: int | None = None) -> dict[str, int]:
     """Every five minutes: residents' report pieces that made no report in time (photos
     included), handled-event ids LINE no longer redelivers, and ended rate windows."""
     return forget_stale()
-

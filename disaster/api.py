@@ -26,7 +26,7 @@ from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationEr
 from ninja.parser import Parser
 
 from disaster.core.errors import DomainError, Invalid, error_response
-from disaster.core.limits import rate_limited, too_large
+from disaster.core.limits import CLIENT_LIMITS, rate_limited, too_large
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,87 @@ def _refuse_nul(value, where: str) -> None:
             _refuse_nul(item, where)
 
 
-api = NinjaAPI(
+ERROR_SCHEMA = {
+    "title": "Error",
+    "type": "object",
+    "required": ["status", "code", "message"],
+    "properties": {
+        "status": {"type": "integer"},
+        "code": {"type": "string"},
+        "message": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["field", "message", "type"],
+                "properties": {
+                    "field": {"type": "string"},
+                    "message": {"type": "string"},
+                    "type": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+ERROR_MEANINGS = {
+    400: "リクエストを読めません（JSON の誤りなど）",
+    401: "ログインまたは API トークンが必要です",
+    403: "この操作の権限がありません",
+    404: "見つかりません",
+    409: "現在の状態と矛盾する操作です",
+    413: "送信内容が大きすぎます",
+    415: "この形式には対応していません",
+    422: "入力内容に誤りがあります（errors に項目ごとの理由）",
+    429: "短時間に送信が多すぎます（Retry-After 秒後に）",
+}
+
+
+def errors_for(method: str, path: str, operation: dict) -> set[int]:
+    """The error statuses an operation may answer, from what it takes and who may call it."""
+    statuses = set()
+    if operation.get("parameters") or operation.get("requestBody"):
+        statuses.add(422)
+    if operation.get("requestBody"):
+        statuses |= {400, 413}
+        if "multipart/form-data" in operation["requestBody"].get("content", {}):
+            statuses.add(415)
+    if operation.get("security"):
+        statuses |= {401, 403}
+    if "{" in path:
+        statuses.add(404)
+    if method in ("post", "put", "patch", "delete"):
+        statuses |= {404, 409}
+    if (method.upper(), path) in CLIENT_LIMITS:
+        statuses.add(429)
+    return statuses
+
+
+class SonaeAPI(NinjaAPI):
+    """The API, whose published OpenAPI also documents its error answers: one `Error`
+    schema (the format above) for every 4xx an operation may give."""
+
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+        for path, operations in schema.get("paths", {}).items():
+            for method, operation in operations.items():
+                responses = operation.setdefault("responses", {})
+                for status in sorted(errors_for(method, path, operation)):
+                    responses.setdefault(
+                        str(status),
+                        {
+                            "description": ERROR_MEANINGS[status],
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/Error"}
+                                }
+                            },
+                        },
+                    )
+        return schema
+
+
+api = SonaeAPI(
     parser=StrictParser(),
     title="Sonae API",
     version="1",

@@ -5,8 +5,10 @@ Local defaults work out of the box (DESIGN decision 7); README.md lists every va
 
 import datetime as dt
 from pathlib import Path
+from urllib.parse import urlsplit
 from urllib.parse import unquote, urlparse
 
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from disaster.core.env import env, env_bool, env_list, is_loopback_url
@@ -43,6 +45,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.gis",
     "leaflet",
+    "ninja",  # serves /api/docs' Swagger UI from our own static files, never a CDN
+    "csp",
     "channels",
     "procrastinate.contrib.django",
     "axes",
@@ -51,6 +55,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "disaster.core.limits.BodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -82,6 +88,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # CSP_NONCE: the nonce of django-leaflet's map set-up (`leaflet_map … csp_nonce=`)
+                "csp.context_processors.nonce",
             ],
         },
     },
@@ -410,15 +418,14 @@ STOCK_ROTATION_DAYS = env("STOCK_ROTATION_DAYS", default=90, cast=int)
 HEADCOUNT_CLOCK_SKEW_S = env("HEADCOUNT_CLOCK_SKEW_S", default=300, cast=int)
 HEADCOUNT_MAX_AGE_DAYS = env("HEADCOUNT_MAX_AGE_DAYS", default=30, cast=int)
 
+MAP_TILES_URL = env("MAP_TILES_URL", default="https://cyberjapandata.gsi.go.jp/xyz/std/{z}/{x}/{y}.png")
 LEAFLET_CONFIG = {
     "DEFAULT_CENTER": (35.4887, 139.4074),
     "DEFAULT_ZOOM": 13,
     "TILES": [
         (
             "地理院タイル",
-            env(
-                "MAP_TILES_URL", default="https://cyberjapandata.gsi.go.jp/xyz/std/{z}/{x}/{y}.png"
-            ),
+            MAP_TILES_URL,
             {
                 "attribution": '<a href="https://maps.gsi.go.jp/development/ichiran.html">'
                 "地理院タイル</a>",
@@ -427,6 +434,43 @@ LEAFLET_CONFIG = {
         )
     ],
     "RESET_VIEW": False,
+}
+
+# Content-Security-Policy (django-csp): scripts only from our own files, plus the inline
+# scripts that carry the response's nonce (django-leaflet's map set-up); pictures from us and
+# the map tiles' host; no frames, plugins or foreign forms. CSP_REPORT_ONLY=1 only reports.
+_tiles = urlsplit(MAP_TILES_URL)
+_csp = {
+    "default-src": [SELF],
+    "script-src": [SELF, NONCE],
+    "style-src": [SELF],
+    "img-src": [SELF, "data:", "blob:", f"{_tiles.scheme}://{_tiles.netloc}"],
+    "connect-src": [SELF],
+    "font-src": [SELF],
+    "object-src": [NONE],
+    "base-uri": [SELF],
+    "form-action": [SELF],
+    "frame-ancestors": [NONE],
+    "worker-src": [SELF],
+    "manifest-src": [SELF],
+}
+if env_bool("CSP_REPORT_ONLY", default=False):
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = {"DIRECTIVES": _csp}
+else:
+    CONTENT_SECURITY_POLICY = {"DIRECTIVES": _csp}
+# Permissions-Policy (django-permissions-policy): the maps ask for the phone's position;
+# nothing here uses the camera (the report form's file picker does not need it), the
+# microphone, payments or sensors.
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    "geolocation": ["self"],
+    "fullscreen": ["self"],
+    "camera": [],
+    "microphone": [],
+    "payment": [],
+    "usb": [],
+    "accelerometer": [],
+    "gyroscope": [],
+    "magnetometer": [],
 }
 
 # Debian 12 ships GDAL 3.6; Sonae never opens untrusted raster or vector files with GDAL.

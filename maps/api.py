@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from ninja import Path, Query, Router, Schema
 from pydantic import BaseModel, Field
 
-from alerts.models import Alert
+from alerts.authoring.schemas import AlertKind
 from disaster.core.auth import STAFF
 from disaster.core.errors import Invalid, NotFound
 from disaster.core.filters import parse_area, parse_bbox, refuse_unknown_filters
@@ -23,8 +23,8 @@ from disaster.core.geography import District
 from disaster.reports.api import ReportFilters, filtered_reports
 from disaster.reports.models import DamageReport
 from maps import ops, queries
-from shelters.models import Hazard, Shelter
-from shelters.schemas import Latitude, Longitude
+from shelters.models import Hazard
+from shelters.schemas import Latitude, Longitude, ShelterStatus
 
 router = Router(tags=["map data"])
 
@@ -109,7 +109,7 @@ def districts_geojson(request: HttpRequest, bbox: str | None = BBOX):
 @router.get("/map/shelters.geojson", auth=STAFF, response={200: None})
 def shelters_geojson(
     request: HttpRequest,
-    status: list[Shelter.Status] | None = Query(None),
+    status: list[ShelterStatus] | None = Query(None),
     hazard: Hazard | None = None,
     occupancy_min: float | None = Query(None, ge=0, le=10_000, description="収容率（%）以上"),
     occupancy_max: float | None = Query(None, ge=0, le=10_000, description="収容率（%）以下"),
@@ -143,7 +143,7 @@ def shelters_geojson(
 @router.get("/map/alerts.geojson", auth=STAFF, response={200: None})
 def alerts_geojson(
     request: HttpRequest,
-    kind: list[Alert.Kind] | None = Query(None),
+    kind: list[AlertKind] | None = Query(None),
     drill: bool | None = None,
     hazard: Hazard | None = None,
     bbox: str | None = BBOX,

@@ -10,7 +10,7 @@ from ninja import Field, FilterLookup, FilterSchema, Schema
 from pydantic import ConfigDict
 
 from disaster.core.auth import user_for_request_token
-from disaster.core.schemas import Moment
+from disaster.core.schemas import Moment, named_choices
 from shelters.models import Hazard, HeadCount, Shelter
 from shelters.public import BAND_LABELS, occupancy_band
 from shelters.services import is_current, percent_of_capacity
@@ -18,13 +18,14 @@ from shelters.services import is_current, percent_of_capacity
 Latitude = Annotated[float, Field(ge=20, le=46, description="緯度（日本国内）")]
 Longitude = Annotated[float, Field(ge=122, le=154, description="経度（日本国内）")]
 People = Annotated[int, Field(ge=0, le=HeadCount.MAX_PEOPLE)]
+ShelterStatus = named_choices(Shelter.Status, "ShelterStatus")
 
 
 class ShelterFilter(FilterSchema):
     """The filter of the shelter list, its exports and the pages that show them."""
 
     q: str | None = Field(None, max_length=100, description="名称・カナ・住所の一部")
-    status: Annotated[list[Shelter.Status] | None, FilterLookup("status__in")] = None
+    status: Annotated[list[ShelterStatus] | None, FilterLookup("status__in")] = None
     hazard: Annotated[Hazard | None, FilterLookup("hazards__contains")] = None
     is_shelter: Annotated[bool | None, FilterLookup("is_shelter")] = None
     is_evacuation_site: Annotated[bool | None, FilterLookup("is_evacuation_site")] = None
@@ -75,7 +76,7 @@ class ShelterOut(Schema):
     capacity: int = Field(description="収容人数（宿泊）")
     capacity_day: int = Field(description="収容人数（日中）")
     target_people: str
-    status: Shelter.Status
+    status: ShelterStatus
     status_label: str
     status_changed_at: dt.datetime
     occupancy: int | None = Field(
@@ -184,7 +185,7 @@ class ShelterCorrection(Schema):
 
 
 class StatusIn(Schema):
-    status: Shelter.Status
+    status: ShelterStatus
     note: str = Field("", max_length=500)
 
 

@@ -6,18 +6,23 @@ from typing import Annotated
 from django.db.models import Q
 from ninja import Field, FilterLookup, FilterSchema, Schema
 
-from disaster.core.schemas import Id, Moment
+from disaster.core.schemas import Id, Moment, named_choices
 from stockpile.models import Item, Lot, Movement, SupplyRequest, Transfer
 from stockpile.services import MAX_QUANTITY
 
 Quantity = Annotated[int, Field(ge=1, le=MAX_QUANTITY)]
+ItemCategory = named_choices(Item.Category, "ItemCategory")
+LotSource = named_choices(Lot.Source, "LotSource")
+MovementKind = named_choices(Movement.Kind, "MovementKind")
+TransferStatus = named_choices(Transfer.Status, "TransferStatus")
+SupplyRequestStatus = named_choices(SupplyRequest.Status, "SupplyRequestStatus")
 Note = Annotated[str, Field(max_length=500)]
 
 
 class ItemOut(Schema):
     id: int
     code: str
-    category: Item.Category
+    category: ItemCategory
     category_label: str
     name_ja: str
     name_en: str
@@ -35,7 +40,7 @@ class ItemOut(Schema):
 
 
 class ItemFilter(FilterSchema):
-    category: Annotated[Item.Category | None, FilterLookup("category")] = None
+    category: Annotated[ItemCategory | None, FilterLookup("category")] = None
     q: str | None = Field(None, max_length=100, description="品目コード・品名（日英）の一部")
 
     def filter_q(self, value: str | None) -> Q:
@@ -73,7 +78,7 @@ class DepotOut(Schema):
 class LotOut(Schema):
     id: int
     expires_on: dt.date | None
-    source: Lot.Source
+    source: LotSource
     on_hand: int
 
 
@@ -103,7 +108,7 @@ class ReceiptIn(Schema):
     item_id: Id
     quantity: Quantity
     expires_on: dt.date | None = None
-    source: Lot.Source = Lot.Source.PROCURED
+    source: LotSource = Lot.Source.PROCURED
     note: Note = ""
 
 
@@ -116,7 +121,7 @@ class IssueIn(Schema):
 class CountIn(Schema):
     item_id: Id
     expires_on: dt.date | None = None
-    source: Lot.Source = Lot.Source.PROCURED
+    source: LotSource = Lot.Source.PROCURED
     counted: Annotated[int, Field(ge=0, le=MAX_QUANTITY)]
     reason: Movement.Reason | None = Field(None, description="帳簿と違うときは必須")
     note: Note = ""
@@ -129,7 +134,7 @@ class DisposalIn(Schema):
 
 class MovementOut(Schema):
     id: int
-    kind: Movement.Kind
+    kind: MovementKind
     depot_id: int
     item_id: int
     lot_id: int
@@ -165,7 +170,7 @@ class CountSheetOut(Schema):
 class MovementFilter(FilterSchema):
     depot: Annotated[Id | None, FilterLookup("depot_id")] = None
     item: Annotated[Id | None, FilterLookup("item_id")] = None
-    kind: Annotated[Movement.Kind | None, FilterLookup("kind")] = None
+    kind: Annotated[MovementKind | None, FilterLookup("kind")] = None
     transfer: Annotated[Id | None, FilterLookup("transfer_id")] = None
     since: Annotated[Moment | None, FilterLookup("at__gte")] = None
     until: Annotated[Moment | None, FilterLookup("at__lt")] = None
@@ -183,13 +188,13 @@ class TransferIn(Schema):
 
 class TransferLotOut(Schema):
     expires_on: dt.date | None
-    source: Lot.Source
+    source: LotSource
     quantity: int
 
 
 class TransferOut(Schema):
     id: int
-    status: Transfer.Status
+    status: TransferStatus
     from_depot: DepotOut
     to_depot: DepotOut
     item: ItemOut
@@ -213,7 +218,7 @@ class TransferOut(Schema):
 
 
 class TransferFilter(FilterSchema):
-    status: Annotated[list[Transfer.Status] | None, FilterLookup("status__in")] = None
+    status: Annotated[list[TransferStatus] | None, FilterLookup("status__in")] = None
     from_depot: Annotated[Id | None, FilterLookup("from_depot_id")] = None
     to_depot: Annotated[Id | None, FilterLookup("to_depot_id")] = None
     item: Annotated[Id | None, FilterLookup("item_id")] = None
@@ -248,7 +253,7 @@ class SupplyRequestOut(Schema):
     id: int
     depot: DepotOut
     urgency: SupplyRequest.Urgency
-    status: SupplyRequest.Status
+    status: SupplyRequestStatus
     status_label: str
     note: str
     created_at: dt.datetime
@@ -271,7 +276,7 @@ class SupplyRequestOut(Schema):
 
 
 class SupplyRequestFilter(FilterSchema):
-    status: Annotated[list[SupplyRequest.Status] | None, FilterLookup("status__in")] = None
+    status: Annotated[list[SupplyRequestStatus] | None, FilterLookup("status__in")] = None
     urgency: Annotated[SupplyRequest.Urgency | None, FilterLookup("urgency")] = None
     depot: Annotated[Id | None, FilterLookup("depot_id")] = None
 

@@ -14,8 +14,10 @@ from alerts.models import (
     SendBack,
     Subscriber,
 )
-from disaster.core.schemas import Moment
+from disaster.core.schemas import Moment, named_choices
 
+AlertKind = named_choices(Alert.Kind, "AlertKind")
+AlertStatus = named_choices(Alert.Status, "AlertStatus")
 Title = Field("", max_length=200)
 Body = Field("", max_length=5000)
 
@@ -33,10 +35,16 @@ class AlertTexts(Schema):
     body_vi: str = Body
     title_ja_easy: str = Title
     body_ja_easy: str = Body
+    title_pt_br: str = Title
+    body_pt_br: str = Body
+    title_fil: str = Title
+    body_fil: str = Body
+    title_ne: str = Title
+    body_ne: str = Body
 
 
 class AlertIn(AlertTexts):
-    kind: Alert.Kind
+    kind: AlertKind
     channels: list[Channel] = Field(..., min_length=1, max_length=2)
     whole_city: bool = False
     district_ids: list[int] = Field(default_factory=list, max_length=500)
@@ -164,7 +172,7 @@ class SendBackIn(ReviewIn):
 
 
 class AlertFilter(FilterSchema):
-    status: Alert.Status | None = None
+    status: AlertStatus | None = None
     is_drill: bool | None = None
 
 
@@ -193,10 +201,22 @@ class SuggestedShelterOut(Schema):
 
 class MessagePreview(Schema):
     language: str
+    label: str
     channel: str
     text: str
-    characters: int
-    sms_limit: int | None
+    source: Literal["template", "staff"] = Field(
+        description="template: 定型文と職員の日本語; staff: 職員がこの言語で入力した文"
+    )
+    subscribers: int = Field(description="この言語を選んだ受信者の数")
+    characters: int = Field(description="文字数（SMS は GSM-7 の septet か UCS-2 の単位）")
+    encoding: Literal["GSM-7", "UCS-2"] | None
+    segments: int | None = Field(description="SMS の通数（連結 SMS）")
+    max_segments: int | None
+    sms_limit: int | None = Field(description="max_segments 通に収まる最大の文字数")
+    left_out: list[str] = Field(description="収まらず SMS から省いた部分（shelter, title）")
+    warnings: list[Literal["japanese_staff_text", "unreviewed_wording", "no_wording"]] = Field(
+        description="選んだ言語以外で届く部分がある・定型文が未確認"
+    )
 
 
 class SubscriberIn(Schema):

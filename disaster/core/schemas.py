@@ -6,7 +6,8 @@ from typing import Annotated, Any
 from django.utils import timezone
 from ninja import Field, FilterLookup, FilterSchema, Schema
 from ninja.pagination import LimitOffsetPagination
-from pydantic import AfterValidator
+from django.db import models
+from pydantic import AfterValidator, WithJsonSchema
 
 from disaster.core.models import Incident
 from disaster.core.roles import Role
@@ -27,6 +28,24 @@ def _to_utc(value: dt.datetime) -> dt.datetime:
 
 
 Moment = Annotated[dt.datetime, AfterValidator(_to_utc)]
+
+
+def named_choices(choices: type[models.Choices], name: str) -> Any:
+    """`choices` as a schema field, its enum published inline under its own `name`.
+
+    Choices nested in models share short names (Shelter.Status, DamageReport.Status,
+    Transfer.Status…), and the OpenAPI document keeps one component per name: without
+    this, a shelter's status would be documented as a damage report's."""
+    labels = "、".join(f"{value}: {label}" for value, label in choices.choices)
+    return Annotated[
+        choices,
+        WithJsonSchema(
+            {"title": name, "type": "string", "enum": list(choices.values), "description": labels}
+        ),
+    ]
+
+
+IncidentKind = named_choices(Incident.Kind, "IncidentKind")
 
 
 class EventOut(Schema):

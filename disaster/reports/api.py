@@ -21,16 +21,16 @@ from disaster.core.filters import parse_bbox, refuse_unknown_filters
 from disaster.core.idempotency import kept_about
 from disaster.core.limits import ClientLimit
 from disaster.core.roles import is_staff_role
-from disaster.core.schemas import Id, Moment, Paginated
+from disaster.core.schemas import Id, Moment, Paginated, named_choices
 from disaster.reports import services as reports
 from disaster.reports.models import DamageReport, ReportPhoto
 from disaster.reports.photos import check_photo
 
 router = Router(tags=["damage reports"])
 
-Category = DamageReport.Category
+Category = named_choices(DamageReport.Category, "ReportCategory")
 Severity = Annotated[int, Field(ge=1, le=5)]
-ReportStatus = DamageReport.Status
+ReportStatus = named_choices(DamageReport.Status, "ReportStatus")
 
 
 class PhotoOut(Schema):

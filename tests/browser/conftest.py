@@ -38,12 +38,27 @@ def browser(monkeypatch, live_server):
         browser.close()
 
 
+def refusals_of(context) -> list[str]:
+    """What the page's Content-Security-Policy refused, as the browser reports it: filled
+    while the context lives; a page that works under its policy leaves it empty."""
+    refused: list[str] = []
+    context.on(
+        "console",
+        lambda message: refused.append(message.text)
+        if "Content Security Policy" in message.text
+        else None,
+    )
+    return refused
+
+
 @pytest.fixture
 def page(browser):
     context = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo")
+    refused = refusals_of(context)
     page = context.new_page()
     yield page
     context.close()
+    assert not refused, refused
 
 
 @pytest.fixture
@@ -51,12 +66,17 @@ def big_screen(browser):
     """big_screen(user, base_url) → a big-screen page with that user's session (the cookie of
     a real login), offline but for us, where any dialog fails the test."""
     contexts = []
+    refused: list[str] = []
 
     def open_as(user, base_url: str):
         client = Client()
         client.force_login(user)
         context = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo", viewport=SCREEN)
         contexts.append(context)
+        context.on(
+            "console",
+            lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None,
+        )
         cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
         context.add_cookies(
             [{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": base_url}]
@@ -69,11 +89,13 @@ def big_screen(browser):
     yield open_as
     for context in contexts:
         context.close()
+    assert not refused, refused
 
 
 def serious_accessibility_violations(page) -> list[dict]:
     """axe-core's serious and critical findings on the page as it is now."""
-    page.add_script_tag(path=str(AXE))
+    # Evaluated, not added as a <script>: the page's CSP (rightly) refuses an inline script.
+    page.evaluate(AXE.read_text())
     result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
     return [
         {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]]}

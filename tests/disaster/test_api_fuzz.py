@@ -1,5 +1,6 @@
-"""Property test of the whole API from its own OpenAPI description: whatever schemathesis
-sends, valid or not, no endpoint answers with a server error."""
+"""Property tests of the whole API from its own OpenAPI description: whatever schemathesis
+sends, valid or not, no endpoint answers with a server error, and (as staff and as a shelter
+manager) every answer is one the description documents, shaped as it says."""
 
 import pytest
 import schemathesis
@@ -7,8 +8,10 @@ from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
+from schemathesis import checks
 
 from disaster.core.models import ApiToken
+from disaster.core.roles import Role
 
 schema = schemathesis.openapi.from_wsgi("/api/openapi.json", get_wsgi_application())
 
@@ -17,6 +20,10 @@ schema = schemathesis.openapi.from_wsgi("/api/openapi.json", get_wsgi_applicatio
 DOWNLOADS = {
     "/api/v1/shelters/export.csv": "text/csv",
     "/api/v1/shelters/export.geojson": "application/geo+json",
+    "/api/v1/shelters/status.csv": "text/csv",
+    "/api/v1/shelters/status.geojson": "application/geo+json",
+    "/api/v1/shelters/status/history.csv": "text/csv",
+    "/api/v1/shelters/status/history.geojson": "application/geo+json",
     "/api/v1/depots/{depot_id}/stock-sheet": "",
     "/api/v1/map/reports.geojson": "application/geo+json",
     "/api/v1/map/districts.geojson": "application/geo+json",
@@ -63,3 +70,29 @@ def test_no_request_makes_the_api_answer_with_a_server_error(case, admin_token):
             else "application/json"
         )
         assert response.headers["content-type"][0].startswith(expected)
+
+
+CONFORMANCE = [
+    checks.not_a_server_error,
+    checks.status_code_conformance,
+    checks.content_type_conformance,
+    checks.response_schema_conformance,
+]
+
+
+@pytest.fixture(params=[Role.OPERATIONS, Role.SHELTER_MANAGER], ids=["staff", "manager"])
+def role_token(request, users) -> str:
+    return ApiToken.issue(users[request.param], "conformance")[1]
+
+
+@pytest.mark.django_db
+@schema.parametrize()
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+def test_every_answer_conforms_to_the_published_schema(case, role_token):
+    """With a staff token and a shelter manager's: no server error, every status documented,
+    and every body (errors included) shaped as the OpenAPI says."""
+    case.call_and_validate(headers={"Authorization": f"Bearer {role_token}"}, checks=CONFORMANCE)

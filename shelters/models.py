@@ -7,6 +7,8 @@ be either or both.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField
@@ -15,6 +17,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from disaster.core import readings
 from disaster.core.roles import STAFF_ROLES, Role, role_of
 
 
@@ -101,8 +104,13 @@ class Shelter(models.Model):
         EVACUATING = "evacuating", _("他所へ避難中")
 
     name = models.CharField(_("名称"), max_length=200)
+    # Reading and romanised (Hepburn) name: from the open data, or made from the name when
+    # it has none (disaster/core/readings.py) until an administrator checks them.
     kana = models.CharField(_("名称（カナ）"), max_length=200, blank=True)
     name_en = models.CharField(_("名称（英字）"), max_length=200, blank=True)
+    readings_generated_from = models.CharField(
+        _("カナ・英字を自動生成した名称（空: 出典または確認済み）"), max_length=200, blank=True
+    )
     address = models.CharField(_("所在地"), max_length=300)
     point = models.PointField(_("位置"), srid=4326)
     # GSI gives a site one 共通ID per dataset: as 指定避難所 and as 指定緊急避難場所.
@@ -173,6 +181,9 @@ class Shelter(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **readings.save_with_readings(self, kwargs))
 
 
 # People with needs (要配慮者), each counted within a head-count's total.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from disaster.core import audit
 
@@ -70,3 +71,54 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class PlaceNamesAdmin(AuditedAdmin):
+    """Shelters and districts: their reading (kana) and romanised name, made by the
+    machine where the open data had none (disaster/core/readings.py), are listed until an
+    administrator checks them. Saving a changed reading or name marks it checked; emptying
+    one has it made again from the name."""
+
+    readings_fields = ("kana", "name_en", "readings_generated_from")
+
+    @admin.action(description=_("カナ・英字を確認済みにする"))
+    def mark_readings_checked(self, request, queryset):
+        for place in queryset.exclude(readings_generated_from=""):
+            before = audit.snapshot(place)
+            place.readings_generated_from = ""
+            place.save(update_fields=["readings_generated_from"])
+            audit.record(
+                request.user,
+                self._action(place, "change"),
+                place,
+                before=before,
+                after=audit.snapshot(place),
+            )
+
+    actions = ["mark_readings_checked"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "readings_generated_from"]
+
+    def save_model(self, request, obj, form, change):
+        edited = {"kana", "name_en"} & set(form.changed_data)
+        if edited and all(getattr(obj, name) for name in ("kana", "name_en")):
+            obj.readings_generated_from = ""
+        super().save_model(request, obj, form, change)
+
+
+class ReadingsChecked(admin.SimpleListFilter):
+    """The places whose reading and romanised name a person has yet to check."""
+
+    title = _("カナ・英字")
+    parameter_name = "readings"
+
+    def lookups(self, request, model_admin):
+        return [("generated", _("自動生成（未確認）")), ("checked", _("出典・確認済み"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "generated":
+            return queryset.exclude(readings_generated_from="")
+        if self.value() == "checked":
+            return queryset.filter(readings_generated_from="")
+        return queryset

@@ -5,11 +5,15 @@ alerts are targeted by district), so they live in the core. They keep the `maps`
 and so their tables and migrations, from before the core existed.
 """
 
+from typing import Any
+
 from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
+
+from disaster.core import readings
 
 
 class DistrictQuerySet(models.QuerySet):
@@ -42,7 +46,13 @@ class District(models.Model):
     """
 
     name = models.CharField(_("名称"), max_length=100, unique=True)
+    # Reading and romanised (Hepburn) name, made from the name when the data has none
+    # (disaster/core/readings.py) until an administrator checks them.
+    kana = models.CharField(_("名称（カナ）"), max_length=100, blank=True)
     name_en = models.CharField(_("名称（英字）"), max_length=100, blank=True)
+    readings_generated_from = models.CharField(
+        _("カナ・英字を自動生成した名称（空: 出典または確認済み）"), max_length=100, blank=True
+    )
     area = models.MultiPolygonField(_("区域"), srid=4326)
     is_derived = models.BooleanField(_("推定区域"), default=False)
     source = models.CharField(_("出典"), max_length=300, blank=True)
@@ -68,6 +78,9 @@ class District(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **readings.save_with_readings(self, kwargs))
 
 
 class CityBoundary(models.Model):

@@ -11,6 +11,8 @@ app_name = "tablet"
 
 urlpatterns = [
     path("", views.choose, name="choose"),
+    path("sw.js", views.service_worker, name="service-worker"),
+    path("manifest.webmanifest", views.manifest, name="manifest"),
     path("<int:shelter_id>/", views.shelter, name="shelter"),
     path("<int:shelter_id>/stock/", stock.stock, name="stock"),
     path("<int:shelter_id>/stock/<str:action>/", stock.movement_form, name="movement"),

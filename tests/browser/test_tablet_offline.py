@@ -7,11 +7,12 @@ import re
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import expect
+from playwright.sync_api import expect, sync_playwright
 
 from shelters.models import HeadCount
 from shelters.services import record_headcount
-from tests.browser.conftest import screenshot
+from stockpile.models import Lot, Movement
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, screenshot
 from tests.fixtures.users import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -105,3 +106,220 @@ def test_the_operations_map_shows_people_fed_elsewhere_apart_from_the_evacuees(
     expect(page.locator("#figure-evacuees")).to_have_text("300")
     expect(page.locator("#figure-supported-elsewhere")).to_have_text("65")
     expect(page.locator("#figure-care-needs")).to_have_text(str(80 + 12 + 6))
+
+
+# Offline first ----------------------------------------------------------------------------
+
+PAGES = [
+    ("", "状況・避難者数"),
+    ("stock/", "在庫一覧"),
+    ("stock/receive/", "入庫（物資が届いた）"),
+    ("stock/issue/", "払出（配った・使った）"),
+    ("stock/count/", "棚卸（数えた数を記録）"),
+    ("transfers/", "移送"),
+    ("requests/", "物資要請"),
+    ("sheets/", "Excel の在庫表"),
+]
+PHONE_UPRIGHT = {"width": 800, "height": 1280}  # the same tablet held upright
+
+
+def kept_for_offline(page) -> None:
+    """Wait until the service worker has kept every page of the manager's shelters."""
+    expect(page.locator("html")).to_have_attribute("data-warmed", "true", timeout=20_000)
+
+
+def test_every_tablet_page_opens_offline_marked_with_the_time_of_its_figures(
+    live_server, signed_in, shelter, depot, water, counted
+):
+    page = signed_in
+    page.goto(f"{live_server.url}/shelter/{shelter.pk}/stock/")
+    kept_for_offline(page)
+    page.context.set_offline(True)
+
+    page.reload()
+    expect(page.locator("#offline-banner")).to_be_visible()
+    for path, heading in PAGES:
+        page.goto(f"{live_server.url}/shelter/{shelter.pk}/{path}")
+        expect(page.get_by_role("heading", level=1)).to_have_text(heading)
+        expect(page.locator("#tablet")).to_have_attribute("data-served", "cache")
+        expect(page.locator("#offline-banner")).to_contain_text(
+            re.compile(r"オフラインです。\d+/\d+ \d\d:\d\d 時点の情報を表示しています。")
+        )
+        expect(page.locator("#queue-status")).to_have_text("すべて送信済みです。")
+    page.goto(f"{live_server.url}/shelter/{shelter.pk}/")
+    expect(page.locator("#occupancy")).to_have_text("300")
+    screenshot(page, "tablet-offline-shelter-1280x800")
+    page.set_viewport_size(PHONE_UPRIGHT)
+    page.goto(f"{live_server.url}/shelter/{shelter.pk}/stock/")
+    screenshot(page, "tablet-offline-stock-800x1280")
+
+    page.context.set_offline(False)
+
+    expect(page.locator("#offline-banner")).to_be_hidden()
+    expect(page.locator("#tablet")).to_have_attribute("data-served", "network")
+
+
+@pytest.fixture
+def tablet_browser(monkeypatch, tmp_path, live_server):
+    """launch() → a Chromium context on one profile directory, like the tablet's browser:
+    closing it and launching again keeps its IndexedDB, service worker and cookies."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    opened = []
+    with sync_playwright() as p:
+
+        def launch():
+            context = p.chromium.launch_persistent_context(
+                str(tmp_path / "profile"),
+                executable_path=CHROMIUM,
+                headless=True,
+                args=CHROMIUM_ARGS,
+                locale="ja-JP",
+                timezone_id="Asia/Tokyo",
+                viewport=TABLET,
+            )
+            opened.append(context)
+            return context
+
+        yield launch
+        for context in opened:
+            context.close()
+
+
+def pick_water(page, quantity: int) -> None:
+    page.get_by_role("radio", name=re.compile("飲料水")).check()
+    page.get_by_label("数量").fill(str(quantity))
+
+
+def test_writes_made_offline_survive_a_browser_restart_and_land_once_when_back_online(
+    live_server, tablet_browser, manager_user, shelter, depot, water, counted
+):
+    base = f"{live_server.url}/shelter/{shelter.pk}"
+    context = tablet_browser()
+    page = context.pages[0]
+    sign_in(page, live_server.url, manager_user.username)
+    page.goto(f"{base}/stock/receive/")
+    kept_for_offline(page)
+    context.set_offline(True)
+
+    pick_water(page, 24)
+    page.get_by_role("button", name="入庫を記録").click()
+    expect(page.locator("#queue-count")).to_have_text("1")
+    page.goto(f"{base}/stock/issue/")
+    pick_water(page, 5)
+    page.get_by_role("button", name="払出を記録").click()
+    page.goto(f"{base}/")
+    page.get_by_label("避難者数（合計）").fill("280")
+    page.get_by_role("button", name="避難者数を記録").click()
+    expect(page.locator("#queue-count")).to_have_text("3")
+    expect(page.locator("#queue-list li")).to_have_count(3)
+    context.close()
+    assert not Movement.objects.exists()
+
+    context = tablet_browser()
+    context.set_offline(True)
+    page = context.pages[0]
+    page.goto(f"{base}/stock/issue/")
+    expect(page.locator("#queue-count")).to_have_text("3")
+    expect(page.locator("#queue-status")).to_have_text(
+        "通信できません。つながったら自動で送信します。"
+    )
+    screenshot(page, "tablet-queue-after-restart-offline")
+
+    context.set_offline(False)
+
+    expect(page.locator("#queue-count")).to_have_text("0")
+    expect(page.locator("#queue-landed li")).to_have_count(3)
+    assert sorted(Movement.objects.values_list("kind", "quantity")) == [
+        ("issue", -5),
+        ("receive", 24),
+    ]
+    on_hand = sum(Lot.objects.values_list("on_hand", flat=True))
+    assert on_hand == 19
+    expect(page.locator(f"input[name=item_id][value='{water.pk}']")).to_have_attribute(
+        "data-on-hand", "19"
+    )
+    expect(page.locator("#tablet")).to_have_attribute("data-served", "network")
+    counts = list(HeadCount.objects.filter(shelter=shelter).values_list("total", "elderly"))
+    assert counts == [(280, NEEDS["elderly"]), (300, NEEDS["elderly"])]
+    page.goto(f"{base}/stock/")
+    expect(page.locator("tr[data-item=water] [data-on-hand]")).to_have_text("19 L")
+
+
+def test_a_refused_write_keeps_its_form_filled_with_what_was_typed_and_says_why(
+    live_server, signed_in, shelter, depot, water
+):
+    page = signed_in
+    base = f"{live_server.url}/shelter/{shelter.pk}"
+    page.goto(f"{base}/stock/issue/")
+    kept_for_offline(page)
+    page.context.set_offline(True)
+    pick_water(page, 50)
+    page.get_by_label("メモ（任意）").fill("夕食の配布")
+    page.get_by_role("button", name="払出を記録").click()
+    expect(page.get_by_label("数量")).to_have_value("")  # ready for the next entry
+    page.goto(f"{base}/stock/")  # the manager moves on; the write is refused meanwhile
+
+    page.context.set_offline(False)
+
+    expect(page.locator("#queue-failed")).to_contain_text("使用できる在庫: 0")
+    expect(page.locator("#queue-failed")).to_contain_text("受け付けられませんでした")
+    page.get_by_role("link", name="入力したページへ").click()
+    expect(page.get_by_label("数量")).to_have_value("50")
+    expect(page.get_by_role("radio", name=re.compile("飲料水"))).to_be_checked()
+    expect(page.get_by_label("メモ（任意）")).to_have_value("夕食の配布")
+    expect(page.locator("#movement-form [data-form-error]")).to_contain_text("使用できる在庫: 0")
+    screenshot(page, "tablet-refused-issue-kept-in-its-form")
+    assert not Movement.objects.exists()
+
+    page.get_by_label("数量").fill("0")
+    page.get_by_role("button", name="確認した").click()
+    expect(page.locator("#queue-failed li")).to_have_count(0)
+
+
+def test_writes_left_in_the_old_local_storage_queue_are_moved_and_sent_once(
+    live_server, signed_in, shelter, depot, water
+):
+    page = signed_in
+    url = f"/api/v1/depots/{depot.pk}/receipts"
+    legacy = [
+        {
+            "key": "tablet-legacy-0001",
+            "url": url,
+            "method": "POST",
+            "body": {"item_id": water.pk, "quantity": 7, "source": "procured"},
+            "label": "入庫 飲料水 7L",
+            "queuedAt": timezone.now().isoformat(),
+        }
+    ]
+    page.goto(f"{live_server.url}/shelter/{shelter.pk}/stock/")
+    page.evaluate("(rows) => localStorage.setItem('sonae.queue.v1', JSON.stringify(rows))", legacy)
+
+    page.reload()
+
+    expect(page.locator("#queue-landed")).to_contain_text("入庫 飲料水 7L")
+    assert page.evaluate("() => localStorage.getItem('sonae.queue.v1')") is None
+    page.reload()
+    expect(page.locator("#queue-count")).to_have_text("0")
+    assert list(Movement.objects.values_list("quantity", flat=True)) == [7]
+
+
+@pytest.mark.parametrize("viewport", [TABLET, PHONE_UPRIGHT], ids=["1280x800", "800x1280"])
+def test_the_offline_pages_speak_english_when_english_is_chosen(
+    live_server, signed_in, shelter, depot, water, counted, viewport
+):
+    page = signed_in
+    page.set_viewport_size(viewport)
+    page.context.add_cookies([{"name": "django_language", "value": "en", "url": live_server.url}])
+    page.goto(f"{live_server.url}/shelter/{shelter.pk}/")
+    kept_for_offline(page)
+    page.context.set_offline(True)
+
+    page.reload()
+
+    banner = page.locator("#offline-banner")
+    expect(banner).to_contain_text("Offline. Showing the information as of")
+    expect(page.locator("#queue-status")).to_have_text("Everything has been sent.")
+    screenshot(page, f"tablet-offline-shelter-en-{viewport['width']}x{viewport['height']}")
+    page.goto(f"{live_server.url}/shelter/{shelter.pk}/stock/issue/")
+    expect(page.locator("#offline-banner")).to_be_visible()
+    screenshot(page, f"tablet-offline-issue-en-{viewport['width']}x{viewport['height']}")

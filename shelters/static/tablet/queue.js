@@ -1,18 +1,20 @@
-// The tablet's write queue: every write goes into localStorage first, then is sent in order
-// with its own Idempotency-Key. Offline (or on a timeout) it stays queued and is sent again
-// when the connection returns; the server answers a repeat of the same key with the first
-// answer, so nothing is ever counted twice.
+// The tablet's write queue (DESIGN decision 12). Every write is stored in IndexedDB first
+// with its own Idempotency-Key, then sent, oldest first. Offline, or when no answer comes,
+// it stays queued — across reloads and browser restarts — and goes by itself when the
+// connection returns; the server answers a repeat of the same key with its first answer, so
+// nothing is counted twice. Each write keeps its fate: landed (with the answer) or refused
+// (with the reason, and what was typed so its form can be filled in again).
+import * as store from "./store.js";
 
-const QUEUE = "sonae.queue.v1";
-const FAILED = "sonae.failed.v1";
 const TIMEOUT_MS = 15000;
 const RETRY_MS = 10000;
+const LANDED_KEPT = 30; // landed writes shown in the panel; older ones are forgotten
+const LEGACY = ["sonae.queue.v1", "sonae.failed.v1"]; // the localStorage queue before this one
 
-const load = (name) => JSON.parse(localStorage.getItem(name) || "[]");
-const store = (name, list) => localStorage.setItem(name, JSON.stringify(list));
-
-export const pending = () => load(QUEUE);
-export const failed = () => load(FAILED);
+const channel = "BroadcastChannel" in globalThis ? new BroadcastChannel("sonae-queue") : null;
+let sequence = 0;
+let running = null;
+let paused = "";
 
 function newKey() {
   // crypto.randomUUID needs a secure context; tablets on a LAN may use plain http.
@@ -21,35 +23,59 @@ function newKey() {
 }
 
 function csrfToken() {
-  const meta = document.querySelector('meta[name="csrf-token"]');
-  return meta ? meta.content : "";
+  // The cookie is the current one even on a page served from the cache after a new login.
+  const cookie = document.cookie.split("; ").find((c) => c.startsWith("csrftoken="));
+  if (cookie) return decodeURIComponent(cookie.slice("csrftoken=".length));
+  return document.querySelector('meta[name="csrf-token"]')?.content ?? "";
 }
 
-function changed() {
-  document.dispatchEvent(new CustomEvent("sonae:queue"));
+function changed(kind = "changed", detail = {}) {
+  document.dispatchEvent(new CustomEvent("sonae:queue", { detail: { kind, ...detail } }));
 }
 
-/** Queue a write; returns the entry. `label` says in words what it is, for the queue list. */
-export function enqueue({ url, method = "POST", body, label }) {
-  const entry = { key: newKey(), url, method, body, label, queuedAt: new Date().toISOString() };
-  store(QUEUE, [...pending(), entry]);
-  changed();
+channel?.addEventListener("message", ({ data }) => changed(data.kind, data));
+
+function announce(kind, detail = {}) {
+  changed(kind, detail);
+  channel?.postMessage({ kind, ...detail });
+}
+
+/** Every write this tablet knows of, oldest first: pending, landed and refused. */
+export const entries = () => store.all();
+
+/** Queue a write. `label` says in words what it is; `form` is what was typed, kept so that
+ * a refused write can be put back into its form. Resolves once it is on disk. */
+export async function enqueue({ url, method = "POST", body, label, form = null }) {
+  const entry = {
+    key: newKey(),
+    seq: Date.now() * 1000 + (sequence++ % 1000),
+    url,
+    method,
+    body,
+    label,
+    form,
+    queuedAt: new Date().toISOString(),
+    state: "pending",
+  };
+  await store.put(entry);
+  announce("queued", { key: entry.key });
   flush();
   return entry;
 }
 
-function settle(entry, outcome) {
-  store(QUEUE, pending().filter((e) => e.key !== entry.key));
-  if (outcome.error) {
-    store(FAILED, [...failed(), { ...entry, error: outcome.error, status: outcome.status }]);
-  }
-  document.dispatchEvent(new CustomEvent("sonae:settled", { detail: { entry, ...outcome } }));
-  changed();
+/** Forget a settled write (the manager has seen its fate). */
+export async function dismiss(key) {
+  await store.remove(key);
+  announce("dismissed", { key });
 }
 
-export function dismiss(key) {
-  store(FAILED, failed().filter((e) => e.key !== key));
-  changed();
+export async function markRestored(key) {
+  const entry = await store.get(key);
+  if (entry) await store.put({ ...entry, restored: true });
+}
+
+export function state() {
+  return { sending: Boolean(running), paused };
 }
 
 async function send(entry) {
@@ -78,50 +104,101 @@ function describe(status, data) {
   return [data.message, ...fields].filter(Boolean).join(" / ");
 }
 
-let running = null;
-let paused = "";
-
-export function state() {
-  return { sending: Boolean(running), paused };
+async function settle(entry, outcome) {
+  const settled = { ...entry, ...outcome, settledAt: new Date().toISOString() };
+  await store.put(settled);
+  document.dispatchEvent(new CustomEvent("sonae:settled", { detail: settled }));
+  announce("settled", { key: entry.key, state: settled.state });
 }
 
-/** Send what is queued, oldest first. Stops at the first entry that cannot get through. */
+async function forgetOldLanded() {
+  const landed = (await store.all()).filter((e) => e.state === "landed");
+  for (const entry of landed.slice(0, Math.max(0, landed.length - LANDED_KEPT))) {
+    await store.remove(entry.key);
+  }
+}
+
+/** Send what is queued, oldest first; stops at the first write that cannot get through.
+ * One tab sends at a time (a Web Lock); the others leave it to that one. */
 export function flush() {
-  if (!running) running = drain().finally(() => { running = null; changed(); });
+  if (!running) {
+    running = (navigator.locks
+      ? navigator.locks.request("sonae-queue", { ifAvailable: true }, (lock) => (lock ? drain() : null))
+      : drain()
+    ).finally(() => {
+      running = null;
+      changed();
+    });
+  }
   return running;
 }
 
 async function drain() {
   paused = "";
   changed();
-  for (const entry of pending()) {
+  let landed = 0;
+  for (;;) {
+    const entry = (await store.all()).find((e) => e.state === "pending");
+    if (!entry) break;
     let response;
     try {
       response = await send(entry);
     } catch {
       paused = "offline"; // no connection, or no answer in time: keep it, try again later
-      return;
+      break;
     }
     let data = null;
     try { data = await response.json(); } catch { /* not JSON */ }
     if (response.ok) {
-      settle(entry, { data, status: response.status });
+      await settle(entry, { state: "landed", status: response.status, data });
+      landed += 1;
     } else if (response.status === 401 || (response.status === 403 && data?.reason === "csrf")) {
-      paused = "login"; // signed out: the entry waits for the user to sign in again
-      return;
+      paused = "login"; // signed out: the write waits for the user to sign in again
+      break;
     } else if (response.status >= 500 || response.status === 429 || response.status === 408) {
       paused = "server";
-      return;
+      break;
     } else {
-      // Refused (not enough stock, bad input, no permission): retrying cannot help, so it
-      // leaves the queue and is shown until the user dismisses it.
-      settle(entry, { data, status: response.status, error: describe(response.status, data) });
+      // Refused (not enough stock, bad input, no permission): sending again cannot help.
+      await settle(entry, {
+        state: "refused",
+        status: response.status,
+        error: describe(response.status, data),
+        fields: data?.errors || [],
+      });
     }
   }
+  if (landed) {
+    await forgetOldLanded();
+    announce("drained", { landed });
+  }
 }
+
+/** Writes queued by the localStorage queue of earlier versions move here, once. */
+async function migrateLegacy() {
+  for (const name of LEGACY) {
+    let rows = [];
+    try { rows = JSON.parse(localStorage.getItem(name) || "[]"); } catch { rows = []; }
+    for (const row of rows) {
+      const refused = name === "sonae.failed.v1";
+      await store.put({
+        ...row,
+        seq: Date.parse(row.queuedAt) * 1000 + (sequence++ % 1000),
+        state: refused ? "refused" : "pending",
+        ...(refused ? { settledAt: row.queuedAt } : {}),
+      });
+    }
+    localStorage.removeItem(name);
+  }
+}
+
+export const ready = migrateLegacy().catch(() => {}).then(() => changed());
 
 window.addEventListener("online", () => flush());
 document.addEventListener("visibilitychange", () => {
   if (document.visibilityState === "visible") flush();
 });
-setInterval(() => { if (pending().length && !running) flush(); }, RETRY_MS);
+setInterval(async () => {
+  if (running) return;
+  if ((await store.all()).some((e) => e.state === "pending")) flush();
+}, RETRY_MS);

@@ -1,25 +1,39 @@
 // Wiring of the tablet pages: forms and buttons write through the offline queue, the queue
-// panel shows what is still waiting, pickers and steppers make one-handed entry quick.
-import { gettext } from "../maps/i18n.js";
-import { dismiss, enqueue, failed, flush, pending, state } from "./queue.js";
+// panel shows what is waiting and what became of each write, a refused write goes back into
+// its form with the reason, figures follow the answers, pickers and steppers make one-handed
+// entry quick.
+import { gettext, interpolate } from "../maps/i18n.js";
+import { applyAnswer, refreshFigures } from "./figures.js";
+import { showConnection, start, warm } from "./offline.js";
+import { dismiss, enqueue, entries, flush, markRestored, ready, state } from "./queue.js";
 
 const $ = (selector, root = document) => root.querySelector(selector);
 const $$ = (selector, root = document) => Array.from(root.querySelectorAll(selector));
+const LANDED_SHOWN = 5;
 
 function element(tag, props = {}, ...children) {
   const node = Object.assign(document.createElement(tag), props);
-  node.append(...children);
+  node.append(...children.filter((child) => child !== null));
   return node;
 }
 
-function renderQueue() {
+function clock(iso) {
+  return new Date(iso).toLocaleTimeString(document.documentElement.lang, { hour: "2-digit", minute: "2-digit" });
+}
+
+// The queue panel ---------------------------------------------------------------------
+
+async function renderQueue() {
   const panel = $("#queue-panel");
   if (!panel) return;
-  const waiting = pending();
-  const refused = failed();
+  const all = await entries();
+  const waiting = all.filter((e) => e.state === "pending");
+  const refused = all.filter((e) => e.state === "refused");
+  const landed = all.filter((e) => e.state === "landed").slice(-LANDED_SHOWN).reverse();
   const { sending, paused } = state();
   $("#queue-count").textContent = String(waiting.length);
   panel.dataset.pending = String(waiting.length);
+  panel.dataset.refused = String(refused.length);
   let status = gettext("すべて送信済みです。");
   if (waiting.length) {
     status = sending ? gettext("送信中…")
@@ -30,14 +44,32 @@ function renderQueue() {
   }
   $("#queue-status").textContent = status;
   $("#queue-list").replaceChildren(
-    ...waiting.map((e) => element("li", {}, `${e.label}（${new Date(e.queuedAt).toLocaleTimeString(document.documentElement.lang)}）`)),
+    ...waiting.map((e) => element("li", {}, `${e.label}（${clock(e.queuedAt)}）`)),
   );
   $("#queue-failed").replaceChildren(
     ...refused.map((e) => {
-      const button = element("button", { type: "button", className: "small" }, gettext("確認した"));
-      button.addEventListener("click", () => dismiss(e.key));
-      return element("li", { className: "error" }, `${e.label}: ${e.error} `, button);
+      const seen = element("button", { type: "button", className: "small" }, gettext("確認した"));
+      seen.addEventListener("click", () => dismiss(e.key));
+      const back = e.form && e.form.path === location.pathname && $(`#${e.form.id}`)
+        ? element("button", { type: "button", className: "small" }, gettext("フォームに戻す"))
+        : null;
+      back?.addEventListener("click", () => restore(e));
+      const where = e.form && e.form.path !== location.pathname
+        ? element("a", { href: e.form.path }, gettext("入力したページへ"))
+        : null;
+      return element(
+        "li",
+        { className: "error" },
+        `✗ ${e.label}: ${gettext("受け付けられませんでした")} — ${e.error} `,
+        back,
+        where,
+        " ",
+        seen,
+      );
     }),
+  );
+  $("#queue-landed").replaceChildren(
+    ...landed.map((e) => element("li", { className: "ok" }, `✓ ${e.label} — ${interpolate(gettext("%(time)s に記録済み"), { time: clock(e.settledAt) })}`)),
   );
   $("#queue-send").hidden = !waiting.length;
 }
@@ -56,6 +88,8 @@ function announceQueued() {
     "pending",
   );
 }
+
+// Forms -------------------------------------------------------------------------------
 
 function valueOf(input) {
   if (input.value === "") return undefined;
@@ -109,16 +143,65 @@ function labelOf(form, body) {
   return parts.join(" ");
 }
 
+/** Everything typed into a form, so that a refused write can be put back. */
+function snapshot(form) {
+  const fields = $$("input, select, textarea", form)
+    .filter((input) => input.name || input.dataset.lineItem)
+    .filter((input) => !(input.type === "radio" || input.type === "checkbox") || input.checked)
+    .map((input) => [input.name || `line:${input.dataset.lineItem}`, input.value]);
+  return { path: location.pathname, id: form.id, fields };
+}
+
+function fieldOf(form, name) {
+  if (name.startsWith("line:")) return $(`input[data-line-item="${name.slice(5)}"]`, form);
+  return $$(`[name="${name}"]`, form);
+}
+
+/** Put a refused write back into its form, as it was typed, and say why. */
+async function restore(entry) {
+  const form = entry.form && $(`#${entry.form.id}`);
+  if (!form) return;
+  for (const [name, value] of entry.form.fields) {
+    const found = fieldOf(form, name);
+    for (const input of Array.isArray(found) ? found : [found]) {
+      if (!input) continue;
+      if (input.type === "radio" || input.type === "checkbox") input.checked = input.value === value;
+      else input.value = value;
+    }
+  }
+  form.dispatchEvent(new Event("change"));
+  $$("[aria-invalid]", form).forEach((input) => input.removeAttribute("aria-invalid"));
+  for (const error of entry.fields || []) {
+    const found = fieldOf(form, error.field || "");
+    for (const input of Array.isArray(found) ? found : [found]) input?.setAttribute("aria-invalid", "true");
+  }
+  const box = $("[data-form-error]", form);
+  if (box) box.textContent = `${gettext("受け付けられませんでした")}: ${entry.error}`;
+  form.dataset.refusedKey = entry.key;
+  await markRestored(entry.key);
+}
+
+function clearFormError(form) {
+  const box = $("[data-form-error]", form);
+  if (box) box.textContent = "";
+  $$("[aria-invalid]", form).forEach((input) => input.removeAttribute("aria-invalid"));
+  delete form.dataset.refusedKey;
+}
+
 function wireForms() {
   for (const form of $$("form[data-api]")) {
-    form.addEventListener("submit", (event) => {
+    form.addEventListener("submit", async (event) => {
       event.preventDefault();
       const body = bodyOf(form);
       if (form.dataset.kind === "request" && !body.lines.length) {
         announce(gettext("数量を 1 つ以上入力してください。"), "error");
         return;
       }
-      const entry = enqueue({ url: form.dataset.api, body, label: labelOf(form, body) });
+      const refused = form.dataset.refusedKey;
+      const typed = snapshot(form);
+      clearFormError(form);
+      const entry = await enqueue({ url: form.dataset.api, body, label: labelOf(form, body), form: typed });
+      if (refused) dismiss(refused); // typed again and sent: the earlier refusal is dealt with
       form.dataset.lastKey = entry.key;
       announceQueued();
       if (form.dataset.kind === "headcount") {
@@ -127,62 +210,48 @@ function wireForms() {
         for (const input of $$("input[data-figure-field], input[name=total]", form)) input.defaultValue = input.value;
         form.observed_at.value = "";
         form.note.value = "";
-      } else {
+      } else if (form.id !== "status-form") {
         form.reset();
       }
       form.dispatchEvent(new Event("change"));
     });
   }
-  for (const button of $$("button[data-api]")) {
-    button.addEventListener("click", () => {
-      enqueue({ url: button.dataset.api, body: {}, label: button.dataset.label });
-      button.disabled = true;
-      announceQueued();
-    });
-  }
+  // Delegated: the buttons of transfers are redrawn with the figures.
+  document.addEventListener("click", async (event) => {
+    const button = event.target.closest?.("button[data-api]");
+    if (!button) return;
+    button.disabled = true;
+    await enqueue({ url: button.dataset.api, body: {}, label: button.dataset.label });
+    announceQueued();
+  });
   document.addEventListener("sonae:settled", ({ detail }) => {
-    if (detail.error) announce(`${detail.entry.label}: ${detail.error}`, "error");
-    else {
-      const onHand = detail.data?.on_hand;
-      const stock = onHand !== undefined ? `（${gettext("在庫")} ${onHand}）` : "";
-      const past = detail.data?.is_current === false ? `（${gettext("過去の記録として")}）` : "";
-      announce(`${detail.entry.label} — ${gettext("記録しました")}${past}${stock}`);
-      applyAnswer(detail.data);
+    if (detail.state === "refused") {
+      announce(`${detail.label}: ${detail.error}`, "error");
+      if (detail.form?.path === location.pathname) restore(detail);
+      return;
+    }
+    const onHand = detail.data?.on_hand;
+    const stock = onHand !== undefined ? `（${gettext("在庫")} ${onHand}）` : "";
+    const past = detail.data?.is_current === false ? `（${gettext("過去の記録として")}）` : "";
+    announce(`${detail.label} — ${gettext("記録しました")}${past}${stock}`);
+    applyAnswer(detail.data);
+  });
+  document.addEventListener("sonae:queue", async ({ detail }) => {
+    renderQueue();
+    if (detail?.kind === "drained") {
+      // Every page's figures may have changed: this one now, the others for offline use.
+      await refreshFigures();
+      warm(true);
     }
   });
 }
 
-/** Show what the server answered at once: the current head-count and its figures, the
- * status, an item's stock in the pickers. Then the page's figures are read again. */
-function applyAnswer(data) {
-  if (!data) return;
-  const text = (selector, value) => { const node = $(selector); if (node && value !== undefined) node.textContent = String(value); };
-  if (data.is_current) {
-    text("#occupancy", data.total);
-    text("#care-needs", data.care_needs);
-    text("#now-supported_at_home", data.supported_at_home);
-    text("#now-supported_in_cars", data.supported_in_cars);
-    const form = $("#headcount-form");
-    for (const input of form ? $$("input[data-figure-field], input[name=total]", form) : []) {
-      if (data[input.name] === undefined) continue;
-      const pristine = input.value === input.defaultValue;
-      input.defaultValue = String(data[input.name]);
-      if (pristine) input.value = input.defaultValue;
+/** Writes refused while the manager was elsewhere come back into their forms here. */
+async function restoreRefused() {
+  for (const entry of await entries()) {
+    if (entry.state === "refused" && !entry.restored && entry.form?.path === location.pathname) {
+      await restore(entry);
     }
-  }
-  if (data.status && data.status_label) {
-    const strong = $("strong[data-status]");
-    if (strong) { strong.dataset.status = data.status; strong.textContent = data.status_label; }
-    text("#occupancy", data.occupancy);
-  }
-  const itemId = data.movements?.[0]?.item_id;
-  if (itemId !== undefined && data.on_hand !== undefined) {
-    for (const input of $$(`input[name=item_id][value="${itemId}"]`)) {
-      input.dataset.onHand = String(data.on_hand);
-      const small = input.parentElement.querySelector("small");
-      if (small) small.textContent = `${data.on_hand}${input.dataset.unit}`;
-    }
-    for (const form of $$("form[data-api]")) form.dispatchEvent(new Event("change"));
   }
 }
 
@@ -194,12 +263,14 @@ function wirePickers() {
       if (info) info.textContent = item ? `${item.dataset.name}: ${gettext("在庫")} ${item.dataset.onHand} ${item.dataset.unit}` : "";
       const lots = $("select[data-lots]", form);
       if (lots) {
+        const chosen = lots.value;
         const options = item ? JSON.parse(item.dataset.lots || "[]") : [];
         lots.replaceChildren(
           element("option", { value: "" }, gettext("新しいロット（下に期限を入力）")),
           ...options.map((lot) => element("option", { value: JSON.stringify(lot) }, lot.label)),
         );
-        lots.dispatchEvent(new Event("change"));
+        if ([...lots.options].some((o) => o.value === chosen)) lots.value = chosen;
+        else lots.dispatchEvent(new Event("change"));
       }
     };
     form.addEventListener("change", (event) => {
@@ -228,14 +299,18 @@ function wirePickers() {
 }
 
 function wireQueuePanel() {
-  document.addEventListener("sonae:queue", renderQueue);
   window.addEventListener("online", renderQueue);
   window.addEventListener("offline", renderQueue);
   $("#queue-send")?.addEventListener("click", () => flush());
-  renderQueue();
-  flush();
 }
 
 wireForms();
 wirePickers();
 wireQueuePanel();
+start();
+ready.then(async () => {
+  await renderQueue();
+  await restoreRefused();
+  showConnection();
+  flush();
+});

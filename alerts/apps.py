@@ -9,4 +9,5 @@ class AlertsConfig(AppConfig):
     def ready(self) -> None:
         # Registers the event schemas of authoring and delivery.
         from alerts.authoring import event_kinds  # noqa: F401
+        from alerts.callup import event_kinds as callup_events  # noqa: F401
         from alerts.delivery import event_kinds as delivery_events  # noqa: F401

@@ -9,11 +9,15 @@ from django.db import transaction
 from procrastinate import BaseRetryStrategy, RetryDecision
 from procrastinate.contrib.django import app
 
+from alerts.authoring import suggestions
 from alerts.authoring.schedules import send_due
+from alerts.callup import services as callup
+from alerts.callup.services import SEND_CALL_UP
 from alerts.delivery import fanout
 from alerts.lifecycle import SEND_ALERT, mark_sending
 from alerts.models import Alert
 from alerts.residents.privacy import forget_stale
+from disaster.warnings.services import ACT_ON_TELEGRAM
 
 
 class UntilSettled(BaseRetryStrategy):
@@ -60,3 +64,16 @@ def forget_stale_conversations(timestamp: int | None = None) -> dict[str, int]:
     """Every five minutes: residents' report pieces that made no report in time (photos
     included), handled-event ids LINE no longer redelivers, and ended rate windows."""
     return forget_stale()
+
+
+@app.task(name=ACT_ON_TELEGRAM, queue="alerts")
+def act_on_telegram(telegram_id: int) -> int:
+    """After a JMA telegram changed the city's warnings: the suggestions its rules make or
+    withdraw (never a sent alert: DESIGN decision 14). Running it twice changes nothing."""
+    return len(suggestions.act_on(telegram_id))
+
+
+@app.task(name=SEND_CALL_UP, queue="alerts", retry=10)
+def send_call_up(call_up_id: int) -> dict[str, int]:
+    """Message the staff of a call-up (deferred by alerts.callup.services.call_up)."""
+    return callup.send(call_up_id)

@@ -14,6 +14,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from disaster.core.models import Incident, Staffing
+from disaster.warnings.parsing import INTENSITIES
 from shelters.models import Hazard
 
 
@@ -444,3 +446,162 @@ class SeenLineEvent(models.Model):
 
     def __str__(self) -> str:
         return self.event_id
+
+
+class SuggestionRule(models.Model):
+    """A row of the city's table of what to suggest when JMA says something (edited in the
+    admin): a telegram whose warnings in force for the city match it suggests a staffing
+    level, calling up the teams of that level, shelters to open for a hazard, a drafted
+    alert, an incident. Nothing is sent or opened until staff say so (DESIGN decision 14)."""
+
+    class Family(models.TextChoices):
+        WEATHER = "weather", _("気象警報・注意報")
+        LANDSLIDE = "landslide", _("土砂災害警戒情報")
+        RIVER = "river", _("指定河川洪水予報")
+        RECORD_RAIN = "record_rain", _("記録的短時間大雨情報")
+        QUAKE = "quake", _("地震（震度）")
+
+    name = models.CharField(_("名前"), max_length=100)
+    active = models.BooleanField(_("有効"), default=True)
+    # When: every condition given must hold for one warning in force for the city.
+    family = models.CharField(_("情報の種類"), max_length=20, choices=Family.choices, blank=True)
+    kind_contains = models.CharField(
+        _("種類名に含む語"), max_length=50, blank=True, help_text=_("例: 大雨、氾濫、特別警報")
+    )
+    min_level = models.PositiveSmallIntegerField(_("警戒レベル相当（以上）"), null=True, blank=True)
+    max_level = models.PositiveSmallIntegerField(_("警戒レベル相当（以下）"), null=True, blank=True)
+    min_intensity = models.CharField(
+        _("震度（以上）"), max_length=2, blank=True, choices=[(i, i) for i in INTENSITIES]
+    )
+    max_intensity = models.CharField(
+        _("震度（以下）"), max_length=2, blank=True, choices=[(i, i) for i in INTENSITIES]
+    )
+    hazard = models.CharField(_("災害の種類"), max_length=20, choices=Hazard.choices, blank=True)
+    # What it suggests.
+    staffing = models.CharField(_("配備体制"), max_length=20, choices=Staffing.choices, blank=True)
+    call_up = models.BooleanField(_("職員参集"), default=False)
+    shelters_for = models.CharField(
+        _("開設する避難所（災害の種類）"), max_length=20, choices=Hazard.choices, blank=True
+    )
+    alert_kind = models.CharField(
+        _("避難情報の下書き"), max_length=20, choices=Alert.Kind.choices, blank=True
+    )
+    alert_whole_city = models.BooleanField(_("市内全域"), default=True)
+    alert_districts = models.ManyToManyField(
+        "maps.District", blank=True, related_name="+", verbose_name=_("対象地区")
+    )
+    incident_kind = models.CharField(
+        _("災害を開く"), max_length=20, choices=Incident.Kind.choices, blank=True
+    )
+
+    class Meta:
+        verbose_name = _("提案のルール")
+        verbose_name_plural = _("提案のルール")
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Suggestion(models.Model):
+    """What a rule suggests for one telegram's stream, with the telegram that caused it."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("提案中")
+        DONE = "done", _("対応済み")
+        DISMISSED = "dismissed", _("見送り")
+        WITHDRAWN = "withdrawn", _("取り下げ")
+
+    rule = models.ForeignKey(
+        SuggestionRule, null=True, on_delete=models.SET_NULL, related_name="suggestions"
+    )
+    telegram = models.ForeignKey(
+        "disaster.Telegram", on_delete=models.PROTECT, related_name="suggestions"
+    )
+    stream = models.CharField(max_length=300, db_index=True)
+    summary = models.CharField(_("気象庁の発表"), max_length=300)
+    staffing = models.CharField(_("配備体制"), max_length=20, choices=Staffing.choices, blank=True)
+    call_up = models.BooleanField(_("職員参集"), default=False)
+    hazard = models.CharField(_("災害の種類"), max_length=20, blank=True)
+    shelter_ids = ArrayField(models.IntegerField(), default=list, blank=True)
+    alert = models.ForeignKey(
+        Alert, null=True, blank=True, on_delete=models.SET_NULL, related_name="suggestions"
+    )
+    incident = models.ForeignKey(
+        "disaster.Incident", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(
+        _("状態"), max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True
+    )
+    reason = models.CharField(_("理由"), max_length=200, blank=True)
+    called_up_at = models.DateTimeField(_("参集の送信日時"), null=True, blank=True)
+    shelters_opened_at = models.DateTimeField(_("避難所の開設準備日時"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("提案日時"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("提案")
+        verbose_name_plural = _("提案")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.summary}"
+
+
+class CallUp(models.Model):
+    """A call-up of staff (職員参集) at a staffing level: to every member of the teams that
+    level names, through the alert transports."""
+
+    staffing = models.CharField(_("配備体制"), max_length=20, choices=Staffing.choices)
+    message = models.TextField(_("本文"))
+    suggestion = models.ForeignKey(
+        Suggestion, null=True, blank=True, on_delete=models.SET_NULL, related_name="call_ups"
+    )
+    called_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("送信日時"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("職員参集")
+        verbose_name_plural = _("職員参集")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.get_staffing_display()}"
+
+
+class CallUpAnswer(models.Model):
+    """One staff member's call-up: sent, then their answer (coming / cannot / arrived),
+    given through the personal link in the message (or by staff on the page)."""
+
+    class Answer(models.TextChoices):
+        WAITING = "waiting", _("未回答")
+        COMING = "coming", _("参集する")
+        CANNOT = "cannot", _("参集できない")
+        ARRIVED = "arrived", _("到着")
+
+    call_up = models.ForeignKey(CallUp, on_delete=models.CASCADE, related_name="answers")
+    staff = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    team_name = models.CharField(_("班"), max_length=100)
+    channel = models.CharField(_("配信経路"), max_length=10, choices=Channel.choices)
+    token = models.CharField(max_length=64, unique=True)  # the personal answer link's secret
+    sent_at = models.DateTimeField(_("送信日時"), null=True, blank=True)
+    failed = models.CharField(_("送信できなかった理由"), max_length=200, blank=True)
+    answer = models.CharField(
+        _("回答"), max_length=10, choices=Answer.choices, default=Answer.WAITING
+    )
+    answered_at = models.DateTimeField(_("回答日時"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("参集の回答")
+        verbose_name_plural = _("参集の回答")
+        ordering = ["team_name", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["call_up", "staff"], name="call_up_once_per_staff")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.call_up_id}/{self.staff_id} {self.answer}"

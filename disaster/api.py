@@ -270,6 +270,7 @@ def api_not_found(request: HttpRequest, exception: Exception | None = None) -> H
 
 def _mount() -> None:
     from alerts.authoring.api import router as alerts_router
+    from alerts.authoring.suggestions_api import router as suggestions_router
     from alerts.delivery.api import router as delivery_router
     from alerts.residents.api import router as residents_router
     from disaster.core.api import router as disaster_router
@@ -286,6 +287,7 @@ def _mount() -> None:
         shelters_router,
         stockpile_router,
         alerts_router,
+        suggestions_router,
         delivery_router,
         residents_router,
         maps_router,

@@ -10,6 +10,9 @@ from disaster.core.models import (
     IdempotentRequest,
     Incident,
     RateWindow,
+    StaffContact,
+    Staffing,
+    Team,
     User,
 )
 from disaster.reports.models import (
@@ -38,6 +41,9 @@ __all__ = [
     "RateWindow",
     "ReportChange",
     "ReportPhoto",
+    "StaffContact",
+    "Staffing",
+    "Team",
     "Telegram",
     "User",
     "WithinMetres",

@@ -25,3 +25,52 @@ class AlertEvent(BaseModel):
     has_area: bool
     area: dict | None = None  # the drawn polygon as GeoJSON, so the map draws it live
     references: int | None
+
+
+class SuggestionTelegram(BaseModel):
+    id: int
+    title: str
+    report_at: str | None
+
+
+class SuggestionShelter(BaseModel):
+    id: int
+    name: str
+    status: str
+
+
+class SuggestionAlert(BaseModel):
+    id: int
+    kind: str
+    status: str
+    title: str
+    version: int
+    adopted: bool
+
+
+class SuggestionIncident(BaseModel):
+    id: int
+    name: str
+
+
+@event_kind("suggestion.changed")
+class SuggestionEvent(BaseModel):
+    """A suggestion made, acted on or withdrawn (alerts/authoring/suggestions.py), with the
+    JMA telegram that caused it."""
+
+    id: int
+    status: str
+    summary: str
+    rule: str
+    telegram: SuggestionTelegram
+    staffing: str
+    staffing_label: str
+    call_up: bool
+    called_up_at: str | None
+    hazard: str
+    shelters: list[SuggestionShelter]
+    shelters_opened_at: str | None
+    alert: SuggestionAlert | None
+    incident: SuggestionIncident | None
+    reason: str
+    created_at: str

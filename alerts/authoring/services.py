@@ -81,7 +81,7 @@ def _changed(by: User | None, alert: Alert, action: str, before: dict) -> Alert:
     return alert
 
 
-def _drafted(by: User, alert: Alert) -> Alert:
+def _drafted(by: User | None, alert: Alert) -> Alert:
     """A new draft's first version, in the audit log and announced."""
     versions.record(by, alert, "draft")
     announce(alert, "drafted")
@@ -89,8 +89,10 @@ def _drafted(by: User, alert: Alert) -> Alert:
 
 
 @transaction.atomic
-def draft_alert(by: User, draft: Draft, *, references: Alert | None = None) -> Alert:
-    """Create a draft; nothing is sent until a second staff member approves it."""
+def draft_alert(by: User | None, draft: Draft, *, references: Alert | None = None) -> Alert:
+    """Create a draft; nothing is sent until a second staff member approves it. A draft by
+    nobody (`by=None`: the machine's, from a JMA telegram) must first be adopted by one
+    staff member (`adopt_draft`) and then approved by another."""
     alert = Alert(
         kind=draft.kind,
         is_drill=draft.is_drill,
@@ -162,12 +164,36 @@ def approve_alert(by: User, alert_id: int, version: int | None) -> Alert:
     alert = _locked(alert_id)
     refusal = _("この下書きを作成・変更した職員は承認できません。別の職員が承認してください。")
     _reviewable(by, alert, version, None if alert.is_drill else refusal)
+    if not alert.is_drill and not versions.editor_ids(alert):
+        raise versions.FourEyes(
+            _(
+                "自動で作成された下書きです。まず職員が内容を確認して引き受け、"
+                "別の職員が承認してください。"
+            ),
+            reason="needs_adoption",
+        )
     before = audit.snapshot(alert)
     alert.status = Alert.Status.APPROVED
     alert.approved_by, alert.approved_at = by, timezone.now()
     alert.save(update_fields=["status", "approved_by", "approved_at"])
     defer_sending(alert)
     return _changed(by, alert, "approve", before)
+
+
+@transaction.atomic
+def adopt_draft(by: User, alert_id: int, version: int | None) -> Alert:
+    """A staff member takes a draft nobody made (the machine's) as theirs, having read
+    `version`: they become its drafter, so the approval must come from someone else."""
+    alert = _locked(alert_id)
+    _reviewable(by, alert, version, None)
+    if alert.drafted_by_id is not None or versions.editor_ids(alert):
+        raise Conflict(_("この下書きはすでに職員が作成・引き受けています。"))
+    before = audit.snapshot(alert)
+    alert.drafted_by = by
+    alert.save(update_fields=["drafted_by"])
+    audit.record(by, "alert.adopt", alert, before=before, after=audit.snapshot(alert))
+    announce(alert, "drafted")  # a draft again, now with a drafter
+    return alert
 
 
 @transaction.atomic
@@ -216,7 +242,7 @@ def send_back(by: User, alert_id: int, version: int | None, comment: str) -> Ale
 
 
 @transaction.atomic
-def cancel_draft(by: User, alert_id: int) -> Alert:
+def cancel_draft(by: User | None, alert_id: int) -> Alert:
     """Withdraw a draft that was never sent (a sent alert is cancelled by a follow-up)."""
     alert = _locked(alert_id)
     if alert.status != Alert.Status.DRAFT:

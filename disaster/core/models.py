@@ -224,3 +224,54 @@ class RateWindow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key[:12]}… {self.count}"
+
+
+class Staffing(models.TextChoices):
+    """The city's staffing levels (配備体制), lowest first."""
+
+    CAUTION = "caution", _("注意体制")
+    ALERT = "alert", _("警戒体制")
+    EMERGENCY = "emergency", _("非常体制")
+
+    @classmethod
+    def rank(cls, value: str) -> int:
+        return list(cls.values).index(value) + 1 if value in cls.values else 0
+
+
+class Team(models.Model):
+    """A team of staff (班), called up from a staffing level on: at 注意体制 the information
+    team, at 非常体制 everyone. The city keeps the list in the admin."""
+
+    name = models.CharField(_("班"), max_length=100, unique=True)
+    called_from = models.CharField(
+        _("参集する体制"), max_length=20, choices=Staffing.choices, default=Staffing.EMERGENCY
+    )
+
+    class Meta:
+        verbose_name = _("班")
+        verbose_name_plural = _("班")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StaffContact(models.Model):
+    """How a staff member is reached when called up (職員参集): a phone (SMS) or a LINE id,
+    and their team. Personal data: staff pages only, never logs or events."""
+
+    user = models.OneToOneField(
+        User, on_delete=models.CASCADE, related_name="contact", verbose_name=_("職員")
+    )
+    team = models.ForeignKey(
+        Team, on_delete=models.PROTECT, related_name="members", verbose_name=_("班")
+    )
+    phone = models.CharField(_("電話番号（E.164）"), max_length=16, blank=True)
+    line_user_id = models.CharField(_("LINE ユーザーID"), max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("職員の連絡先")
+        verbose_name_plural = _("職員の連絡先")
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.team})"

@@ -49,7 +49,11 @@ def _incident_event(incident: Incident) -> dict:
 
 
 @transaction.atomic
-def declare_incident(by: User, *, name: str, kind: str, is_drill: bool = False) -> Incident:
+def declare_incident(
+    by: User | None, *, name: str, kind: str, is_drill: bool = False
+) -> Incident:
+    """Declare an incident; `by=None` when the system opens it (an earthquake JMA reports
+    in the city, alerts.authoring.suggestions)."""
     incident = Incident.objects.create(name=name, kind=kind, is_drill=is_drill)
     audit.record(by, "incident.declare", incident, after=audit.snapshot(incident))
     publish("incident.declared", _incident_event(incident))

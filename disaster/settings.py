@@ -281,6 +281,8 @@ REPORT_PHOTO_MAX_BYTES = env("REPORT_PHOTO_MAX_BYTES", default=10_000_000, cast=
 REPORT_DUPLICATE_METRES = env("REPORT_DUPLICATE_METRES", default=150, cast=int)
 REPORT_DUPLICATE_MINUTES = env("REPORT_DUPLICATE_MINUTES", default=120, cast=int)
 REPORT_PUBLIC_PER_HOUR = env("REPORT_PUBLIC_PER_HOUR", default=10, cast=int)
+# Attempts, refused ones included (a broken photo is still work to open).
+REPORT_PUBLIC_ATTEMPTS_PER_HOUR = env("REPORT_PUBLIC_ATTEMPTS_PER_HOUR", default=30, cast=int)
 CITY_BBOX = [
     float(v) for v in env_list("CITY_BBOX", default=["139.33", "35.44", "139.46", "35.53"])
 ]

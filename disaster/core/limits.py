@@ -12,12 +12,15 @@ client). Both answer in the API's error format.
 from __future__ import annotations
 
 import contextvars
+import math
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from channels.db import database_sync_to_async
+from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja.throttling import BaseThrottle
@@ -106,6 +109,16 @@ class BodyLimitMiddleware:
         return self.get_response(request)
 
 
+MAX_REMEMBERED = 10_000  # refused clients kept in memory per process
+
+
+def _asked_in_thread(wait_for: WaitFor, key: str) -> int | None:
+    try:
+        return wait_for(key)
+    finally:
+        close_old_connections()  # this thread's connection goes back (to the pool)
+
+
 class _BodyTooLarge(Exception):
     pass
 
@@ -122,6 +135,29 @@ class EntryGate:
 
     def __init__(self, app):
         self.app = app
+        # Clients this process refused, until when: a flood from one client is answered
+        # from here, in the event loop, without a query and without a turn of the thread
+        # Django's views take turns on (the operations room's requests wait there).
+        self._refused: dict[tuple[str, str, str], float] = {}
+
+    async def _client_wait(self, scope, wait_for: WaitFor) -> int | None:
+        key = client_key(scope_client(scope))
+        refused = (scope["method"], scope["path"], key)
+        now = time.monotonic()
+        until = self._refused.get(refused)
+        if until is not None and until > now:
+            return math.ceil(until - now)
+        # In a thread of its own, not Django's (thread_sensitive=False, see above).
+        wait = await sync_to_async(_asked_in_thread, thread_sensitive=False)(wait_for, key)
+        if wait is not None:
+            if len(self._refused) >= MAX_REMEMBERED:
+                self._refused = {k: t for k, t in self._refused.items() if t > now}
+                if len(self._refused) >= MAX_REMEMBERED:
+                    self._refused.clear()
+            self._refused[refused] = now + wait
+        else:
+            self._refused.pop(refused, None)
+        return wait
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -132,7 +168,7 @@ class EntryGate:
             return await _answer(send, too_large(cap))
         wait_for = CLIENT_LIMITS.get((scope["method"], scope["path"]))
         if wait_for is not None:
-            wait = await database_sync_to_async(wait_for)(client_key(scope_client(scope)))
+            wait = await self._client_wait(scope, wait_for)
             if wait is not None:
                 return await _answer(send, rate_limited(wait))
 

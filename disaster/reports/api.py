@@ -314,6 +314,8 @@ def submit_report(
         errors["contact"] = _("200 文字までです。")
     if errors:
         raise Invalid(fields=errors)
+    client = client_key(request_client(request))
+    reports.count_attempt(client)
     checked = check_photo(photo) if photo is not None else None
     report = reports.create_report(
         reports.NewReport(
@@ -327,7 +329,7 @@ def submit_report(
         ),
         source=DamageReport.Source.WEB,
         photo=checked,
-        client=client_key(request_client(request)),
+        client=client,
     )
     return Status(
         201,

@@ -172,26 +172,43 @@ def client_key(address: str) -> str:
     return ratelimit.keyed_hash(address)
 
 
-def rate_wait(key: str) -> int | None:
-    """Seconds a sender must wait before its next public report, None while it may send:
-    at most REPORT_PUBLIC_PER_HOUR per hour. Cheap enough to ask before a photo is read."""
+def _created_wait(key: str) -> int | None:
+    """Seconds until the sender may post another report: REPORT_PUBLIC_PER_HOUR made."""
     hour_ago = timezone.now() - dt.timedelta(hours=1)
     recent = DamageReport.objects.filter(client_key=key, created_at__gte=hour_ago)
     if recent.count() < settings.REPORT_PUBLIC_PER_HOUR:
         return None
     # None only with a limit of 0, when nobody gets through for the next hour.
     oldest = (
-        recent.order_by("created_at").values_list("created_at", flat=True).first() or timezone.now()
+        recent.order_by("created_at").values_list("created_at", flat=True).first()
+        or timezone.now()
     )
     return max(1, int((oldest + dt.timedelta(hours=1) - timezone.now()).total_seconds()))
 
 
+def rate_wait(key: str) -> int | None:
+    """Seconds a sender must wait before its next public report, None while it may send:
+    at most REPORT_PUBLIC_PER_HOUR reports and REPORT_PUBLIC_ATTEMPTS_PER_HOUR attempts an
+    hour (a refused photo is no report, but it was work: a flood of broken ones is limited
+    too). Cheap enough to ask before a photo is read."""
+    attempts = ratelimit.wait_after(
+        f"report-attempt:{key}", 3600, settings.REPORT_PUBLIC_ATTEMPTS_PER_HOUR
+    )
+    created = _created_wait(key)
+    return max((w for w in (attempts, created) if w is not None), default=None)
+
+
+def count_attempt(key: str) -> None:
+    """One more public report attempt by this sender (see `rate_wait`)."""
+    ratelimit.hit(f"report-attempt:{key}", 3600)
+
+
 def check_rate(key: str) -> None:
-    """`rate_wait`, counted under a per-sender lock so that a burst of parallel posts cannot
-    slip past; 429 with Retry-After beyond the limit."""
+    """The reports limit, counted under a per-sender lock so that a burst of parallel posts
+    cannot slip past; 429 with Retry-After beyond it."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [key])
-    wait = rate_wait(key)
+    wait = _created_wait(key)
     if wait is not None:
         raise RateLimited(retry_after=wait)
 

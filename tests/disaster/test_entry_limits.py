@@ -95,6 +95,15 @@ def test_a_limited_sender_is_refused_before_its_photo_is_opened(city):
     assert DamageReport.objects.count() == 3
 
 
+def test_a_sender_of_broken_photos_is_limited_by_its_attempts(city, settings):
+    settings.REPORT_PUBLIC_ATTEMPTS_PER_HOUR = 4
+    junk = [SimpleUploadedFile("x.png", b"\x89PNG broken", "image/png") for _ in range(6)]
+    answers = [post_report("198.51.100.7", photo=photo) for photo in junk]
+
+    assert answers == [415, 415, 415, 415, 429, 429]
+    assert not DamageReport.objects.exists()
+
+
 # Body caps, in the API's error format
 
 

@@ -22,10 +22,15 @@ from shelters.models import Hazard
 class Language(models.TextChoices):
     JAPANESE = "ja", "日本語"
     ENGLISH = "en", "English"
-    CHINESE = "zh", "中文"
+    CHINESE = "zh", "简体中文"
     KOREAN = "ko", "한국어"
     VIETNAMESE = "vi", "Tiếng Việt"
     EASY_JAPANESE = "ja-easy", "やさしい日本語"
+    # Kanagawa's foreign residents are mostly Chinese, Vietnamese, Korean, Filipino,
+    # Brazilian and Nepali: each gets the alerts' written templates (alerts/wording/).
+    PORTUGUESE = "pt-br", "Português"
+    FILIPINO = "fil", "Filipino"
+    NEPALI = "ne", "नेपाली"
 
 
 def text_field_suffix(language: str) -> str:
@@ -155,7 +160,8 @@ class Alert(models.Model):
         verbose_name=_("元の発令"),
     )
 
-    # Title and body per language; Japanese is required, the others fall back to it.
+    # What staff typed, per language; Japanese is required. A language staff did not type
+    # gets its written template with the Japanese text under it (alerts/delivery/messages.py).
     title_ja = models.CharField(_("件名（日本語）"), max_length=200)
     body_ja = models.TextField(_("本文（日本語）"))
     title_en = models.CharField(_("件名（英語）"), max_length=200, blank=True)
@@ -168,6 +174,12 @@ class Alert(models.Model):
     body_vi = models.TextField(_("本文（ベトナム語）"), blank=True)
     title_ja_easy = models.CharField(_("件名（やさしい日本語）"), max_length=200, blank=True)
     body_ja_easy = models.TextField(_("本文（やさしい日本語）"), blank=True)
+    title_pt_br = models.CharField(_("件名（ポルトガル語）"), max_length=200, blank=True)
+    body_pt_br = models.TextField(_("本文（ポルトガル語）"), blank=True)
+    title_fil = models.CharField(_("件名（フィリピノ語）"), max_length=200, blank=True)
+    body_fil = models.TextField(_("本文（フィリピノ語）"), blank=True)
+    title_ne = models.CharField(_("件名（ネパール語）"), max_length=200, blank=True)
+    body_ne = models.TextField(_("本文（ネパール語）"), blank=True)
 
     whole_city = models.BooleanField(_("市内全域"), default=False)
     districts = models.ManyToManyField(
@@ -226,6 +238,10 @@ class Alert(models.Model):
 
     def body(self, language: str) -> str:
         return getattr(self, f"body_{text_field_suffix(language)}", "") or self.body_ja
+
+    def typed_in(self, language: str) -> bool:
+        """Whether staff wrote this language's title themselves (else it gets Japanese)."""
+        return bool(getattr(self, f"title_{text_field_suffix(language)}", ""))
 
     @property
     def level(self) -> int | None:

@@ -33,7 +33,7 @@ from alerts.authoring.schemas import (
     SuggestedShelterOut,
 )
 from alerts.delivery import messages, targeting
-from alerts.models import Alert, Language, ScheduledMessage, Subscriber
+from alerts.models import Alert, ScheduledMessage, Subscriber
 from disaster.core.auth import STAFF, AuthedRequest
 from disaster.core.errors import Invalid, NotFound
 from disaster.core.idempotency import kept_about
@@ -176,22 +176,12 @@ def recipients(request: HttpRequest, alert_id: Id):
 
 @router.get("/alerts/{alert_id}/messages", response=list[MessagePreview], auth=STAFF)
 def preview(request: HttpRequest, alert_id: Id):
-    """Exactly what each language receives on each channel."""
-    alert = _alert(alert_id)
-    previews = []
-    for channel in alert.channels:
-        for language in Language.values:
-            text = messages.message_text(alert, language, channel)
-            previews.append(
-                {
-                    "language": language,
-                    "channel": channel,
-                    "text": text,
-                    "characters": len(text),
-                    "sms_limit": messages.sms_limit(text) if channel == "sms" else None,
-                }
-            )
-    return previews
+    """Exactly what each language receives on each channel: the written template or the
+    staff's own text, its length (SMS: units, encoding, segments of at most
+    `max_segments`), how many recipients read that language, and warnings where anything
+    would reach them in a language they did not choose (`japanese_staff_text`) or in wording
+    the city has not reviewed (`unreviewed_wording`)."""
+    return messages.previews(_alert(alert_id))
 
 
 @router.get("/alerts/{alert_id}/shelters", response=list[SuggestedShelterOut], auth=STAFF)

@@ -69,7 +69,7 @@ def validate_alert(alert: Alert, district_ids: list[int]) -> list[District]:
     if not (alert.whole_city or alert.area is not None or district_ids):
         errors["target"] = _("対象（市内全域、地区、または区域）を指定してください。")
     if not errors and Channel.SMS in alert.channels:
-        errors.update(messages.sms_too_long(alert, [d.name for d in districts]))
+        errors.update(messages.sms_too_long(alert, districts))
     if errors:
         raise Invalid(fields=errors)
     return districts

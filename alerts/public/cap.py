@@ -1,7 +1,8 @@
 """Alerts as OASIS CAP 1.2 (Common Alerting Protocol) and the Atom feed of current alerts.
 
 CAP is what public alert aggregators and L-Alert-style systems read. One <info> per
-language the alert was written in; the area as CAP polygons ("lat,lon" pairs, closed)
+language residents can choose, worded as their messages are (the written template, then
+the staff's text); the area as CAP polygons ("lat,lon" pairs, closed)
 and, for the whole city, its 全国地方公共団体コード as a geocode. Drills are
 status Exercise. Validated against the official schema in the tests.
 """
@@ -17,22 +18,15 @@ from django.contrib.gis.geos import GeometryCollection, GEOSGeometry, Polygon
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from alerts.delivery.messages import area_name
-from alerts.models import Alert, Language, text_field_suffix
+from alerts.delivery.messages import area_name, city_name, render
+from alerts.delivery.wording import wording, words
+from alerts.models import Alert, Language
 from disaster.core.areas import city_outline
 from disaster.core.text import publishable
 from shelters.models import Hazard
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 ATOM_NS = "http://www.w3.org/2005/Atom"
-CAP_LANGUAGE: dict[str, str] = {
-    Language.JAPANESE: "ja-JP",
-    Language.ENGLISH: "en-US",
-    Language.CHINESE: "zh-CN",
-    Language.KOREAN: "ko-KR",
-    Language.VIETNAMESE: "vi-VN",
-    Language.EASY_JAPANESE: "ja-JP-x-easy",
-}
 CATEGORY: dict[str, str] = {
     Hazard.FLOOD: "Met",
     Hazard.INLAND_FLOODING: "Met",
@@ -108,6 +102,23 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None) -> ET.Element:
     return element
 
 
+def cap_language(language: str) -> str:
+    """RFC 3066 code of a language's <info> (ja-JP, pt-BR, ja-JP-x-easy…): its wording file
+    says it."""
+    return str(wording(language)["about"]["cap_language"])
+
+
+def _words(alert: Alert, language: str) -> tuple[str, str]:
+    """The <info>'s headline (the level and the order, from the written template) and its
+    description: the rest of what a LINE reader of the language gets, staff text included.
+    A drill says so in <status>, so its drill line is not repeated."""
+    text = render(alert, language, "line").text
+    if alert.is_drill:
+        text = text.removeprefix(words(language)["drill"]).lstrip("\n")
+    headline, _sep, description = text.partition("\n")
+    return headline, description.strip()
+
+
 def cap_element(alert: Alert) -> ET.Element:
     root = ET.Element(f"{{{CAP_NS}}}alert")
     _sub(root, "identifier", identifier(alert))
@@ -126,25 +137,23 @@ def cap_element(alert: Alert) -> ET.Element:
     response, urgency, severity, certainty = MEANING[alert.kind]
     polygons = _polygons(alert)
     for language in Language.values:
-        suffix = text_field_suffix(language)
-        if language != Language.JAPANESE and not getattr(alert, f"body_{suffix}"):
-            continue
+        headline, description = _words(alert, language)
         info = _sub(root, "info")
-        _sub(info, "language", CAP_LANGUAGE[language])
+        _sub(info, "language", cap_language(language))
         _sub(info, "category", CATEGORY.get(alert.hazard, "Safety"))
-        _sub(info, "event", str(Alert.Kind(alert.kind).label))
+        _sub(info, "event", headline)
         _sub(info, "responseType", response)
         _sub(info, "urgency", urgency)
         _sub(info, "severity", severity)
         _sub(info, "certainty", certainty)
         expires = sent_at(alert) + dt.timedelta(minutes=alert.valid_minutes)
         _sub(info, "expires", cap_time(expires))
-        _sub(info, "senderName", settings.CITY_NAME)
-        _sub(info, "headline", alert.title(language))
-        _sub(info, "description", alert.body(language))
+        _sub(info, "senderName", city_name(language))
+        _sub(info, "headline", headline)
+        _sub(info, "description", description)
         _sub(info, "web", f"{settings.PUBLIC_BASE_URL}/a/{alert.pk}")
         area = _sub(info, "area")
-        _sub(area, "areaDesc", area_name(alert, language) or settings.CITY_NAME)
+        _sub(area, "areaDesc", area_name(alert, language) or city_name(language))
         for ring in polygons:
             _sub(area, "polygon", ring)
         if alert.whole_city:

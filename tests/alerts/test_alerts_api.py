@@ -5,6 +5,7 @@ the field at fault."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from django.contrib.gis.geos import MultiPolygon, Point, Polygon
@@ -12,6 +13,7 @@ from django.db import connection, transaction
 from procrastinate.contrib.django.models import ProcrastinateJob
 
 from alerts.authoring import services
+from alerts.delivery.wording import words
 from alerts.jobs import send_alert
 from alerts.models import Alert, Delivery, Subscriber
 from disaster.core.geography import CityBoundary
@@ -123,13 +125,30 @@ def test_an_area_that_is_not_a_polygon_is_refused(api_as, ops_user):
     assert "area" in errors_of(response)
 
 
-def test_a_title_too_long_for_one_sms_is_refused_with_the_length(api_as, ops_user):
-    response = api_as(ops_user).post(
-        "/api/v1/alerts", draft(title_ja="避難" * 30), content_type="application/json"
+def test_a_title_too_long_for_the_sms_is_left_out_of_it_and_the_preview_says_so(api_as, ops_user):
+    created = api_as(ops_user).post(
+        "/api/v1/alerts", draft(title_ja="避難" * 100), content_type="application/json"
     )
 
+    assert created.status_code == 201, created.content
+    previews = api_as(ops_user).get(f"/api/v1/alerts/{created.json()['id']}/messages").json()
+    sms = {p["language"]: p for p in previews if p["channel"] == "sms"}
+    assert sms["ja"]["left_out"] == ["title"] and "避難避難" not in sms["ja"]["text"]
+    assert sms["ja"]["text"].startswith("警戒レベル4 避難指示")
+    assert all(p["segments"] <= p["max_segments"] == 3 for p in sms.values())
+
+
+def test_an_sms_whose_level_action_area_and_link_cannot_fit_is_refused_naming_the_language(
+    api_as, ops_user, settings
+):
+    settings.ALERTS_SMS_MAX_SEGMENTS = 1  # a carrier without concatenated SMS
+
+    response = api_as(ops_user).post("/api/v1/alerts", draft(), content_type="application/json")
+
     assert response.status_code == 422
-    assert "70" in errors_of(response)["title_ja"]
+    message = errors_of(response)["district_ids"]
+    too_long = r".+ の SMS が \d+ 文字になり、1 通分（70 文字）に収まりません。.+"
+    assert re.fullmatch(too_long, message)
 
 
 def test_a_long_title_is_fine_when_the_alert_goes_by_line_only(api_as, ops_user):
@@ -191,21 +210,33 @@ def test_a_drill_may_be_approved_by_its_drafter_and_is_marked_everywhere(api_as,
     previews = api_as(ops_user).get(f"/api/v1/alerts/{alert_id}/messages").json()
 
     assert approved.status_code == 200
-    assert previews and all(p["text"].startswith("【訓練】") for p in previews)
+    assert previews and all(
+        p["text"].startswith(
+            words(p["language"])["drill_sms" if p["channel"] == "sms" else "drill"]
+        )
+        for p in previews
+    )
 
 
-def test_messages_fall_back_to_japanese_and_the_sms_carries_level_area_and_link(
+def test_every_language_gets_its_template_with_the_japanese_text_marked_under_it(
     api_as, ops_user, drafted
 ):
     previews = api_as(ops_user).get(f"/api/v1/alerts/{drafted['id']}/messages").json()
     by = {(p["language"], p["channel"]): p for p in previews}
 
-    assert by[("zh", "line")]["text"].startswith("避難指示")
-    assert by[("en", "line")]["text"].startswith("Evacuate")
+    chinese = by[("zh", "line")]
+    assert chinese["text"].startswith("警戒级别4：避难指示")
+    assert "（日语原文）：\n避難指示\n川が氾濫する" in chinese["text"]
+    assert chinese["source"] == "template" and "japanese_staff_text" in chinese["warnings"]
+    english = by[("en", "line")]  # staff typed English: theirs, not the Japanese
+    assert english["text"].startswith("Alert Level 4: Evacuation Instruction")
+    assert "Evacuate\nThe river may flood." in english["text"] and "川" not in english["text"]
+    assert english["source"] == "staff" and "japanese_staff_text" not in english["warnings"]
     sms = by[("ja", "sms")]
-    assert "警戒レベル4" in sms["text"] and "指定区域" in sms["text"]
+    assert sms["text"].startswith("警戒レベル4 避難指示 指定区域:")
     assert f"/a/{drafted['id']}" in sms["text"]
-    assert sms["characters"] <= sms["sms_limit"] == 70
+    assert sms["encoding"] == "UCS-2" and sms["characters"] <= sms["sms_limit"]
+    assert by[("en", "sms")]["encoding"] == "GSM-7"
 
 
 def test_the_send_job_never_sends_an_alert_that_was_not_approved(drafted, fake_line, fake_twilio):
@@ -351,51 +382,21 @@ def test_the_drafted_event_carries_the_drawn_area_for_the_map(drafted, published
     assert published("alert.drafted")[-1]["area"]["type"] == "MultiPolygon"
 
 
-def fixed_sms_part(alert_id_digits: int) -> int:
-    """Characters of the Japanese level-4 SMS of `draft()` besides its title."""
-    from django.conf import settings
-
-    return (
-        len("警戒レベル4 指定区域: ") + 1 + len(f"{settings.PUBLIC_BASE_URL}/a/") + alert_id_digits
-    )
-
-
-def test_the_sms_check_measures_the_link_with_the_id_the_alert_will_get(api_as, ops_user):
+def test_the_sms_check_measures_the_link_with_the_id_the_alert_will_get(api_as, ops_user, settings):
     Alert.objects.create(
         pk=99_999, kind="information", title_ja="先の発令", body_ja="本文", channels=["line"]
     )
-    title = "避" * (70 - fixed_sms_part(1))  # fits only with a one-digit id
+    # One segment, and a base URL that leaves the Japanese short form room for a one-digit
+    # id only: the next id has six digits.
+    settings.ALERTS_SMS_MAX_SEGMENTS = 1
+    fixed = len("警戒レベル4 避難指示 指定区域: 危険な場所から全員避難 ") + len("/a/1")
+    settings.PUBLIC_BASE_URL = "h" * (70 - fixed)
 
-    refused = api_as(ops_user).post(
-        "/api/v1/alerts", draft(title_ja=title), content_type="application/json"
-    )
-    shorter = api_as(ops_user).post(
-        "/api/v1/alerts", draft(title_ja=title[:-5]), content_type="application/json"
-    )
+    refused = api_as(ops_user).post("/api/v1/alerts", draft(), content_type="application/json")
 
     assert refused.status_code == 422
-    assert "75" in errors_of(refused)["title_ja"]
-    assert shorter.status_code == 201, shorter.content
-    previews = api_as(ops_user).get(f"/api/v1/alerts/{shorter.json()['id']}/messages").json()
-    sms = [p for p in previews if p["channel"] == "sms"]
-    assert sms and all(p["characters"] <= p["sms_limit"] for p in sms)
-
-
-def test_a_language_without_its_own_title_gets_the_japanese_sms_that_was_measured(api_as, ops_user):
-    # At the limit in Japanese; Vietnamese level and area words ("Khu vực chỉ định") around
-    # the Japanese title would not fit.
-    title = "避" * (70 - fixed_sms_part(6))
-
-    created = api_as(ops_user).post(
-        "/api/v1/alerts", draft(title_ja=title), content_type="application/json"
-    )
-
-    assert created.status_code == 201, created.content
-    previews = api_as(ops_user).get(f"/api/v1/alerts/{created.json()['id']}/messages").json()
-    sms = {p["language"]: p for p in previews if p["channel"] == "sms"}
-    assert sms["vi"]["text"] == sms["zh"]["text"] == sms["ja"]["text"]
-    assert sms["en"]["text"].startswith("Alert level 4")  # English has its own title
-    assert all(p["characters"] <= p["sms_limit"] for p in sms.values())
+    # 70 with the one-digit id a naive count would use; 75 with /a/100000.
+    assert "日本語 の SMS が 75 文字" in errors_of(refused)["district_ids"]
 
 
 def test_a_safety_check_asks_every_recipient_to_answer_with_a_digit(api_as, ops_user):

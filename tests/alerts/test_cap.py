@@ -67,8 +67,24 @@ def test_a_sent_alert_is_valid_cap_with_one_info_per_language_and_its_polygon(cl
     assert root.findtext(f"{CAP}status") == "Actual"
     assert root.findtext(f"{CAP}msgType") == "Alert"
     infos = root.findall(f"{CAP}info")
-    assert [i.findtext(f"{CAP}language") for i in infos] == ["ja-JP", "en-US"]
+    assert [i.findtext(f"{CAP}language") for i in infos] == [
+        "ja-JP",
+        "en-US",
+        "zh-CN",
+        "ko-KR",
+        "vi-VN",
+        "ja-JP-x-easy",
+        "pt-BR",
+        "fil-PH",
+        "ne-NP",
+    ]
     assert infos[0].findtext(f"{CAP}responseType") == "Evacuate"
+    # Each says the level and the order in its language; staff's own English follows.
+    assert infos[0].findtext(f"{CAP}headline") == "【警戒レベル4】避難指示"
+    assert infos[1].findtext(f"{CAP}headline").startswith("Alert Level 4: Evacuation")
+    assert "Evacuate now." in infos[1].findtext(f"{CAP}description")
+    assert infos[6].findtext(f"{CAP}headline").startswith("Nível de alerta 4")
+    assert "(em japonês):\n避難指示（相模川）" in infos[6].findtext(f"{CAP}description")
     polygon = infos[0].findtext(f"{CAP}area/{CAP}polygon").split()
     assert polygon[0] == polygon[-1] == "35.480000,139.400000"  # lat,lon; closed ring
 
@@ -217,7 +233,7 @@ def test_a_control_character_stored_before_the_rule_breaks_neither_cap_nor_the_f
     feed = parsed_feed(client)
 
     cap_schema.validate(cap)
-    assert "<headline>避難指示相模川</headline>" in cap
+    assert "避難指示相模川\n直ちに避難を。" in cap
     (entry,) = feed.findall(f"{ATOM}entry")
     assert entry.findtext(f"{ATOM}title") == "避難指示相模川"
     assert entry.findtext(f"{ATOM}summary") == "直ちに避難を。"

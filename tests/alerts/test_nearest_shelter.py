@@ -11,7 +11,7 @@ from django.contrib.gis.geos import MultiPolygon, Point, Polygon
 from django.utils import timezone
 
 from alerts.delivery import fanout
-from alerts.delivery.messages import message_text, sms_limit
+from alerts.delivery.messages import message_text, sms_segments
 from alerts.models import Alert, Subscriber
 from disaster.core.geography import District
 from shelters.models import Shelter
@@ -91,13 +91,13 @@ def test_line_and_sms_name_the_nearest_open_shelter_of_each_district(fake_line, 
     texts = {user: text for user, text in fake_line.accepted()}
     for person in east:
         assert "最寄りの開設中の避難所: 東小学校" in texts[person.line_user_id]
-    assert "Nearest open shelter: Higashi ES" in texts[east_en.line_user_id]
+    assert "Nearest open shelter: Higashi ES (東小学校)" in texts[east_en.line_user_id]
     assert "最寄りの開設中の避難所: 西中学校" in texts[west.line_user_id]
     # One multicast per distinct text: east in Japanese (2), east in English, west.
     assert sorted(fake_line.batches) == [1, 1, 2] and len(fake_line.retry_keys) == 3
     ((number, sms),) = fake_twilio.accepted()
     assert number == by_sms.phone
-    assert sms.endswith(" 避難所:東小学校") and f"/a/{alert.pk}" in sms and len(sms) <= 70
+    assert " 避難所:東小学校" in sms and f"/a/{alert.pk}" in sms and sms_segments(sms) <= 3
     assert all(n == 1 for n in fake_line.accepted().values())
 
 
@@ -128,11 +128,14 @@ def test_an_sms_that_the_shelter_would_overflow_keeps_only_the_short_link():
     alert = Alert(
         kind=Alert.Kind.EVACUATION_4, title_ja="土砂災害のおそれ 直ちに避難", is_drill=True
     )
-    long_name = {"name": "座間市立相模が丘小学校体育館および第二校舎", "name_en": ""}
+    long_name = {"name": "座間市立相模が丘小学校体育館および第二校舎" * 7, "name_en": ""}
 
-    text = message_text(alert, "ja", "sms", ["相模が丘"], alert_id=12345, shelter=long_name)
+    text = message_text(
+        alert, "ja", "sms", [District(name="相模が丘")], alert_id=12345, shelter=long_name
+    )
 
-    assert text.endswith("/a/12345") and "体育館" not in text and len(text) <= sms_limit(text)
+    assert text.endswith("/a/12345 土砂災害のおそれ 直ちに避難") and "体育館" not in text
+    assert sms_segments(text) <= 3
 
 
 def test_a_resumed_fan_out_sends_the_words_of_its_first_run_and_nothing_twice(
@@ -150,7 +153,7 @@ def test_a_resumed_fan_out_sends_the_words_of_its_first_run_and_nothing_twice(
     fanout.send(alert.pk)
 
     assert fake_twilio.accepted() == Counter({(person.phone, fake_twilio.messages[0]["body"]): 1})
-    assert fake_twilio.messages[0]["body"].endswith("避難所:東小学校")
+    assert " 避難所:東小学校" in fake_twilio.messages[0]["body"]
     alert.refresh_from_db()
     assert alert.status == "sent"
     assert alert.nearest_shelters == {

@@ -101,7 +101,7 @@ def test_a_stopped_schedule_sends_nothing(api_as, ops_user):
         ({"first_at": "2020-01-01T09:00:00+09:00"}, "first_at"),
         ({"body_ja": ""}, "body_ja"),
         ({"whole_city": False}, "target"),
-        ({"title_ja": "お知らせ" * 20}, "title_ja"),  # too long for one SMS
+        ({"title_ja": "お知らせ" * 60}, "title_ja"),  # over 200 characters
         ({"repeat": "hourly"}, "repeat"),
     ],
 )

@@ -118,8 +118,10 @@ def test_an_alert_drawn_on_the_map_is_reviewed_and_approved_by_a_second_staff_me
     expect(page.locator("#recipients-sms")).to_have_text("1")
     sms = page.locator("#previews tr[data-language='ja'][data-channel='sms']")
     expect(sms).to_contain_text("避難指示")
-    expect(sms.locator("td").last).to_have_text(re.compile(r"^\d+ / 70$"))
-    expect(page.locator("#previews tr[data-language='en'][data-channel='line']")).to_be_visible()
+    expect(sms.locator("td").last).to_have_text(re.compile(r"^\d+ \(UCS-2\) · [123] / 3 通$"))
+    # Only the languages somebody here reads (Japanese always).
+    expect(page.locator("#previews tr[data-language='ja'][data-channel='line']")).to_be_visible()
+    expect(page.locator("#previews tr[data-language='en']")).to_have_count(0)
     expect(page.locator(f"#shelters tr[data-shelter='{neighbourhood.pk}']")).to_contain_text(
         "400 / 400"
     )

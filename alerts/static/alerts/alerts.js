@@ -111,21 +111,45 @@ async function renderRecipients(alert) {
     );
 }
 
+// Why a preview row needs a look before approval (the API's warning codes).
+const PREVIEW_WARNINGS = {
+  japanese_staff_text: gettext("職員の文は日本語のまま付きます（この言語の件名・本文がありません）"),
+  unreviewed_wording: gettext("この言語の定型文はまだ確認されていません"),
+  no_wording: gettext("この言語の定型文がなく、日本語で届きます"),
+};
+
 async function renderPreviews(alert) {
   const previews = await api("GET", `${API}alerts/${alert.id}/messages`);
-  const rows = previews.map((p) => {
+  // Languages somebody reads first: those with recipients, and Japanese always.
+  const shown = previews.filter((p) => p.subscribers > 0 || p.language === "ja");
+  const rows = shown.map((p) => {
     const tooLong = p.sms_limit !== null && p.characters > p.sms_limit;
+    const warnings = p.warnings.map((w) => el("li", { "data-warning": w }, PREVIEW_WARNINGS[w] ?? w));
     return el(
       "tr",
-      { "data-language": p.language, "data-channel": p.channel },
-      el("th", { scope: "row" }, label("languages", p.language)),
+      { "data-language": p.language, "data-channel": p.channel, class: p.warnings.length ? "warned" : null },
+      el(
+        "th",
+        { scope: "row" },
+        label("languages", p.language),
+        el("br"),
+        el("small", {}, interpolate(gettext("%(n)s 人"), { n: p.subscribers })),
+      ),
       el("td", {}, label("channels", p.channel)),
-      el("td", {}, el("pre", { class: "message", lang: p.language === "ja-easy" ? "ja" : p.language }, p.text)),
+      el(
+        "td",
+        {},
+        el("small", { class: "source" }, p.source === "staff" ? gettext("職員の入力") : gettext("定型文")),
+        el("pre", { class: "message", lang: p.language === "ja-easy" ? "ja" : p.language }, p.text),
+        warnings.length ? el("ul", { class: "preview-warnings" }, warnings) : null,
+      ),
       el(
         "td",
         { class: tooLong ? "too-long" : null },
-        p.sms_limit === null ? String(p.characters) : `${p.characters} / ${p.sms_limit}`,
-        tooLong ? el("span", {}, ` ${gettext("1通に収まりません")}`) : null,
+        p.segments === null
+          ? String(p.characters)
+          : `${p.characters} (${p.encoding}) · ${interpolate(gettext("%(n)s / %(max)s 通"), { n: p.segments, max: p.max_segments })}`,
+        tooLong ? el("span", {}, ` ${gettext("SMS に収まりません")}`) : null,
       ),
     );
   });
@@ -139,7 +163,7 @@ async function renderPreviews(alert) {
         el(
           "tr",
           {},
-          el("th", { scope: "col" }, gettext("言語")),
+          el("th", { scope: "col" }, gettext("言語（受信者）")),
           el("th", { scope: "col" }, gettext("配信経路")),
           el("th", { scope: "col" }, gettext("文面")),
           el("th", { scope: "col" }, gettext("文字数")),

@@ -107,8 +107,11 @@ def _draft_texts(rule: SuggestionRule, warning: CityWarning, hazard: str) -> dic
     return {
         "title_ja": f"{title_ja}（{ja_word}）" if ja_word else title_ja,
         "body_ja": f"{settings.CITY_NAME}: {action_ja}\n気象庁の発表: {jma_words(warning)}",
-        "title_en": f"{title_en} ({en_word})" if en_word else title_en,
-        "body_en": f"{action_en}\nJMA (in Japanese): {jma_words(warning)}",
+        # No hazard word in English titles: with the city's name in kanji the SMS is UCS-2.
+        "title_en": title_en,
+        "body_en": f"{action_en} ({en_word})\nJMA (in Japanese): {jma_words(warning)}"
+        if en_word
+        else f"{action_en}\nJMA (in Japanese): {jma_words(warning)}",
     }
 
 

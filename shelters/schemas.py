@@ -10,7 +10,7 @@ from ninja import Field, FilterLookup, FilterSchema, Schema
 from pydantic import ConfigDict
 
 from disaster.core.auth import user_for_request_token
-from disaster.core.schemas import Moment, named_choices
+from disaster.core.schemas import Moment, enum_named
 from shelters.models import Hazard, HeadCount, Shelter
 from shelters.public import BAND_LABELS, occupancy_band
 from shelters.services import is_current, percent_of_capacity
@@ -18,7 +18,7 @@ from shelters.services import is_current, percent_of_capacity
 Latitude = Annotated[float, Field(ge=20, le=46, description="緯度（日本国内）")]
 Longitude = Annotated[float, Field(ge=122, le=154, description="経度（日本国内）")]
 People = Annotated[int, Field(ge=0, le=HeadCount.MAX_PEOPLE)]
-ShelterStatus = named_choices(Shelter.Status, "ShelterStatus")
+ShelterStatus = Annotated[Shelter.Status, enum_named(Shelter.Status, "ShelterStatus")]
 
 
 class ShelterFilter(FilterSchema):

@@ -6,16 +6,18 @@ from typing import Annotated
 from django.db.models import Q
 from ninja import Field, FilterLookup, FilterSchema, Schema
 
-from disaster.core.schemas import Id, Moment, named_choices
+from disaster.core.schemas import Id, Moment, enum_named
 from stockpile.models import Item, Lot, Movement, SupplyRequest, Transfer
 from stockpile.services import MAX_QUANTITY
 
 Quantity = Annotated[int, Field(ge=1, le=MAX_QUANTITY)]
-ItemCategory = named_choices(Item.Category, "ItemCategory")
-LotSource = named_choices(Lot.Source, "LotSource")
-MovementKind = named_choices(Movement.Kind, "MovementKind")
-TransferStatus = named_choices(Transfer.Status, "TransferStatus")
-SupplyRequestStatus = named_choices(SupplyRequest.Status, "SupplyRequestStatus")
+ItemCategory = Annotated[Item.Category, enum_named(Item.Category, "ItemCategory")]
+LotSource = Annotated[Lot.Source, enum_named(Lot.Source, "LotSource")]
+MovementKind = Annotated[Movement.Kind, enum_named(Movement.Kind, "MovementKind")]
+TransferStatus = Annotated[Transfer.Status, enum_named(Transfer.Status, "TransferStatus")]
+SupplyRequestStatus = Annotated[
+    SupplyRequest.Status, enum_named(SupplyRequest.Status, "SupplyRequestStatus")
+]
 Note = Annotated[str, Field(max_length=500)]
 
 

@@ -1,7 +1,7 @@
 """Request and response shapes of the alerts API."""
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from ninja import Field, FilterSchema, Schema
 
@@ -14,10 +14,10 @@ from alerts.models import (
     SendBack,
     Subscriber,
 )
-from disaster.core.schemas import Moment, named_choices
+from disaster.core.schemas import Moment, enum_named
 
-AlertKind = named_choices(Alert.Kind, "AlertKind")
-AlertStatus = named_choices(Alert.Status, "AlertStatus")
+AlertKind = Annotated[Alert.Kind, enum_named(Alert.Kind, "AlertKind")]
+AlertStatus = Annotated[Alert.Status, enum_named(Alert.Status, "AlertStatus")]
 Title = Field("", max_length=200)
 Body = Field("", max_length=5000)
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
+from django.db import models
 from django.utils import timezone
 from ninja import Field, FilterLookup, FilterSchema, Schema
 from ninja.pagination import LimitOffsetPagination
-from django.db import models
 from pydantic import AfterValidator, WithJsonSchema
 
 from disaster.core.models import Incident
@@ -30,22 +30,20 @@ def _to_utc(value: dt.datetime) -> dt.datetime:
 Moment = Annotated[dt.datetime, AfterValidator(_to_utc)]
 
 
-def named_choices(choices: type[models.Choices], name: str) -> Any:
-    """`choices` as a schema field, its enum published inline under its own `name`.
+def enum_named(choices: type[models.Choices], name: str) -> WithJsonSchema:
+    """The JSON schema of `choices`, inline under its own `name`: use it as
+    `Annotated[Shelter.Status, enum_named(Shelter.Status, "ShelterStatus")]`.
 
     Choices nested in models share short names (Shelter.Status, DamageReport.Status,
     Transfer.Status…), and the OpenAPI document keeps one component per name: without
     this, a shelter's status would be documented as a damage report's."""
     labels = "、".join(f"{value}: {label}" for value, label in choices.choices)
-    return Annotated[
-        choices,
-        WithJsonSchema(
-            {"title": name, "type": "string", "enum": list(choices.values), "description": labels}
-        ),
-    ]
+    return WithJsonSchema(
+        {"title": name, "type": "string", "enum": list(choices.values), "description": labels}
+    )
 
 
-IncidentKind = named_choices(Incident.Kind, "IncidentKind")
+IncidentKind = Annotated[Incident.Kind, enum_named(Incident.Kind, "IncidentKind")]
 
 
 class EventOut(Schema):
@@ -70,6 +68,11 @@ class MeOut(Schema):
 
 class TokenIn(Schema):
     name: str = Field(min_length=1, max_length=100)
+    expires_at: Moment | None = Field(
+        None,
+        description="この日時を過ぎると使えなくなります（タイムゾーンなしは日本時間。"
+        "省略: 失効させるまで有効）",
+    )
 
 
 class TokenOut(Schema):
@@ -79,6 +82,7 @@ class TokenOut(Schema):
     created_at: dt.datetime
     last_used_at: dt.datetime | None
     revoked_at: dt.datetime | None
+    expires_at: dt.datetime | None
 
 
 class TokenCreated(TokenOut):
@@ -113,7 +117,7 @@ class AuditFilter(FilterSchema):
 
 class IncidentIn(Schema):
     name: str = Field(min_length=1, max_length=200)
-    kind: Incident.Kind
+    kind: IncidentKind
     is_drill: bool = False
 
 
@@ -125,7 +129,7 @@ class IncidentPatch(Schema):
 class IncidentOut(Schema):
     id: int
     name: str
-    kind: Incident.Kind
+    kind: IncidentKind
     phase: Incident.Phase
     is_drill: bool
     started_at: dt.datetime

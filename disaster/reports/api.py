@@ -21,16 +21,16 @@ from disaster.core.filters import parse_bbox, refuse_unknown_filters
 from disaster.core.idempotency import kept_about
 from disaster.core.limits import ClientLimit
 from disaster.core.roles import is_staff_role
-from disaster.core.schemas import Id, Moment, Paginated, named_choices
+from disaster.core.schemas import Id, Moment, Paginated, enum_named
 from disaster.reports import services as reports
 from disaster.reports.models import DamageReport, ReportPhoto
 from disaster.reports.photos import check_photo
 
 router = Router(tags=["damage reports"])
 
-Category = named_choices(DamageReport.Category, "ReportCategory")
+Category = Annotated[DamageReport.Category, enum_named(DamageReport.Category, "ReportCategory")]
 Severity = Annotated[int, Field(ge=1, le=5)]
-ReportStatus = named_choices(DamageReport.Status, "ReportStatus")
+ReportStatus = Annotated[DamageReport.Status, enum_named(DamageReport.Status, "ReportStatus")]
 
 
 class PhotoOut(Schema):

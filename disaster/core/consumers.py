@@ -4,10 +4,11 @@ Operations staff and administrators only. A client that reconnects may pass `?af
 it is first sent every event after that id from the log, then live events, with none
 twice and none out of order.
 
-Order: event ids are given in commit order (`disaster.core.events.publish`), but broadcasts from
-different processes, or from one process's concurrent sends, may overtake each other. When
-an event arrives ahead of ones not yet sent, those are already committed (or rolled back,
-leaving a gap for good), so they are read from the log and sent first.
+Order: an event is broadcast only once it is settled, with `prev`, the id of the event before
+it in the log (`disaster.core.events`). Each process sends its own events in order, but
+broadcasts from different processes may overtake each other. An event whose `prev` this
+client has been sent goes out at once, with no database read; otherwise the events between
+are read from the log (complete below a settled id) and sent first.
 
 Staying live: channels_redis forgets a group member `group_expiry` seconds (a day) after it
 joined, and a socket kept open by pings would then hear nothing while the page still says
@@ -103,7 +104,8 @@ class OpsConsumer(AsyncJsonWebsocketConsumer):
         if self.last_sent is not None:
             if event["id"] <= self.last_sent:
                 return  # sent already, from the log or overtaken and read from it
-            if event["id"] > self.last_sent + 1:
+            prev = message.get("prev")
+            if prev is None or prev > self.last_sent:
                 await self.send_backlog(self.last_sent, before=event["id"])
         await self._send(event)
 

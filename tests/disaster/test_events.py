@@ -1,12 +1,11 @@
 """The event log and its broadcast (DESIGN decision 3): `publish` stores an event in the
-caller's transaction, announces it to the operations room only once that commits, and hands
-out ids in commit order so a client catching up with `?after=` never skips one."""
+caller's transaction, announces it to the operations room only once that commits, and a
+client catching up with `?after=` reads only settled events, so it never skips one."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
-import time
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
@@ -16,7 +15,13 @@ from django.db import connection, transaction
 from pydantic import ValidationError
 
 from disaster.core.event_kinds import IncidentEvent
-from disaster.core.events import OPS_GROUP, UnknownEventKind, flush_broadcasts, publish
+from disaster.core.events import (
+    OPS_GROUP,
+    UnknownEventKind,
+    events_after,
+    flush_broadcasts,
+    publish,
+)
 from disaster.core.models import Event
 from disaster.core.roles import Role
 
@@ -197,83 +202,105 @@ def test_the_event_log_is_for_staff_only(api_as, users, role, status):
         assert "events" not in response.json()
 
 
-def wait_until(condition, timeout: float = TIMEOUT) -> bool:
-    """Poll `condition` until it holds (True) or `timeout` passes (False)."""
-    deadline = time.monotonic() + timeout
-    pause = threading.Event()
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        pause.wait(0.005)
-    return False
+def in_thread(body, errors: list[BaseException]) -> threading.Thread:
+    """`body` on its own thread (and database connection); what it raises goes to `errors`."""
 
+    def run():
+        try:
+            body()
+        except BaseException as e:
+            errors.append(e)
+        finally:
+            connection.close()
 
-def backend_pid() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        return cursor.fetchone()[0]
+    return threading.Thread(target=run, daemon=True)
 
 
 @pytest.mark.django_db(transaction=True)
-def test_event_ids_follow_commit_order_when_two_transactions_publish_at_once():
-    a_published = threading.Event()
-    a_may_commit = threading.Event()
-    b_connected = threading.Event()
-    b_published = threading.Event()
-    results: dict[str, object] = {}
+def test_a_reader_does_not_pass_an_older_transaction_that_commits_after_a_younger_one():
+    old_published, old_may_commit = threading.Event(), threading.Event()
     errors: list[BaseException] = []
+    results: dict[str, Event] = {}
 
-    def in_thread(body):
-        def run():
-            try:
-                body()
-            except BaseException as e:
-                errors.append(e)
-            finally:
-                connection.close()
-
-        return threading.Thread(target=run, daemon=True)
-
-    def publisher_a():
+    def older():
         with transaction.atomic():
-            results["a_pid"] = backend_pid()
-            results["a"] = publish("incident.declared", incident(1))
-            a_published.set()
-            if not a_may_commit.wait(TIMEOUT):
+            results["older"] = publish("incident.declared", incident(1))
+            old_published.set()
+            if not old_may_commit.wait(TIMEOUT):
                 raise TimeoutError("never told to commit")
 
-    def publisher_b():
-        results["b_pid"] = backend_pid()
-        b_connected.set()
-        with transaction.atomic():
-            results["b"] = publish("incident.declared", incident(2))
-        b_published.set()
-
-    a, b = in_thread(publisher_a), in_thread(publisher_b)
+    thread = in_thread(older, errors)
+    thread.start()
     try:
-        a.start()
-        assert a_published.wait(TIMEOUT), errors
-        b.start()
-        assert b_connected.wait(TIMEOUT), errors
+        assert old_published.wait(TIMEOUT), errors
+        with transaction.atomic():
+            younger = publish("incident.declared", incident(2))
+        assert younger.id > results["older"].id  # ids follow transaction order, not commits
 
-        def b_waits_for_a() -> bool:
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT %s = ANY(pg_blocking_pids(%s))", [results["a_pid"], results["b_pid"]]
-                )
-                return cursor.fetchone()[0]
-
-        # B is now inside publish, blocked by A's still-open transaction.
-        assert wait_until(b_waits_for_a), "B's publish was not held up by A's transaction"
-        assert not b_published.is_set()
+        # The younger one has committed, the older one not yet: a reader must wait.
+        while_older_runs = events_after(0)
     finally:
-        a_may_commit.set()
-        a.join(TIMEOUT)
-        b.join(TIMEOUT)
-
-    assert not a.is_alive() and not b.is_alive()
+        old_may_commit.set()
+        thread.join(TIMEOUT)
     assert errors == []
-    assert b_published.is_set()
-    # B started its insert while A's id was taken but uncommitted; it got the larger id.
-    assert results["b"].id > results["a"].id
-    assert list(Event.objects.order_by("id").values_list("payload__id", flat=True)) == [1, 2]
+    once_it_committed = events_after(0)
+
+    assert while_older_runs == []
+    assert [e.id for e in once_it_committed] == [results["older"].id, younger.id]
+
+
+WRITERS, TRANSACTIONS_EACH, READERS, READ_PAGE = 8, 25, 4, 7
+
+
+@pytest.mark.django_db(transaction=True)
+def test_racing_writers_and_catching_up_readers_see_every_event_once_in_order():
+    """Writers whose transactions take their ids early and commit late, others quickly;
+    readers page through the log meanwhile. Every reader must end with every committed
+    event, once each, in id order: a cursor never passes an event that is yet to commit."""
+    errors: list[BaseException] = []
+    committed: list[list[int]] = [[] for _ in range(WRITERS)]
+    writers_done = threading.Event()
+    read: list[list[int]] = [[] for _ in range(READERS)]
+
+    def writer(n: int):
+        for t in range(TRANSACTIONS_EACH):
+            with transaction.atomic():
+                ids = [publish("incident.declared", incident(n)).id for _ in range(1 + t % 3)]
+                if (n + t) % 3 == 0:
+                    # Commit late: other, younger transactions commit in the meantime.
+                    with connection.cursor() as cursor:
+                        cursor.execute("SELECT count(*) FROM generate_series(1, 200000)")
+                if t % 5 == 4:
+                    with transaction.atomic():
+                        publish("incident.declared", incident(n))
+                        transaction.set_rollback(True)  # a gap that stays a gap
+            committed[n].extend(ids)
+
+    def reader(n: int):
+        cursor = 0
+        while True:
+            done = writers_done.is_set()
+            page = events_after(cursor, READ_PAGE)
+            read[n].extend(e.id for e in page)
+            if page:
+                cursor = page[-1].id
+            elif done:
+                return
+
+    writers = [in_thread(lambda n=n: writer(n), errors) for n in range(WRITERS)]
+    readers = [in_thread(lambda n=n: reader(n), errors) for n in range(READERS)]
+    for thread in readers + writers:
+        thread.start()
+    for thread in writers:
+        thread.join(120)
+    writers_done.set()
+    for thread in readers:
+        thread.join(120)
+
+    assert errors == []
+    assert not any(t.is_alive() for t in writers + readers)
+    everything = sorted(i for ids in committed for i in ids)
+    assert len(everything) == WRITERS * sum(1 + t % 3 for t in range(TRANSACTIONS_EACH))
+    assert list(Event.objects.values_list("id", flat=True)) == everything
+    for ids in read:
+        assert ids == everything

@@ -14,10 +14,11 @@ from asgiref.testing import ApplicationCommunicator
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.db import transaction
 from django.test import Client
 
 from disaster.asgi import application
-from disaster.core.events import OPS_GROUP, flush_broadcasts
+from disaster.core.events import OPS_GROUP, flush_broadcasts, store
 from disaster.core.models import ApiToken, Event, Incident, User
 from disaster.core.roles import Role
 from disaster.core.services import declare_incident, revoke_token
@@ -231,10 +232,11 @@ async def test_reconnecting_after_an_id_replays_the_missed_events_in_order_then_
 @database_sync_to_async
 def logged(name: str) -> Event:
     """An event committed to the log whose broadcast has not gone out (a slow sender)."""
-    return Event.objects.create(
-        kind="incident.declared",
-        payload={"id": 1, "name": name, "kind": "flood", "phase": "watch", "is_drill": True},
-    )
+    with transaction.atomic():
+        return store(
+            "incident.declared",
+            {"id": 1, "name": name, "kind": "flood", "phase": "watch", "is_drill": True},
+        )
 
 
 async def test_an_event_overtaken_by_a_later_one_is_still_sent_first_and_once(ops_user):

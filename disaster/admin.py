@@ -9,7 +9,8 @@ from disaster.city_setup import CityFiles, setup_city
 from disaster.core import services
 from disaster.core.admin_audit import AuditedAdmin, ReadOnlyAdmin
 from disaster.core.errors import DomainError
-from disaster.core.models import ApiToken, AuditEntry, Event, Incident, User
+from disaster.core.models import ApiToken, AuditEntry, Event, Incident, StaffContact, Team, User
+from disaster.warnings.models import Telegram
 
 admin.site.site_header = _("備え 管理")
 admin.site.site_title = _("備え")
@@ -130,3 +131,29 @@ def setup_city_view(request: HttpRequest) -> HttpResponse:
 
 
 admin.site.index_template = "admin/sonae_index.html"
+
+
+@admin.register(Team)
+class TeamAdmin(AuditedAdmin):
+    """Teams (班) and the staffing level from which each is called up (職員参集)."""
+
+    list_display = ["name", "called_from"]
+    list_filter = ["called_from"]
+
+
+@admin.register(StaffContact)
+class StaffContactAdmin(AuditedAdmin):
+    """How each staff member is reached when called up: personal data, administrators only."""
+
+    list_display = ["user", "team"]
+    list_filter = ["team"]
+    search_fields = ["user__username", "user__last_name", "user__first_name"]
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Telegram)
+class TelegramAdmin(ReadOnlyAdmin):
+    list_display = ["id", "title", "info_type", "report_at", "outcome", "concerns_city"]
+    list_filter = ["outcome", "family", "concerns_city", "status"]
+    search_fields = ["title", "event_id", "headline"]
+    exclude = ["raw"]

@@ -18,10 +18,12 @@ from django.db.models.functions import TruncHour
 from django.utils import timezone
 from django.utils.translation import get_language
 
+from alerts.authoring import suggestions
+from alerts.callup import services as callup
 from alerts.delivery import safety
 from alerts.delivery.health import health
 from alerts.delivery.progress import progress_counts
-from alerts.models import Alert
+from alerts.models import Alert, Suggestion
 from disaster.core.geography import CityBoundary, District
 from disaster.core.models import Event
 from disaster.reports.models import DamageReport
@@ -224,5 +226,9 @@ def snapshot() -> dict[str, Any]:
             warnings.telegram_payload(t)
             for t in Telegram.objects.filter(concerns_city=True).order_by("-id")[:20]
         ],
+        # What the rules suggest for them (acted on from the panel), and the call-ups.
+        "suggestions": suggestions.open_suggestions(),
+        "suggestion_statuses": dict(Suggestion.Status.choices),
+        "call_ups": callup.recent(3),
         "events": [event.as_message() for event in reversed(feed)],
     }

@@ -140,3 +140,33 @@ def test_an_intensity_5_lower_in_the_city_opens_an_incident_and_suggests_shelter
 
 def test_an_intensity_2_suggests_nothing():
     assert telegram(sample(jma.QUAKE_DETAIL)) == []
+
+
+def test_the_rule_table_is_edited_in_the_admin_and_every_change_is_audited(admin_user):
+    from django.test import Client
+
+    from alerts.models import SuggestionRule
+    from disaster.core.models import AuditEntry
+
+    rule = SuggestionRule.objects.get(name="市内で震度４")
+    client = Client()
+    client.force_login(admin_user)
+    assert client.get("/admin/alerts/suggestionrule/").status_code == 200
+    page = client.get(f"/admin/alerts/suggestionrule/{rule.pk}/change/")
+    assert page.status_code == 200 and "震度（以上）" in page.content.decode()
+    form = {
+        "name": rule.name,
+        "active": "on",
+        "family": "quake",
+        "min_intensity": "3",
+        "max_intensity": "4",
+        "staffing": "alert",
+        "call_up": "on",
+        "alert_whole_city": "on",
+    }
+    changed = client.post(f"/admin/alerts/suggestionrule/{rule.pk}/change/", form)
+    assert changed.status_code == 302, changed.content.decode()[:2000]
+    rule.refresh_from_db()
+    assert rule.min_intensity == "3"
+    entry = AuditEntry.objects.get(action="suggestionrule.change")
+    assert entry.before["min_intensity"] == "4" and entry.after["min_intensity"] == "3"

@@ -59,3 +59,18 @@ def test_staff_read_each_telegram_as_received(api_as, ops_user):
     assert raw.content == sample(jma.QUAKE_DETAIL)
     detail = client.get(f"/api/v1/warnings/telegrams/{telegram.pk}").json()
     assert detail["parsed"]["quake"]["cities"]["1421600"] == "2"
+
+
+def test_suggestions_and_call_ups_in_the_snapshot_are_what_their_events_said(
+    session_as, ops_user, published, settings
+):
+    from alerts.authoring import suggestions
+
+    settings.JMA_AREA_CODES = ["1420600"]
+    telegram = services.ingest(sample(jma.KANAGAWA_LANDSLIDE[0])).telegram
+    suggestions.act_on(telegram.pk)
+    state = ops_state(session_as(ops_user).get("/ops/"))
+    (shown,) = state["suggestions"]
+    assert shown == published("suggestion.changed")[-1]
+    assert shown["telegram"]["id"] == telegram.pk and shown["alert"]["adopted"] is False
+    assert state["suggestion_statuses"]["open"] == "提案中"

@@ -25,6 +25,8 @@ const KINDS = {
   "incident.updated": gettext("災害の更新"),
   "jma.telegram": gettext("気象庁の電文"),
   "jma.warnings": gettext("気象庁の警報・注意報"),
+  "suggestion.changed": gettext("提案"),
+  "callup.changed": gettext("職員参集"),
 };
 
 function describe(event) {

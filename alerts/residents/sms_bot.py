@@ -1,5 +1,8 @@
 """Inbound SMS: keywords in Japanese and English, each answered in one SMS (or not at all).
 
+Every keyword also in the residents' languages (alerts/residents/words.py: 帮助, 도움말,
+AJUDA, AYUDA, TULONG, मद्दत…).
+
 - 避難所 / SHELTER + a district name or postal code: the nearest open shelters
 - ヘルプ / HELP: the keywords (HELP or 3 answers an open safety check instead)
 - データ / DATA: what we keep about the number
@@ -7,7 +10,8 @@
 - 登録 / JOIN, then the code texted back: subscribe (alerts/subscriptions.py)
 - 1 / 2 / 3 and words: the answer to an open safety check (alerts/safety.py)
 
-The answer is in English when the words were, else in the subscriber's language.
+The answer is in Japanese when the keyword was, in English for a keyword in any other
+language, else in the subscriber's language.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from alerts.residents.words import (
     DATA_WORDS,
     DELETE_WORDS,
     HELP_WORDS,
+    JAPANESE_KEYWORDS,
     SHELTER_WORDS,
     STOP_WORDS,
     keyword,
@@ -40,7 +45,13 @@ def handle_sms(phone: str, body: str) -> str:
         privacy.forget_phone(phone)
         return "配信を停止し、登録情報を削除しました。 / Unsubscribed; your data was deleted."
     subscriber = Subscriber.objects.filter(phone=phone).first()
-    english = word.isascii() if word else reply_language(subscriber) == "en"
+    first_word = word.partition(" ")[0]
+    if first_word in JAPANESE_KEYWORDS:
+        english = False
+    elif keyword_known(word, first_word):  # HELP, AYUDA, 帮助…: whoever wrote it
+        english = True
+    else:
+        english = word.isascii() if word else reply_language(subscriber) == "en"
     with translation.override("en" if english else "ja"):
         past = past_limit("sms", phone)
         if past:
@@ -56,6 +67,11 @@ def handle_sms(phone: str, body: str) -> str:
         if subscriber is None and word not in HELP_WORDS:
             return fit_sms(subscribe_by_text(phone, word) or sms_help())
         return sms_help()
+
+
+def keyword_known(word: str, first_word: str) -> bool:
+    every = STOP_WORDS | DELETE_WORDS | HELP_WORDS | DATA_WORDS
+    return word in every or first_word in SHELTER_WORDS
 
 
 def sms_help() -> str:

@@ -11,11 +11,38 @@ from alerts.models import Language, Subscriber
 from alerts.residents import shelter_finder
 from disaster.core import ratelimit
 
-STOP_WORDS = {"stop", "停止", "stopall", "unsubscribe", "cancel", "end", "quit", "配信停止"}
-DELETE_WORDS = {"削除", "delete"}
-HELP_WORDS = {"help", "ヘルプ", "へるぷ", "メニュー", "menu", "使い方", "?", "？"}
-SHELTER_WORDS = {"避難所", "ひなんじょ", "shelter", "shelters"}
-DATA_WORDS = {"data", "my data", "データ", "私のデータ", "登録情報"}
+# Each keyword also in the languages residents choose (Language): 简体中文, 한국어,
+# Tiếng Việt, Português (and Spanish, which Latin American residents text), Filipino,
+# नेपाली. Folded to lower case and NFKC before comparing.
+STOP_WORDS = {
+    *{"stop", "停止", "stopall", "unsubscribe", "cancel", "end", "quit", "配信停止"},
+    *{"退订", "取消订阅", "중지", "수신거부", "dừng", "dung", "parar", "sair", "itigil"},
+    "रोक्नुहोस्",
+}
+DELETE_WORDS = {"削除", "delete", "删除", "삭제", "xóa", "apagar", "burahin", "मेटाउनुहोस्"}
+HELP_WORDS = {
+    *{"help", "ヘルプ", "へるぷ", "メニュー", "menu", "使い方", "?", "？"},
+    *{"帮助", "幫助", "도움말", "giúp", "giup", "trợ giúp", "ajuda", "ayuda", "tulong"},
+    "मद्दत",
+}
+SHELTER_WORDS = {
+    *{"避難所", "ひなんじょ", "shelter", "shelters", "避难所", "대피소"},
+    *{"abrigo", "refugio", "evacuation", "आश्रयस्थल"},
+}
+DATA_WORDS = {
+    *{"data", "my data", "データ", "私のデータ", "登録情報"},
+    *{"数据", "데이터", "dữ liệu", "dados", "datos", "डाटा"},
+}
+# Keywords written in Japanese: their sender reads Japanese. Any other keyword is answered
+# in English (the language every other resident is likeliest to read, until the bots'
+# answers have catalogues of their own), never in Japanese.
+JAPANESE_KEYWORDS = {"停止", "配信停止", "削除", "ヘルプ", "へるぷ", "メニュー", "使い方"} | {
+    "避難所",
+    "ひなんじょ",
+    "データ",
+    "私のデータ",
+    "登録情報",
+}
 SETTINGS_WORDS = {"言語", "language", "設定", "settings"}
 DISTRICT_WORDS = {"地区", "district", "area"}
 

@@ -724,3 +724,23 @@ def test_an_sms_answer_counts_an_emoji_as_the_two_units_it_takes():
     cut = fit_sms("避難所🏫" * 30)
 
     assert sms_length("🏫") == 2 and sms_length(cut) <= 70 and cut.endswith("…")
+
+
+@pytest.mark.parametrize("body", ["HELP", "帮助", "AYUDA", "ajuda", "도움말", "Tulong", "मद्दत"])
+def test_help_in_a_residents_language_is_answered_in_english_never_in_japanese(
+    client, fake_twilio, body
+):
+    answer = sms(client, body)
+
+    assert answer.startswith("SHELTER") and answer.isascii()
+
+
+def test_help_in_japanese_is_answered_in_japanese(client, fake_twilio):
+    assert sms(client, "ヘルプ").startswith("避難所 地区名か郵便番号")
+
+
+@pytest.mark.parametrize("body", ["避难所 kurihara", "abrigo KURIHARA", "대피소 Kurihara"])
+def test_the_shelter_keyword_works_in_the_residents_languages(
+    client, fake_twilio, shelters, kurihara, body
+):
+    assert sms(client, body).startswith("Near 栗原:")

@@ -10,14 +10,12 @@ import json
 import random
 
 import pytest
-from django.contrib.gis.geos import MultiPolygon, Polygon
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from PIL import Image
 
 from disaster.asgi import application
 from disaster.core.clients import bucket, client_address, client_key
-from disaster.core.geography import CityBoundary
 from disaster.reports.models import DamageReport
 
 INSIDE = {"latitude": "35.49", "longitude": "139.41"}
@@ -25,14 +23,9 @@ REPORT = {"category": "fire", "severity": "2", **INSIDE}
 
 
 @pytest.fixture
-def city(db, settings, tmp_path):
+def city(db, settings, tmp_path, city_boundary):
     settings.MEDIA_ROOT = tmp_path
     settings.REPORT_PUBLIC_PER_HOUR = 3
-    CityBoundary.objects.create(
-        code=settings.CITY_CODE,
-        name="座間市",
-        area=MultiPolygon(Polygon.from_bbox((139.36, 35.45, 139.44, 35.51)), srid=4326),
-    )
 
 
 def post_report(remote: str, forwarded: str | None = None, **files) -> int:

@@ -21,11 +21,9 @@ from pathlib import Path
 import httpx
 import pytest
 from django.conf import settings
-from django.contrib.gis.geos import MultiPolygon, Polygon
 from PIL import Image
 
 from alerts.models import PhoneConfirmation
-from disaster.core.geography import CityBoundary
 from disaster.core.models import ApiToken
 from disaster.reports.models import DamageReport
 
@@ -114,15 +112,6 @@ def stop(process: subprocess.Popen) -> None:
             continue
 
 
-@pytest.fixture
-def city(db):
-    CityBoundary.objects.create(
-        code=settings.CITY_CODE,
-        name="座間市",
-        area=MultiPolygon(Polygon.from_bbox((139.36, 35.45, 139.44, 35.51)), srid=4326),
-    )
-
-
 def ops_timings(base: str, secret: str, shelter_id: int, n: int) -> list[float]:
     """Seconds each of `n` operations requests took (a staff member opening a shelter)."""
     took = []
@@ -169,7 +158,7 @@ def flood(base: str, n: int, stop_at: float, answers: list[int]) -> None:
 
 
 def test_a_flood_of_public_requests_is_refused_while_operations_stay_fast(
-    server, city, ops_user, shelter, capsys
+    server, city_boundary, ops_user, shelter, capsys
 ):
     _, secret = ApiToken.issue(ops_user, "flood test")
     quiet = ops_timings(server, secret, shelter.pk, 40)

@@ -6,11 +6,9 @@ shelter list gives a band, never a head-count."""
 from __future__ import annotations
 
 import pytest
-from django.contrib.gis.geos import MultiPolygon, Polygon
 from django.test import Client
 
 from alerts.residents import privacy
-from disaster.core.geography import CityBoundary
 from disaster.core.models import IdempotentRequest
 from disaster.reports.models import DamageReport
 from shelters import services as shelter_services
@@ -60,13 +58,8 @@ def test_a_staff_registration_kept_for_replays_is_forgotten_with_the_person(api_
 
 
 @pytest.fixture
-def city(settings, tmp_path):
+def city(settings, tmp_path, city_boundary):
     settings.MEDIA_ROOT = tmp_path
-    CityBoundary.objects.create(
-        code=settings.CITY_CODE,
-        name="座間市",
-        area=MultiPolygon(Polygon.from_bbox((139.36, 35.45, 139.44, 35.51)), srid=4326),
-    )
 
 
 def test_a_staff_report_kept_for_replays_forgets_its_reporters_number(city, api_as, ops_user):

@@ -7,12 +7,10 @@ import io
 import random
 
 import pytest
-from django.contrib.gis.geos import MultiPolygon, Polygon
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from PIL import Image
 
-from disaster.core.geography import CityBoundary
 from disaster.reports.models import ReportPhoto
 
 pytestmark = pytest.mark.django_db
@@ -21,13 +19,8 @@ INSIDE = {"latitude": "35.49", "longitude": "139.41"}
 
 
 @pytest.fixture(autouse=True)
-def city(settings, tmp_path):
+def city(settings, tmp_path, city_boundary):
     settings.MEDIA_ROOT = tmp_path
-    CityBoundary.objects.create(
-        code=settings.CITY_CODE,
-        name="座間市",
-        area=MultiPolygon(Polygon.from_bbox((139.36, 35.45, 139.44, 35.51)), srid=4326),
-    )
 
 
 def mpo() -> bytes:

@@ -68,6 +68,9 @@ class Subscriber(models.Model):
     consent_method = models.CharField(_("同意の方法"), max_length=20)
     # 避難行動要支援者: people registered by staff because they cannot register themselves.
     needs_support = models.BooleanField(_("避難行動要支援者"), default=False)
+    # Only for people staff register (so staff can find them again); residents who sign up
+    # by LINE or SMS give no name.
+    name = models.CharField(_("氏名"), max_length=100, blank=True)
     staff_note = models.TextField(_("職員メモ"), blank=True)
     registered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -361,6 +364,18 @@ class SafetyAnswer(models.Model):
     )
     answer = models.CharField(max_length=16, choices=Answer.choices)
     at = models.DateTimeField(default=timezone.now)
+    # "Need help": when staff reached the person, who, and what was agreed (an answer given
+    # again later asks for help anew and clears these).
+    reached_at = models.DateTimeField(_("連絡した日時"), null=True, blank=True)
+    reached_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("連絡した職員"),
+    )
+    reach_note = models.CharField(_("連絡の記録"), max_length=500, blank=True)
 
     class Meta:
         verbose_name = _("安否回答")

@@ -16,6 +16,9 @@ urlpatterns = [
     path("shelter/", include("stockpile.urls")),
     path("", include("maps.urls")),
     path("", include("alerts.urls")),
+    path("ops/", include("stockpile.ops_urls")),
+    path("ops/", include("alerts.ops_urls")),
+    path("account/", include("disaster.core.account_urls")),
     path("admin/setup-city/", admin.site.admin_view(setup_city_view), name="setup-city"),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
@@ -25,4 +28,5 @@ urlpatterns = [
 ]
 
 handler400 = views.bad_request
+handler403 = views.forbidden
 handler404 = views.not_found

@@ -1,25 +1,128 @@
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.defaults import bad_request as django_bad_request
-from django.views.defaults import page_not_found
 
+from alerts.delivery import need_help
 from alerts.delivery.health import health
+from alerts.models import Alert, Subscriber
 from disaster.api import api_not_found
 from disaster.core.errors import error_response
 from disaster.core.limits import too_large
-from disaster.core.roles import role_of
+from disaster.core.roles import STAFF_ROLES, Role, role_of
+from disaster.reports.models import DamageReport
 from shelters.models import Shelter
+from stockpile.models import SupplyRequest, Transfer
+
+
+@dataclass
+class Work:
+    """One piece of a role's work on the home page: where it is done and what waits there."""
+
+    url: str
+    title: str
+    what: str
+    waiting: str = ""
+    some: bool = False  # something is waiting: shown in red
+
+
+def _manager_work(user) -> list[Work]:
+    shelters = Shelter.objects.visible_to(user).with_occupancy().order_by("name", "pk")
+    return [
+        Work(
+            url=reverse("tablet:shelter", args=[shelter.pk]),
+            title=shelter.name,
+            what=_("状況・人数、在庫、移送、物資要請"),
+            waiting=_("%(status)s・避難者 %(n)s 人")
+            % {"status": shelter.get_status_display(), "n": shelter.occupancy},
+        )
+        for shelter in shelters
+    ]
+
+
+def _count(n: int, text: str) -> tuple[str, bool]:
+    return (text % {"n": n}, n > 0)
+
+
+def _staff_work(administrator: bool) -> list[Work]:
+    """The operations room's pages, each with the count of what waits there."""
+    reports = DamageReport.objects.unresolved().count()
+    drafts = Alert.objects.filter(status=Alert.Status.DRAFT).count()
+    requests = SupplyRequest.objects.filter(status=SupplyRequest.Status.REQUESTED).count()
+    moving = Transfer.objects.filter(status=Transfer.Status.DISPATCHED).count()
+    planned = Transfer.objects.filter(status=Transfer.Status.PLANNED).count()
+    supported = Subscriber.objects.filter(needs_support=True).count()
+    help_waiting = need_help.waiting().count()
+    work = [
+        Work(
+            reverse("maps:ops"),
+            _("運用マップ"),
+            _("避難所・被害報告・避難情報の状況、被害報告の確認"),
+            *_count(reports, _("未解決の被害報告 %(n)s 件")),
+        ),
+        Work(
+            reverse("alerts:ops"),
+            _("避難情報"),
+            _("下書き、もう一人の確認、承認と送信、配信状況"),
+            *_count(drafts, _("確認待ちの下書き %(n)s 件")),
+        ),
+        Work(
+            reverse("stock-ops:requests"),
+            _("物資要請"),
+            _("避難所からの要請の承認・却下と移送の手配"),
+            *_count(requests, _("承認待ち %(n)s 件")),
+        ),
+        Work(
+            reverse("stock-ops:transfers"),
+            _("移送"),
+            _("不足への移送提案、輸送中の物資"),
+            _("輸送中 %(moving)s 件・予定 %(planned)s 件") % {"moving": moving, "planned": planned},
+            moving + planned > 0,
+        ),
+        Work(
+            reverse("alerts-ops:residents"),
+            _("要支援者の登録"),
+            _("自分で登録できない人を本人の同意を得て登録"),
+            _("登録 %(n)s 人") % {"n": supported},
+        ),
+        Work(
+            reverse("alerts-ops:need-help"),
+            _("要救助の回答"),
+            _("安否確認で「助けが必要」と答えた人と連絡の記録"),
+            *_count(help_waiting, _("未対応 %(n)s 人")),
+        ),
+    ]
+    if administrator:
+        work.append(
+            Work(
+                reverse("admin:index"),
+                _("管理画面"),
+                _("利用者と担当避難所、避難所、品目、オープンデータ、監査ログ"),
+            )
+        )
+    return work
 
 
 def home(request: HttpRequest) -> HttpResponse:
+    """Each role's way in: staff see their work with what waits there, a shelter manager
+    their shelters, residents the public map and the report form."""
+    role = role_of(request.user)
+    work: list[Work] = []
+    if role in STAFF_ROLES:
+        work = _staff_work(administrator=role == Role.ADMINISTRATOR)
+    elif role == Role.SHELTER_MANAGER:
+        work = _manager_work(request.user)
     return render(
         request,
         "disaster/home.html",
         {
-            "role": role_of(request.user),
+            "role": role,
+            "work": work,
             "open_shelters": Shelter.objects.filter(status=Shelter.Status.OPEN).count(),
             "shelters": Shelter.objects.count(),
         },
@@ -54,6 +157,13 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """In the page's language, with the way back home (and to the login for a visitor)."""
     if request.path.startswith("/api/"):
         return api_not_found(request, exception)
-    return page_not_found(request, exception)
+    return render(request, "404.html", {"role": role_of(request.user)}, status=404)
+
+
+def forbidden(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """A page this role may not use: says whose page it is and leads back to the reader's
+    own work, in the page's language (never Django's bare "403 Forbidden")."""
+    return render(request, "403.html", {"role": role_of(request.user)}, status=403)

@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from disaster.core.models import Incident
 from shelters.models import CURRENT_FIRST, HeadCount
-from stockpile.models import Depot, Item, Lot, Transfer
+from stockpile.models import Depot, Item, Lot, SupplyRequestLine, Transfer
 
 
 class Status:
@@ -255,6 +255,14 @@ def propose_transfer(depot: Depot, item: Item, threshold: float | None = None) -
         return None
     if needed <= 0:
         return None
+    return nearest_surplus(depot, item, needed, threshold)
+
+
+def nearest_surplus(depot: Depot, item: Item, needed: int, threshold: float) -> Proposal | None:
+    """Where to send `needed` of `item` to `depot` from: the nearest depot that can spare it
+    all (keeping twice the shortage threshold for its own evacuees), else the nearest that
+    can spare some (a partial proposal, `needed` saying what is still missing)."""
+    target_days = 2 * threshold
     others = (
         Depot.objects.exclude(pk=depot.pk)
         .annotate(distance=Distance("point", depot.point))
@@ -272,6 +280,15 @@ def propose_transfer(depot: Depot, item: Item, threshold: float | None = None) -
         if can > 0 and partial is None:
             partial = Proposal(other, depot, item, can, other.distance.m, needed)
     return partial
+
+
+def propose_for_line(line: SupplyRequestLine) -> Proposal | None:
+    """The transfer that would fill what a supply request line still lacks (asked for, less
+    what live transfers already commit), from the nearest depot that can spare it."""
+    missing = line.quantity - getattr(line, "committed", 0)
+    if missing <= 0:
+        return None
+    return nearest_surplus(line.request.depot, line.item, missing, shortage_days())
 
 
 @dataclass

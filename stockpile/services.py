@@ -31,6 +31,7 @@ from disaster.core import audit
 from disaster.core.errors import Conflict, Invalid
 from disaster.core.events import publish
 from disaster.core.models import User
+from stockpile import coverage
 from stockpile.models import (
     Depot,
     Item,
@@ -466,10 +467,12 @@ def dispatch_transfer(
         TransferLot(transfer=transfer, expires_on=lot.expires_on, source=lot.source, quantity=part)
         for lot, part in taken
     )
+    before = audit.snapshot(transfer)
     transfer.status = Transfer.Status.DISPATCHED
     transfer.dispatched_at = timezone.now()
     transfer.dispatched_by = by
     transfer.save(update_fields=["status", "dispatched_at", "dispatched_by"])
+    audit.record(by, "transfer.dispatch", transfer, before=before, after=audit.snapshot(transfer))
     _post(
         Movement.Kind.TRANSFER_OUT,
         transfer.from_depot,
@@ -498,10 +501,12 @@ def receive_transfer(
         )
         for part in transfer.lots.order_by("id")
     ]
+    before = audit.snapshot(transfer)
     transfer.status = Transfer.Status.RECEIVED
     transfer.received_at = timezone.now()
     transfer.received_by = by
     transfer.save(update_fields=["status", "received_at", "received_by"])
+    audit.record(by, "transfer.receive", transfer, before=before, after=audit.snapshot(transfer))
     _post(
         Movement.Kind.TRANSFER_IN,
         transfer.to_depot,
@@ -640,3 +645,36 @@ def _close_request_if_fulfilled(request_id: int, by: User | None) -> None:
     lines = SupplyRequestLine.objects.filter(request_id=request_id).with_progress()
     if all(line.received >= line.quantity for line in lines):
         _decide(request_id, by, SupplyRequest.Status.FULFILLED, "", SupplyRequest.Status.APPROVED)
+
+
+def plan_for_line(*, line: SupplyRequestLine, by: User | None) -> Transfer | None:
+    """Commit what a line of an approved request still lacks with the proposed transfer
+    (from the nearest depot that can spare it); None when no depot can spare any."""
+    proposal = coverage.propose_for_line(line)
+    if proposal is None:
+        return None
+    return plan_transfer(
+        from_depot=proposal.from_depot,
+        to_depot=proposal.to_depot,
+        item=proposal.item,
+        quantity=proposal.quantity,
+        request_line=line,
+        note=_("要請への移送提案から作成"),
+        by=by,
+    )
+
+
+@transaction.atomic
+def approve_and_plan(
+    *, request_id: int, by: User | None, note: str = ""
+) -> tuple[SupplyRequest, list[Transfer]]:
+    """Approve a request and commit each of its lines with the proposed transfer, in one
+    transaction: the tablet sees the request approved with what is on its way."""
+    request = approve_request(request_id=request_id, by=by, note=note)
+    lines = (
+        SupplyRequestLine.objects.filter(request=request)
+        .with_progress()
+        .select_related("item", "request__depot")
+    )
+    planned = [plan_for_line(line=line, by=by) for line in lines]
+    return request, [t for t in planned if t is not None]

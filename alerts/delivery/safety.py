@@ -56,8 +56,11 @@ def answer(subscriber: Subscriber, alert_id: int, kind: str) -> str:
     alert = _answerable(subscriber).filter(pk=alert_id).first()
     if alert is None:
         return _("回答できる安否確認がありません。")
+    # A new answer starts afresh: "need help" again is a new call for help, even if staff
+    # reached the person after the last one.
+    fresh = {"answer": kind, "at": timezone.now(), "reached_at": None, "reached_by": None}
     SafetyAnswer.objects.update_or_create(
-        alert=alert, subscriber=subscriber, defaults={"answer": kind, "at": timezone.now()}
+        alert=alert, subscriber=subscriber, defaults={**fresh, "reach_note": ""}
     )
     publish_counts(alert)
     if kind == "need_help":

@@ -52,7 +52,7 @@ def create_token(request: AuthedRequest, payload: TokenIn):
     """A new API token; its secret is in this answer only. A replay of the same
     `Idempotency-Key` answers with the token's id and name and `token: null`: the
     secret is never kept, so it cannot be shown again (nor after the token is revoked)."""
-    token, secret = services.create_token(request.auth, payload.name)
+    token, secret = services.create_token(request.auth, payload.name, payload.expires_at)
     shown = TokenOut.from_orm(token).model_dump()
     keep_instead(request, {**shown, "token": None})
     return Status(201, TokenCreated(**shown, token=secret))

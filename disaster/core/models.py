@@ -3,6 +3,7 @@ idempotency records, rate windows, and the declared disaster (Incident) everythi
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
 
@@ -10,6 +11,7 @@ from django.contrib.auth.models import AbstractUser
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -47,7 +49,9 @@ class User(AbstractUser):
 
 class ApiTokenQuerySet(models.QuerySet):
     def active(self):
-        return self.filter(revoked_at__isnull=True)
+        """Neither revoked nor past its expiry: the tokens that still sign someone in."""
+        unexpired = Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
+        return self.filter(unexpired, revoked_at__isnull=True)
 
 
 class ApiToken(models.Model):
@@ -67,6 +71,8 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(_("作成日時"), default=timezone.now)
     last_used_at = models.DateTimeField(_("最終利用日時"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("失効日時"), null=True, blank=True)
+    # After this the token signs nobody in (empty: until revoked).
+    expires_at = models.DateTimeField(_("有効期限"), null=True, blank=True)
 
     objects = ApiTokenQuerySet.as_manager()
 
@@ -83,17 +89,23 @@ class ApiToken(models.Model):
         return hashlib.sha256(secret.encode()).hexdigest()
 
     @classmethod
-    def issue(cls, user: User, name: str) -> tuple[ApiToken, str]:
+    def issue(
+        cls, user: User, name: str, expires_at: dt.datetime | None = None
+    ) -> tuple[ApiToken, str]:
         """Create a token; the plain secret is returned once and never stored."""
         secret = cls.PREFIX + secrets.token_urlsafe(32)
         token = cls.objects.create(
-            user=user, name=name, key_hash=cls.hash(secret), hint=secret[-4:]
+            user=user, name=name, key_hash=cls.hash(secret), hint=secret[-4:], expires_at=expires_at
         )
         return token, secret
 
     @property
     def is_active(self) -> bool:
-        return self.revoked_at is None
+        return self.revoked_at is None and not self.is_expired
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
 
 
 class AuditEntry(models.Model):

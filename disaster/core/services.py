@@ -6,20 +6,29 @@ transaction; API endpoints, pages and commands all call these.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from disaster.core import audit
-from disaster.core.errors import Conflict, NotFound
+from disaster.core.errors import Conflict, Invalid, NotFound
 from disaster.core.events import publish
 from disaster.core.models import ApiToken, Incident, User
 from disaster.core.roles import Role, role_of
 
 
 @transaction.atomic
-def create_token(user: User, name: str) -> tuple[ApiToken, str]:
-    token, secret = ApiToken.issue(user, name)
+def create_token(
+    user: User, name: str, expires_at: dt.datetime | None = None
+) -> tuple[ApiToken, str]:
+    """A new token for `user`, signing them in until `expires_at` (or until revoked)."""
+    if not name.strip():
+        raise Invalid(fields={"name": _("名前を入力してください（どの端末・システム用か）。")})
+    if expires_at is not None and expires_at <= timezone.now():
+        raise Invalid(fields={"expires_at": _("有効期限は今より後にしてください。")})
+    token, secret = ApiToken.issue(user, name.strip(), expires_at)
     audit.record(user, "token.create", token, after=audit.snapshot(token))
     return token, secret
 
@@ -49,9 +58,7 @@ def _incident_event(incident: Incident) -> dict:
 
 
 @transaction.atomic
-def declare_incident(
-    by: User | None, *, name: str, kind: str, is_drill: bool = False
-) -> Incident:
+def declare_incident(by: User | None, *, name: str, kind: str, is_drill: bool = False) -> Incident:
     """Declare an incident; `by=None` when the system opens it (an earthquake JMA reports
     in the city, alerts.authoring.suggestions)."""
     incident = Incident.objects.create(name=name, kind=kind, is_drill=is_drill)

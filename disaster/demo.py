@@ -60,11 +60,14 @@ OPEN_SHELTERS = 6
 
 # How many people-days of each consumable a shelter keeps, as a multiple of its capacity.
 DAYS_STOCKED = {"water": 1.0, "alpha-rice": 1.5, "biscuits": 1.5, "toilet-bags": 1.0}
+# Items needed by a group (infants, women…): roughly one to three days for a full shelter.
 PER_CAPACITY = {
-    "formula": 0.05,
-    "diapers-child": 0.3,
-    "diapers-adult": 0.2,
-    "sanitary": 0.3,
+    "formula": 0.5,
+    "diapers-child": 0.8,
+    "diapers-adult": 0.3,
+    "sanitary": 1.2,
+    "porridge": 1.0,
+    "pet-food": 0.03,
     "masks": 2,
     "blankets": 1,
     "cardboard-beds": 0.1,
@@ -212,7 +215,11 @@ class DemoCity:
                 elderly=round(total * 0.3),
                 infants=round(total * 0.05),
                 disabled=round(total * 0.04),
+                care_needed=round(total * 0.03),
+                women=round(total * 0.5),
                 pets=rng.randrange(0, 8),
+                supported_at_home=round(total * rng.uniform(0.1, 0.4)),
+                supported_in_cars=round(total * rng.uniform(0.02, 0.1)),
             )
         self.out(f"  evacuation: {len(opened)} shelters open with head-counts")
 

@@ -4,6 +4,7 @@ from leaflet.admin import LeafletGeoAdminMixin
 from disaster.core.admin_audit import AuditedAdmin, ReadOnlyAdmin
 from stockpile.models import (
     Depot,
+    GroupNorm,
     Item,
     Lot,
     Movement,
@@ -14,8 +15,16 @@ from stockpile.models import (
 )
 
 
+class GroupNormInline(admin.TabularInline):
+    """Norms per member of a group (乳幼児, 女性, ペット…), next to the per-person norm."""
+
+    model = GroupNorm
+    extra = 0
+
+
 @admin.register(Item)
 class ItemAdmin(AuditedAdmin):
+    inlines = [GroupNormInline]
     list_display = [
         "code",
         "name_ja",

@@ -25,6 +25,7 @@ from disaster.core.schemas import Id, Paginated
 from stockpile import coverage, services, sheets
 from stockpile.models import Depot, Item, Lot, Movement, SupplyRequest, SupplyRequestLine, Transfer
 from stockpile.schemas import (
+    CatalogueItemOut,
     CityItemOut,
     CountIn,
     CountSheetOut,
@@ -36,7 +37,6 @@ from stockpile.schemas import (
     ExpiringOut,
     IssueIn,
     ItemFilter,
-    ItemOut,
     MovementFilter,
     MovementOut,
     PostingOut,
@@ -89,11 +89,12 @@ def depot_field(user, depot_id: int, field: str) -> Depot:
 # The catalogue and depots -----------------------------------------------------------------
 
 
-@router.get("/items", response=list[ItemOut], auth=SIGNED_IN)
+@router.get("/items", response=list[CatalogueItemOut], auth=SIGNED_IN)
 @paginate(Paginated)
 def list_items(request: HttpRequest, filters: ItemFilter = Query(...)):
-    """The item catalogue, by category and code."""
-    return filters.filter(Item.objects.all())
+    """The item catalogue, by category and code, with each item's norms: per person
+    (`norm_per_person_day`) and per member of a group (`group_norms`), with their sources."""
+    return filters.filter(Item.objects.prefetch_related("group_norms"))
 
 
 @router.get("/depots", response=list[DepotOut], auth=SIGNED_IN)
@@ -119,6 +120,7 @@ def depot_stock(request: AuthedRequest, depot_id: Id, query: StockQuery = Query(
     return {
         "depot": depot,
         "evacuees": levels[0].evacuees if levels else 0,
+        "supported_elsewhere": levels[0].people.elsewhere if levels else 0,
         "threshold_days": threshold,
         "lines": [dict(vars(level), lots=lots.get(level.item.pk, [])) for level in levels],
     }

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from shelters.models import Shelter
-from stockpile.models import Depot, Item
+from stockpile.models import Depot, GroupNorm, Item, NeedGroup
 
 # A typical municipal stockpile. Norms follow national guidance where one exists:
 # water 3 L/person/day, three meals/person/day (here two of rice and one of biscuits),
@@ -129,6 +129,63 @@ CATALOGUE = [
         "",
         None,
     ),
+    ("porridge", "food", "おかゆ（レトルト）", "Rice porridge", "食", "meals", None, "", 730),
+    ("pet-food", "pets", "ペットフード", "Pet food", "日分", "days' food", None, "", 365),
+]
+
+# Per-person quantities by age group, published by 備蓄ナビえちぜん (越前市 and Code for
+# FUKUI, after 東京備蓄ナビ): ../shared/data/bichiku-navi-echizen-stockpile-list.csv.
+BICHIKU_NAVI = "備蓄ナビえちぜん（越前市・Code for FUKUI）"
+
+# What one member of a group needs a day, next to the per-person norms above (see
+# stockpile.models.GroupNorm): (item, group, per day, the row of the 備蓄ナビ list it is
+# taken from or None, where it comes from). The list counts 乳幼児 as one group, as the
+# head-count does; it names 生理用品 for women without a quantity and has no adults'
+# nappies: those two norms are stated assumptions, to be replaced by the city's own.
+GROUP_NORMS = [
+    (
+        "formula",
+        NeedGroup.INFANTS,
+        "6",
+        46,
+        f"{BICHIKU_NAVI} No.46 液体ミルク: 乳幼児 1日6食",
+    ),
+    (
+        "diapers-child",
+        NeedGroup.INFANTS,
+        "10",
+        48,
+        f"{BICHIKU_NAVI} No.48 おむつ: 乳幼児 1日10枚",
+    ),
+    (
+        "porridge",
+        NeedGroup.ELDERLY,
+        "3",
+        51,
+        f"{BICHIKU_NAVI} No.51 おかゆ: 高齢者 1日3食",
+    ),
+    (
+        "pet-food",
+        NeedGroup.PETS,
+        "1",
+        67,
+        f"{BICHIKU_NAVI} No.67 ペットフード: 1頭 1日分",
+    ),
+    (
+        "diapers-adult",
+        NeedGroup.CARE_NEEDED,
+        "5",
+        None,
+        "仮定: 交換1日5回（備蓄ナビえちぜんに大人用の数量はない）",
+    ),
+    (
+        "sanitary",
+        NeedGroup.WOMEN,
+        "1.5",
+        None,
+        "仮定: 月経中は1日6枚、同時に月経中の女性を4人に1人として女性1人1日1.5枚"
+        "（備蓄ナビえちぜん No.43 は品目のみで数量なし）",
+    ),
 ]
 
 # Equipment needed per head rather than per day: (at first, once the stay grows long).
@@ -164,12 +221,38 @@ def load_catalogue() -> Counts:
         if item is None:
             Item.objects.create(code=code, **values)
             counts.created += 1
-        elif all(getattr(item, name) == value for name, value in values.items()):
+        elif all(getattr(item, name) == value for name, value in values.items()) and (
+            _norms_as_they_should_be(item)
+        ):
             counts.unchanged += 1
         else:
             Item.objects.filter(pk=item.pk).update(**values)
             counts.updated += 1
+    _load_group_norms()
     return counts
+
+
+def _group_norms_of(code: str) -> dict[str, tuple[Decimal, str]]:
+    return {
+        group.value: (Decimal(per_day), source)
+        for item, group, per_day, _row, source in GROUP_NORMS
+        if item == code
+    }
+
+
+def _norms_as_they_should_be(item: Item) -> bool:
+    have = {norm.group: (norm.per_day, norm.source) for norm in item.group_norms.all()}
+    return all(have.get(group) == norm for group, norm in _group_norms_of(item.code).items())
+
+
+def _load_group_norms() -> None:
+    """The catalogue's group norms; a norm a city added for another group stays."""
+    for code, group, per_day, _row, source in GROUP_NORMS:
+        GroupNorm.objects.update_or_create(
+            item=Item.objects.get(code=code),
+            group=group.value,
+            defaults={"per_day": Decimal(per_day), "source": source},
+        )
 
 
 def create_shelter_depots() -> Counts:

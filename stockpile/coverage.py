@@ -1,6 +1,10 @@
 """Derived figures: how long the stock lasts, what runs short, what expires, what to move.
 
-Days of supply = usable on hand ÷ (current evacuees × the item's per-person-per-day norm).
+Days of supply = usable on hand ÷ what the shelter's people need a day: the evacuees × the
+item's per-person-per-day norm (food and water also for the people it feeds who sleep at
+home or in their cars, 在宅避難者・車中泊), plus each group the head-count counts × the
+item's norm for that group (infants × 乳児用液体ミルク a day, women × 生理用品, pets ×
+pet food…: `GroupNorm`).
 Equipment needed per head rather than per day (toilets) is short when there are fewer units
 than ceil(evacuees ÷ people per unit); once the stay has grown long the stricter ratio
 applies (one toilet per 50 people at first, per 20 later).
@@ -25,7 +29,10 @@ from django.utils import timezone
 
 from disaster.core.models import Incident
 from shelters.models import CURRENT_FIRST, HeadCount
-from stockpile.models import Depot, Item, Lot, SupplyRequestLine, Transfer
+from stockpile.models import Depot, GroupNorm, Item, Lot, NeedGroup, SupplyRequestLine, Transfer
+
+# Food and water go to everyone the shelter feeds, also those who sleep elsewhere.
+FED_CATEGORIES = frozenset({Item.Category.WATER, Item.Category.FOOD})
 
 
 class Status:
@@ -35,6 +42,43 @@ class Status:
     UNRATED = "unrated"  # no norm for the item, or nobody to supply
 
 
+@dataclass(frozen=True)
+class People:
+    """Whom a depot supplies, from its shelter's current head-count: those staying (`total`),
+    those fed from it while sleeping elsewhere, and the groups with needs of their own."""
+
+    total: int = 0
+    elsewhere: int = 0
+    infants: int = 0
+    elderly: int = 0
+    care_needed: int = 0
+    women: int = 0
+    pets: int = 0
+
+    def of(self, group: str) -> int:
+        return getattr(self, NeedGroup(group).value)
+
+    def __add__(self, other: People) -> People:
+        return People(**{name: getattr(self, name) + getattr(other, name) for name in FIGURES})
+
+
+FIGURES = tuple(People.__dataclass_fields__)
+
+
+def daily_need(item: Item, people: People, norms: Iterable[GroupNorm]) -> float | None:
+    """Units of `item` these people need a day; None when the item has no norm at all."""
+    norms = list(norms)
+    if item.norm_per_person_day is None and not norms:
+        return None
+    need = 0.0
+    if item.norm_per_person_day is not None:
+        fed = people.total + (people.elsewhere if item.category in FED_CATEGORIES else 0)
+        need += fed * float(item.norm_per_person_day)
+    for norm in norms:
+        need += people.of(norm.group) * float(norm.per_day)
+    return need
+
+
 @dataclass
 class Level:
     depot: Depot
@@ -42,17 +86,13 @@ class Level:
     on_hand: int  # usable: not expired
     expired: int
     incoming: int  # dispatched to this depot, not yet received
-    evacuees: int
+    evacuees: int  # staying at the shelter (the head-count's total)
     days_of_supply: float | None
     hours_until_empty: float | None
     required_units: int | None
     status: str
-
-    @property
-    def need_per_day(self) -> float | None:
-        if self.item.norm_per_person_day is None:
-            return None
-        return self.evacuees * float(self.item.norm_per_person_day)
+    need_per_day: float | None = None  # None: the item has no norm
+    people: People = People()
 
 
 def shortage_days() -> float:
@@ -78,10 +118,13 @@ def required_units(item: Item, evacuees: int, long_stay: bool) -> int | None:
     return math.ceil(evacuees / per) if per else None
 
 
-def rate(item: Item, on_hand: int, evacuees: int, long_stay: bool, threshold: float):
-    """(days of supply, hours until empty, required units, status) of one item somewhere."""
-    if item.norm_per_person_day is not None and evacuees > 0:
-        days = on_hand / (evacuees * float(item.norm_per_person_day))
+def rate(
+    item: Item, on_hand: int, need: float | None, evacuees: int, long_stay: bool, threshold: float
+):
+    """(days of supply, hours until empty, required units, status) of one item somewhere,
+    where `need` units are needed a day (see `daily_need`)."""
+    if need:
+        days = on_hand / need
         status = (
             Status.SHORT if days < threshold else Status.LOW if days < 2 * threshold else Status.OK
         )
@@ -94,12 +137,38 @@ def rate(item: Item, on_hand: int, evacuees: int, long_stay: bool, threshold: fl
 
 
 def depots_with_evacuees():
+    """Depots annotated with their shelter's current head-count: `evacuees` (its total),
+    `supported_at_home`, `supported_in_cars` and each need group (0 without a count)."""
     latest = HeadCount.objects.filter(shelter=OuterRef("shelter")).order_by(*CURRENT_FIRST)
+
+    def figure(name: str) -> Coalesce:
+        return Coalesce(Subquery(latest.values(name)[:1]), Value(0), output_field=IntegerField())
+
+    groups = {group.value: figure(group.value) for group in NeedGroup}
     return Depot.objects.select_related("shelter").annotate(
-        evacuees=Coalesce(
-            Subquery(latest.values("total")[:1]), Value(0), output_field=IntegerField()
-        )
+        evacuees=figure("total"),
+        supported_at_home=figure("supported_at_home"),
+        supported_in_cars=figure("supported_in_cars"),
+        **groups,
     )
+
+
+def people_of(depot: Depot) -> People:
+    """Whom a depot from `depots_with_evacuees` supplies."""
+    names = ("evacuees", "supported_at_home", "supported_in_cars", *NeedGroup.values)
+    counted = {name: getattr(depot, name) for name in names}  # the annotations
+    return People(
+        total=counted.pop("evacuees"),
+        elsewhere=counted.pop("supported_at_home") + counted.pop("supported_in_cars"),
+        **counted,
+    )
+
+
+def group_norms(items: Iterable[Item]) -> dict[int, list[GroupNorm]]:
+    found: dict[int, list[GroupNorm]] = defaultdict(list)
+    for norm in GroupNorm.objects.filter(item__in=[item.pk for item in items]):
+        found[norm.item_id].append(norm)
+    return found
 
 
 def levels(
@@ -145,17 +214,33 @@ def levels(
         .annotate(total=Sum("quantity"))
     }
 
+    norms = group_norms(item_list)
     result = []
     for depot in depot_list:
+        people = people_of(depot)
         for item in item_list:
             usable, expired = stock.get((depot.pk, item.pk), (0, 0))
             coming = incoming.get((depot.pk, item.pk), 0)
-            days, hours, units, status = rate(item, usable, depot.evacuees, long_stay, threshold)
+            need = daily_need(item, people, norms[item.pk])
+            days, hours, units, status = rate(
+                item, usable, need, people.total, long_stay, threshold
+            )
             if not (usable or expired or coming or include_empty or status == Status.SHORT):
                 continue
             result.append(
                 Level(
-                    depot, item, usable, expired, coming, depot.evacuees, days, hours, units, status
+                    depot,
+                    item,
+                    usable,
+                    expired,
+                    coming,
+                    people.total,
+                    days,
+                    hours,
+                    units,
+                    status,
+                    need_per_day=need,
+                    people=people,
                 )
             )
     return result
@@ -190,7 +275,9 @@ def city(threshold: float | None = None) -> list[CityItem]:
     """One line per item for the whole city."""
     threshold = shortage_days() if threshold is None else threshold
     all_levels = levels(threshold=threshold)
-    evacuees = sum(d.evacuees for d in depots_with_evacuees())
+    everyone = sum((people_of(depot) for depot in depots_with_evacuees()), People())
+    items = list(Item.objects.all())
+    norms = group_norms(items)
     in_transit = dict(
         Transfer.objects.filter(status=Transfer.Status.DISPATCHED)
         .values("item_id")
@@ -201,19 +288,18 @@ def city(threshold: float | None = None) -> list[CityItem]:
     for level in all_levels:
         by_item[level.item.pk].append(level)
     result = []
-    for item in Item.objects.all():
+    for item in items:
         rows = by_item.get(item.pk, [])
         on_hand = sum(r.on_hand for r in rows)
-        days = None
-        if item.norm_per_person_day is not None and evacuees:
-            days = round(on_hand / (evacuees * float(item.norm_per_person_day)), 2)
+        need = daily_need(item, everyone, norms[item.pk])
+        days = round(on_hand / need, 2) if need else None
         result.append(
             CityItem(
                 item,
                 on_hand,
                 sum(r.expired for r in rows),
                 in_transit.get(item.pk, 0),
-                evacuees,
+                everyone.total,
                 days,
                 sum(1 for r in rows if r.status == Status.SHORT),
             )

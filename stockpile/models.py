@@ -30,6 +30,7 @@ class Item(models.Model):
         MEDICAL = "medical", _("医療・救急")
         POWER = "power", _("電源・照明")
         EQUIPMENT = "equipment", _("資機材")
+        PETS = "pets", _("ペット用品")
 
     code = models.SlugField(_("品目コード"), max_length=50, unique=True)
     category = models.CharField(_("分類"), max_length=20, choices=Category.choices)
@@ -88,6 +89,44 @@ class Item(models.Model):
     @property
     def unit(self) -> str:
         return self.unit_en if get_language() == "en" and self.unit_en else self.unit_ja
+
+
+class NeedGroup(models.TextChoices):
+    """Groups of people (and pets) a head-count counts, who need an item apart from the
+    per-person norm. Each value is the name of the head-count's field that counts them."""
+
+    # 乳幼児: infants and young children together, as the head-count (and the 備蓄ナビ list
+    # the norms come from) count them.
+    INFANTS = "infants", _("乳幼児")
+    ELDERLY = "elderly", _("高齢者")
+    CARE_NEEDED = "care_needed", _("要介護の方")
+    WOMEN = "women", _("女性")
+    PETS = "pets", _("ペット（頭）")
+
+
+class GroupNorm(models.Model):
+    """How much of an item one member of a group needs a day, next to the item's
+    per-person norm: 乳児用液体ミルク per infant, 生理用品 per woman, pet food per pet. Days
+    of supply count both: everyone × the per-person norm + each group × its norm."""
+
+    item = models.ForeignKey(
+        Item, on_delete=models.CASCADE, related_name="group_norms", verbose_name=_("品目")
+    )
+    group = models.CharField(_("対象"), max_length=20, choices=NeedGroup.choices)
+    per_day = models.DecimalField(_("1人（1頭）1日あたりの必要量"), max_digits=8, decimal_places=3)
+    source = models.CharField(_("根拠"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("対象別の必要量")
+        verbose_name_plural = _("対象別の必要量")
+        ordering = ["item", "group"]
+        constraints = [
+            models.UniqueConstraint(fields=["item", "group"], name="group_norm_once_per_group"),
+            models.CheckConstraint(condition=Q(per_day__gt=0), name="group_norm_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item} / {self.get_group_display()}: {self.per_day}"
 
 
 class DepotQuerySet(models.QuerySet):

@@ -7,7 +7,7 @@ from django.db.models import Q
 from ninja import Field, FilterLookup, FilterSchema, Schema
 
 from disaster.core.schemas import Id, Moment, enum_named
-from stockpile.models import Item, Lot, Movement, SupplyRequest, Transfer
+from stockpile.models import GroupNorm, Item, Lot, Movement, NeedGroup, SupplyRequest, Transfer
 from stockpile.services import MAX_QUANTITY
 
 Quantity = Annotated[int, Field(ge=1, le=MAX_QUANTITY)]
@@ -18,6 +18,7 @@ TransferStatus = Annotated[Transfer.Status, enum_named(Transfer.Status, "Transfe
 SupplyRequestStatus = Annotated[
     SupplyRequest.Status, enum_named(SupplyRequest.Status, "SupplyRequestStatus")
 ]
+NeedGroupName = Annotated[NeedGroup, enum_named(NeedGroup, "NeedGroup")]
 Note = Annotated[str, Field(max_length=500)]
 
 
@@ -39,6 +40,28 @@ class ItemOut(Schema):
     @staticmethod
     def resolve_category_label(item: Item) -> str:
         return str(item.get_category_display())
+
+
+class GroupNormOut(Schema):
+    group: NeedGroupName = Field(description="避難者数のどの人数に掛けるか")
+    group_label: str
+    per_day: float = Field(description="1人（ペットは1頭）1日あたり")
+    source: str
+
+    @staticmethod
+    def resolve_group_label(norm: GroupNorm) -> str:
+        return str(norm.get_group_display())
+
+
+class CatalogueItemOut(ItemOut):
+    """An item of the catalogue with its norms for groups (乳幼児, 女性, ペット…) next to the
+    per-person norm."""
+
+    group_norms: list[GroupNormOut]
+
+    @staticmethod
+    def resolve_group_norms(item: Item) -> list[GroupNorm]:
+        return list(item.group_norms.all())
 
 
 class ItemFilter(FilterSchema):
@@ -92,6 +115,10 @@ class StockLine(Schema):
     expired: int = Field(description="期限切れで廃棄待ちの数")
     incoming: int = Field(description="輸送中でこちらへ向かっている数")
     evacuees: int
+    need_per_day: float | None = Field(
+        description="1日に必要な数: 1人あたりの目安×避難者（食料・水は在宅・車中泊も）"
+        "＋対象別の目安×その人数（乳幼児、女性、ペット…）。目安のない品目は null"
+    )
     days_of_supply: float | None
     hours_until_empty: float | None
     required_units: int | None = Field(description="設備品: 必要な台数（トイレ 50 人に 1 基など）")
@@ -102,6 +129,7 @@ class StockLine(Schema):
 class DepotStock(Schema):
     depot: DepotOut
     evacuees: int
+    supported_elsewhere: int = Field(description="在宅避難者・車中泊（食料・水を配る）")
     threshold_days: float
     lines: list[StockLine]
 

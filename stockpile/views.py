@@ -80,6 +80,7 @@ def stock(request: HttpRequest, shelter_id: int) -> HttpResponse:
             "expiring": expiring,
             "threshold": coverage.shortage_days(),
             "evacuees": levels[0].evacuees if levels else 0,
+            "elsewhere": levels[0].people.elsewhere if levels else 0,
         },
     )
 

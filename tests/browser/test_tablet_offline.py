@@ -11,7 +11,8 @@ from playwright.sync_api import expect, sync_playwright
 
 from shelters.models import HeadCount
 from shelters.services import record_headcount
-from stockpile.models import Lot, Movement
+from stockpile.catalogue import load_catalogue
+from stockpile.models import Item, Lot, Movement
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, screenshot
 from tests.fixtures.users import PASSWORD
 
@@ -323,3 +324,27 @@ def test_the_offline_pages_speak_english_when_english_is_chosen(
     page.goto(f"{live_server.url}/shelter/{shelter.pk}/stock/issue/")
     expect(page.locator("#offline-banner")).to_be_visible()
     screenshot(page, f"tablet-offline-issue-en-{viewport['width']}x{viewport['height']}")
+
+
+def test_the_stock_page_rates_infant_milk_and_sanitary_products_by_who_is_counted(
+    live_server, signed_in, shelter, depot, stock_in, manager_user
+):
+    load_catalogue()
+    record_headcount(
+        shelter.pk, total=120, infants=10, women=60, supported_at_home=30, by=manager_user
+    )
+    stock_in(depot, Item.objects.get(code="formula"), 90)
+    stock_in(depot, Item.objects.get(code="sanitary"), 900)
+    page = signed_in
+
+    page.goto(f"{live_server.url}/shelter/{shelter.pk}/stock/")
+
+    formula = page.locator("tr[data-item=formula]")
+    expect(formula.locator("[data-need]")).to_have_text("60")  # 10 infants × 6
+    expect(formula).to_contain_text("1.5 日")
+    expect(formula.locator("td.state")).to_have_text("不足")
+    sanitary = page.locator("tr[data-item=sanitary]")
+    expect(sanitary.locator("[data-need]")).to_have_text("90")  # 60 women × 1.5
+    expect(sanitary.locator("td.state")).to_have_text("十分")  # 10 days
+    expect(page.locator("#stock-basis")).to_contain_text("在宅避難・車中泊の 30 人の分も")
+    screenshot(page, "tablet-stock-needs-1280x800")

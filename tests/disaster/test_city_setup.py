@@ -174,9 +174,10 @@ def test_every_designated_shelter_has_a_depot_and_the_catalogue_has_national_nor
 
     assert Depot.objects.count() == designated.count() == 105
     assert Depot.objects.filter(shelter__in=designated).count() == 105
-    assert Item.objects.count() == 16
+    assert Item.objects.count() == 18
     assert Item.objects.get(code="water").norm_per_person_day == 3
     assert Item.objects.get(code="toilet-bags").norm_per_person_day == 5
+    assert Item.objects.get(code="formula").group_norms.get(group="infants").per_day == 6
 
 
 def test_an_administrator_is_made_with_the_password_from_the_environment(city):

@@ -88,7 +88,7 @@ def store(kind: str, payload: dict[str, Any] | BaseModel) -> Event:
         cursor.execute(
             f"""
             INSERT INTO {Event._meta.db_table} (id, kind, payload, created_at)
-            SELECT xact * %(per)s + place, %(kind)s, %(payload)s, now()
+            SELECT xact * {EVENTS_PER_TRANSACTION} + place, %s, %s, now()
             FROM (
                 SELECT pg_current_xact_id()::text::bigint AS xact,
                        set_config(
@@ -99,14 +99,10 @@ def store(kind: str, payload: dict[str, Any] | BaseModel) -> Event:
                            true
                        )::int - 1 AS place
             ) AS this_transaction
-            WHERE place < %(per)s
+            WHERE place < {EVENTS_PER_TRANSACTION}
             RETURNING id, created_at
             """,  # noqa: S608 (table name is ours)
-            {
-                "per": EVENTS_PER_TRANSACTION,
-                "kind": kind,
-                "payload": json.dumps(data, ensure_ascii=False),
-            },
+            [kind, json.dumps(data, ensure_ascii=False)],
         )
         row = cursor.fetchone()
     if row is None:

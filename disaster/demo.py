@@ -22,6 +22,7 @@ from django.contrib.gis.geos import Point
 from django.db import transaction
 from django.utils import timezone
 
+from alerts.models import Subscriber
 from disaster import city_setup
 from disaster.core.geography import CityBoundary, District
 from disaster.core.models import User
@@ -110,6 +111,7 @@ class DemoCity:
         self.stock(users["admin"])
         self.evacuation(users["manager"])
         self.damage(users["ops"])
+        self.out("  " + demo_subscribers(users["ops"]))
 
     def describe_shelters(self) -> None:
         for shelter in Shelter.objects.filter(capacity=0, capacity_day=0):
@@ -257,3 +259,65 @@ class DemoCity:
                     triage(by, report.pk, "verify")
                 count += 1
         self.out(f"  damage reports: {count}")
+
+
+# Residents who receive alerts: a plausible few in every district, so a first alert reaches
+# people. Every number is from 090-0000-xxxx, a block no carrier gives out (documented as
+# fictitious in the README), and every LINE id says "demo" where a real one has hex digits.
+DEMO_PHONE = "+8190000{:05d}"
+DEMO_LINE_ID = "Udemo{:028d}"
+DEMO_PER_DISTRICT = 3
+DEMO_NAMES = ["デモ 花子", "デモ 太郎", "デモ 春子", "デモ 一郎", "デモ ハナ", "デモ トメ"]
+DEMO_LANGUAGES = ["ja"] * 8 + ["en", "zh", "vi", "ko", "ja-easy", "pt-br"]
+
+
+def _home_in(district: District, rng: random.Random) -> Point:
+    """A point inside the district, near its middle (a home to target by area)."""
+    centre = district.area.point_on_surface
+    for _ in range(20):
+        point = Point(
+            centre.x + rng.uniform(-0.003, 0.003), centre.y + rng.uniform(-0.003, 0.003), srid=4326
+        )
+        if district.area.contains(point):
+            return point
+    return Point(centre.x, centre.y, srid=4326)
+
+
+def consent_method(way: str, needs_support: bool) -> str:
+    if needs_support:
+        return Subscriber.ConsentMethod.STAFF
+    return Subscriber.ConsentMethod.SMS if way == "sms" else Subscriber.ConsentMethod.LINE_FOLLOW
+
+
+def demo_subscribers(registered_by: User) -> str:
+    """Subscribers in every district by SMS, LINE or both, in several languages, some
+    registered by staff as people needing support (with a name). Idempotent: a number or
+    LINE id already there is left as it is."""
+    now = timezone.now()
+    made = 0
+    n = 0
+    for district in District.objects.order_by("pk"):
+        for i in range(DEMO_PER_DISTRICT):
+            n += 1
+            rng = _rng("subscriber", district.pk, i)
+            way = rng.choice(["sms", "line", "both", "sms", "line"])
+            needs_support = way == "sms" and rng.random() < 0.3
+            subscriber, created = Subscriber.objects.get_or_create(
+                phone=DEMO_PHONE.format(n) if way in ("sms", "both") else None,
+                line_user_id=DEMO_LINE_ID.format(n) if way in ("line", "both") else None,
+                defaults={
+                    "phone_confirmed_at": now if way in ("sms", "both") else None,
+                    "home": _home_in(district, rng) if rng.random() < 0.7 else None,
+                    "language": rng.choice(DEMO_LANGUAGES),
+                    "consent_method": consent_method(way, needs_support),
+                    "needs_support": needs_support,
+                    "name": rng.choice(DEMO_NAMES) if needs_support else "",
+                    "registered_by": registered_by if needs_support else None,
+                    "staff_note": "デモデータ（架空の人物）" if needs_support else "",
+                },
+            )
+            if created:
+                subscriber.districts.set([district])
+                made += 1
+    total = Subscriber.objects.count()
+    return f"subscribers: {total} ({made} new; fictitious numbers 090-0000-xxxx)"

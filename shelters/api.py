@@ -129,12 +129,19 @@ def shelter_status_geojson(request: HttpRequest):
     return _download(body, "application/geo+json", feed.feed_filename("geojson"))
 
 
+EARLIEST_YEAR = 2000  # no record here is older
+
+
 class AsOf(Schema):
     at: dt.datetime = Field(
         description="時点（ISO 8601。時差のない時刻は日本時間）: その時点に公開された内容"
     )
 
     def moment(self) -> dt.datetime:
+        if self.at.year < EARLIEST_YEAR:  # also keeps year 1 from overflowing in time zones
+            raise Invalid(
+                fields={"at": _("%(year)d 年以降を指定してください。") % {"year": EARLIEST_YEAR}}
+            )
         at = self.at if timezone.is_aware(self.at) else timezone.make_aware(self.at)
         if at > timezone.now():
             raise Invalid(fields={"at": _("未来の時点は指定できません。")})

@@ -72,16 +72,21 @@ def recommended_row(shelter: Shelter, *, code: str | None = None) -> dict[str, s
     return row
 
 
+def csv_bytes(columns: Iterable[str], rows: Iterable[dict[str, str]]) -> bytes:
+    """Rows as the city's open-data CSV: UTF-8 with BOM (Excel reads it as such), CRLF, text a
+    spreadsheet would run as a formula made inert."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(columns), lineterminator="\r\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({column: csv_text(value) for column, value in row.items()})
+    return out.getvalue().encode("utf-8-sig")
+
+
 def export_csv(shelters: Iterable[Shelter]) -> bytes:
     """The 推奨データセット CSV of these shelters: UTF-8 with BOM, CRLF, the official header."""
     code = city_code()
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=RECOMMENDED_COLUMNS, lineterminator="\r\n")
-    writer.writeheader()
-    for shelter in shelters:
-        row = recommended_row(shelter, code=code)
-        writer.writerow({column: csv_text(value) for column, value in row.items()})
-    return out.getvalue().encode("utf-8-sig")
+    return csv_bytes(RECOMMENDED_COLUMNS, (recommended_row(s, code=code) for s in shelters))
 
 
 def export_geojson(shelters: Iterable[Shelter]) -> dict:

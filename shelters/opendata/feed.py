@@ -19,21 +19,18 @@ left out; names, addresses and capacities are today's (master data has no histor
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
 
-from disaster.core.cells import csv_text
 from disaster.core.models import AuditEntry
 from shelters.models import CURRENT_FIRST, HeadCount, Shelter
 from shelters.opendata.codes import city_code
 from shelters.opendata.columns import RECOMMENDED_COLUMNS
-from shelters.opendata.export import recommended_row
+from shelters.opendata.export import csv_bytes, recommended_row
 from shelters.public import BAND_LABELS, occupancy_band
 
 SHELTER_TYPE = Shelter._meta.label_lower
@@ -126,14 +123,8 @@ def feed_rows(at: dt.datetime | None = None) -> list[tuple[Shelter, dict[str, st
 
 
 def feed_csv(at: dt.datetime | None = None) -> bytes:
-    """The status file as CSV: UTF-8 with BOM (Excel reads it as such), CRLF, formula-like
-    text made inert."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=feed_columns(), lineterminator="\r\n")
-    writer.writeheader()
-    for _shelter, row in feed_rows(at):
-        writer.writerow({column: csv_text(value) for column, value in row.items()})
-    return out.getvalue().encode("utf-8-sig")
+    """The status file as CSV, written as the 推奨データセット export is."""
+    return csv_bytes(feed_columns(), (row for _shelter, row in feed_rows(at)))
 
 
 def feed_geojson(at: dt.datetime | None = None) -> dict[str, Any]:

@@ -26,6 +26,11 @@ PUBLIC: set[tuple[str, str]] = {
     # The city's open data (推奨データセット CSV and GeoJSON).
     ("GET", "/api/v1/shelters/export.csv"),
     ("GET", "/api/v1/shelters/export.geojson"),
+    # The shelters' status as open data, now and as of a past time.
+    ("GET", "/api/v1/shelters/status.csv"),
+    ("GET", "/api/v1/shelters/status.geojson"),
+    ("GET", "/api/v1/shelters/status/history.csv"),
+    ("GET", "/api/v1/shelters/status/history.geojson"),
     # Residents subscribe to alerts by SMS themselves (a one-time code proves the number).
     ("POST", "/api/v1/subscriptions/sms"),
     ("POST", "/api/v1/subscriptions/sms/confirm"),
@@ -45,6 +50,10 @@ PUBLIC: set[tuple[str, str]] = {
 NOT_JSON: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/shelters/export.csv"): "text/csv",
     ("GET", "/api/v1/shelters/export.geojson"): "application/geo+json",
+    ("GET", "/api/v1/shelters/status.csv"): "text/csv",
+    ("GET", "/api/v1/shelters/status.geojson"): "application/geo+json",
+    ("GET", "/api/v1/shelters/status/history.csv"): "text/csv",
+    ("GET", "/api/v1/shelters/status/history.geojson"): "application/geo+json",
     ("GET", "/api/v1/map/reports.geojson"): "application/geo+json",
     ("GET", "/api/v1/map/districts.geojson"): "application/geo+json",
     ("GET", "/api/v1/map/shelters.geojson"): "application/geo+json",

@@ -196,7 +196,9 @@ def test_a_formula_in_a_name_is_published_as_text(school):
     assert row["名称"] == '\'=HYPERLINK("http://x")'
 
 
-@pytest.mark.parametrize("when", ["", "yesterday", "2999-01-01T00:00:00+09:00"])
+@pytest.mark.parametrize(
+    "when", ["", "yesterday", "2999-01-01T00:00:00+09:00", "0001-01-01T00:00:00+09:00"]
+)
 def test_a_missing_unreadable_or_future_time_is_refused(school, when):
     response = Client().get(f"{HISTORY}.csv", {"at": when} if when else {})
 

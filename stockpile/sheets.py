@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font, PatternFill
+from openpyxl.worksheet.datavalidation import DataValidation
 
 from disaster.core.cells import as_text_cell, csv_text, from_csv_text
 from disaster.core.errors import Invalid
@@ -94,10 +95,32 @@ def stock_sheet_xlsx(depot: Depot) -> bytes:
         row[0].number_format = "yyyy-mm-dd"
     for column, width in zip("ABCDEFGHI", [16, 30, 8, 12, 14, 10, 10, 16, 30], strict=True):
         sheet.column_dimensions[column].width = width
+    # 調達区分 and 理由 are chosen from their lists (a drop-down in Excel), on the rows a
+    # shelter may add below ours too.
+    for column, labels in (("E", SOURCE_LABELS), ("H", REASON_LABELS)):
+        choices = _choices(list(labels), COLUMNS["ABCDEFGHI".index(column)])
+        sheet.add_data_validation(choices)
+        choices.add(f"{column}2:{column}{MAX_ROWS + 1}")
     sheet.freeze_panes = "A2"
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _choices(labels: list[str], column: str) -> DataValidation:
+    """A drop-down of `labels` for a column; anything else typed there is refused by Excel
+    with a message saying what to choose (and by the upload, whatever wrote the file)."""
+    choices = DataValidation(type="list", formula1='"' + ",".join(labels) + '"', allow_blank=True)
+    choices.promptTitle = column
+    choices.prompt = _("一覧から選んでください。")
+    choices.errorTitle = column
+    choices.error = _("%(column)s は %(choices)s のいずれかです。") % {
+        "column": column,
+        "choices": "・".join(labels),
+    }
+    choices.showInputMessage = True
+    choices.showErrorMessage = True
+    return choices
 
 
 def stock_sheet_csv(depot: Depot) -> bytes:

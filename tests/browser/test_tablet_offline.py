@@ -348,3 +348,30 @@ def test_the_stock_page_rates_infant_milk_and_sanitary_products_by_who_is_counte
     expect(sanitary.locator("td.state")).to_have_text("十分")  # 10 days
     expect(page.locator("#stock-basis")).to_contain_text("在宅避難・車中泊の 30 人の分も")
     screenshot(page, "tablet-stock-needs-1280x800")
+
+
+def test_the_rows_a_count_sheet_was_refused_for_come_first_on_the_page(
+    live_server, signed_in, shelter, depot, water, stock_in
+):
+    stock_in(depot, water, 40, days=100)
+    page = signed_in
+    page.goto(f"{live_server.url}/shelter/{shelter.pk}/sheets/")
+    sheet = (
+        "品目コード,品名,単位,有効期限,調達区分,帳簿数,実数,理由,メモ\r\n"
+        "water,飲料水,L,,購入,40,38,なくした,\r\n"
+        "no-such-item,?,?,,購入,0,5,発見,\r\n"
+    )
+
+    page.get_by_label("記入した在庫表（.xlsx または .csv）").set_input_files(
+        files=[{"name": "在庫.csv", "mimeType": "text/csv", "buffer": sheet.encode()}]
+    )
+    page.get_by_role("button", name="棚卸として取り込む").click()
+
+    problems = page.locator("#sheet-problems")
+    expect(problems).to_be_visible()
+    expect(problems).to_be_in_viewport()
+    expect(problems.get_by_role("heading")).to_have_text("取り込めなかった行: 2")
+    expect(problems.locator("li").first).to_contain_text("2 行目 理由")
+    expect(problems.locator("li").nth(1)).to_contain_text("3 行目")
+    screenshot(page, "tablet-sheet-rows-refused-1280x800")
+    assert not Movement.objects.filter(kind="count").exists()

@@ -4,11 +4,13 @@ import { gettext, interpolate } from "../maps/i18n.js";
 
 const form = document.querySelector("#count-sheet");
 const result = document.querySelector("#result");
+const problems = document.querySelector("#sheet-problems");
 const list = document.querySelector("#sheet-errors");
 
 form?.addEventListener("submit", async (event) => {
   event.preventDefault();
   list.replaceChildren();
+  problems.hidden = true;
   const key = "sheet-" + Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
   let response;
   try {
@@ -39,10 +41,17 @@ form?.addEventListener("submit", async (event) => {
   result.textContent = data?.message || `HTTP ${response.status}`;
   result.className = "result error";
   const rows = data?.rows || (data?.errors || []).map((e) => ({ line: "", field: e.field, message: e.message }));
+  if (!rows.length) return;
+  // The rows to fix come first on the page, above the form, where the eye is.
   list.replaceChildren(...rows.map((row) => {
     const item = document.createElement("li");
     const line = row.line ? `${interpolate(gettext("%(line)s 行目"), { line: row.line })} ` : "";
     item.textContent = `${line}${row.field}: ${row.message}`;
     return item;
   }));
+  const heading = document.querySelector("#sheet-problems-heading");
+  heading.textContent = interpolate(gettext("取り込めなかった行: %(n)s"), { n: rows.length });
+  problems.hidden = false;
+  heading.focus();
+  problems.scrollIntoView({ block: "start" });
 });

@@ -18,6 +18,7 @@ import json
 from weakref import WeakKeyDictionary
 
 from django.core.serializers.json import DjangoJSONEncoder
+from django.utils.http import parse_header_parameters
 from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
@@ -106,8 +107,15 @@ def claimed_key(request: HttpRequest) -> str | None:
 
 
 def fingerprint_of(request: HttpRequest) -> str:
+    """What the request asks, to tell a retry from another request under the same key.
+    A form with a file is sent with a new random boundary every time: that is not part
+    of what was asked, so it is left out."""
     digest = hashlib.sha256(f"{request.method} {request.get_full_path()}\n".encode())
-    digest.update(_body(request))
+    body = _body(request)
+    kind, params = parse_header_parameters(request.META.get("CONTENT_TYPE", ""))
+    if kind.startswith("multipart/") and params.get("boundary"):
+        body = body.replace(params["boundary"].encode("latin-1", "replace"), b"boundary")
+    digest.update(body)
     return digest.hexdigest()
 
 

@@ -118,3 +118,32 @@ def test_the_public_shelter_list_shows_a_band_and_no_head_count(
         assert (seen["band"], seen["band_label"]) == ("crowded", "混雑")  # 500 of 600
     assert staff["occupancy"] == 500 and staff["band"] == "crowded"
     assert "500" not in Client().get("/api/v1/shelters").content.decode().replace('"id"', "")
+
+
+def multipart(boundary: str, fields: dict[str, str]) -> bytes:
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+        for name, value in fields.items()
+    ]
+    return ("".join(parts) + f"--{boundary}--\r\n").encode()
+
+
+def test_a_form_sent_again_with_a_new_boundary_is_the_same_request(city):
+    # Browsers pick a new random boundary for every send of a form with a file.
+    body = {"category": "fire", "severity": "2", "latitude": "35.49", "longitude": "139.41"}
+    client = Client(REMOTE_ADDR="198.51.100.53")
+
+    def send(boundary: str):
+        return client.generic(
+            "POST",
+            "/api/v1/public/reports",
+            multipart(boundary, body),
+            content_type=f"multipart/form-data; boundary={boundary}",
+            headers={"Idempotency-Key": "form-1"},
+        )
+
+    first, again = send("----WebKitFormBoundaryA1"), send("----WebKitFormBoundaryZ9")
+
+    assert first.status_code == again.status_code == 201, again.content
+    assert again["Idempotent-Replayed"] == "true"
+    assert DamageReport.objects.count() == 1

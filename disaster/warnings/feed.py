@@ -108,11 +108,13 @@ def poll(url: str, *, force: bool = False, client: httpx.Client | None = None) -
             feed.ok_at, feed.error = now, ""
             return result
         response.raise_for_status()
-        new = [
-            e
-            for e in entries(response.content)
-            if wanted(e) and not Telegram.objects.filter(entry_id=e.id[:200]).exists()
-        ]
+        found = [e for e in entries(response.content) if wanted(e)]
+        seen = set(
+            Telegram.objects.filter(entry_id__in=[e.id[:200] for e in found])
+            .order_by()
+            .values_list("entry_id", flat=True)
+        )
+        new = [e for e in found if e.id[:200] not in seen]
         for entry in new:
             stored = _fetch(own, entry)
             if stored is None:

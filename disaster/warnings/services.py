@@ -135,7 +135,8 @@ def _read(raw: bytes) -> parsing.Telegram:
 def ingest(raw: bytes, *, source: str = "", entry_id: str = "") -> Ingested:
     """Keep one telegram and apply it (see the module docstring)."""
     sha256 = hashlib.sha256(raw).hexdigest()
-    seen = Telegram.objects.filter(sha256=sha256).first()
+    # order_by(): no default ordering, so the unique indexes answer (not a scan by date).
+    seen = Telegram.objects.filter(sha256=sha256).order_by().first()
     if seen is not None:
         return Ingested(seen, created=False)
     try:
@@ -159,13 +160,17 @@ def ingest(raw: bytes, *, source: str = "", entry_id: str = "") -> Ingested:
         "order_key": order_key(read),
         "concerns_city": state.concerns(read, own),
     }
-    same_event = Telegram.objects.filter(
-        outcome=Telegram.Outcome.READ,
-        stream=fields["stream"],
-        order_key=fields["order_key"],
-        info_type=fields["info_type"],
-        status=fields["status"],
-    ).first()
+    same_event = (
+        Telegram.objects.filter(
+            outcome=Telegram.Outcome.READ,
+            stream=fields["stream"],
+            order_key=fields["order_key"],
+            info_type=fields["info_type"],
+            status=fields["status"],
+        )
+        .order_by()
+        .first()
+    )
     if same_event is not None:
         return Ingested(same_event, created=False)
     try:
@@ -176,7 +181,12 @@ def ingest(raw: bytes, *, source: str = "", entry_id: str = "") -> Ingested:
                 source=source[:500],
                 entry_id=entry_id[:200],
                 outcome=Telegram.Outcome.READ,
-                parsed=dataclasses.asdict(read),
+                # The head and what concerns the city; the raw XML has the rest.
+                parsed=dataclasses.asdict(
+                    dataclasses.replace(
+                        read, items=[i for i in read.items if own.has_area(i.area_code)]
+                    )
+                ),
                 **fields,
             )
     except IntegrityError:

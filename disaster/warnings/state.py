@@ -164,7 +164,10 @@ def current(stream: str) -> tuple[Telegram | None, list[Telegram]]:
     the telegrams withdrawn by a 取消."""
     stack: list[Telegram] = []
     withdrawn: list[Telegram] = []
-    for telegram in Telegram.objects.applicable().filter(stream=stream).order_by("order_key", "id"):
+    # Only what ordering needs: a busy stream holds hundreds of large telegrams.
+    telegrams = Telegram.objects.applicable().filter(stream=stream)
+    needed = ("info_type", "family", "order_key", "report_at", "received_at", "cancelled_by")
+    for telegram in telegrams.only(*needed).order_by("order_key", "id"):
         if telegram.info_type != "取消":
             stack.append(telegram)
             continue

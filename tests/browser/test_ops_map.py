@@ -118,7 +118,9 @@ def create_report(user, **fields) -> dict:
 
 
 def open_report_popup(page, report_id: int) -> None:
-    page.wait_for_function(f"window.sonaeOps.reportMarkers.has({report_id})")
+    # A function, not an expression: Playwright evaluates a bare expression with eval(),
+    # which the page's Content-Security-Policy refuses.
+    page.wait_for_function(f"() => window.sonaeOps.reportMarkers.has({report_id})")
     page.evaluate(f"window.sonaeOps.openReport({report_id})")
     expect(page.locator(f".leaflet-popup-content [data-report='{report_id}']")).to_be_visible()
 
@@ -384,7 +386,7 @@ def test_every_open_report_can_be_shown_as_vector_tiles_and_opened_from_them(
             " tiles.once('load', () => { window.__tilesDrawn = true; });"
             " window.sonaeOps.map.addLayer(tiles); }"
         )
-    page.wait_for_function("window.__tilesDrawn === true")
+    page.wait_for_function("() => window.__tilesDrawn === true")
 
     assert answer.value.status == 200, answer.value.text()
     assert answer.value.headers["content-type"] == "application/vnd.mapbox-vector-tile"

@@ -211,11 +211,11 @@ def test_the_map_draws_every_alert_delivery_and_report_status_without_a_script_e
     for severity, count in {"5": 1, "4": 1, "3": 1, "2": 0, "1": 0}.items():
         expect(page.locator(f"#figure-severity-{severity}")).to_have_text(str(count))
     every = len(DamageReport.Status)
-    page.wait_for_function(f"window.sonaeOps.reportMarkers.size === {every}")
+    page.wait_for_function(f"() => window.sonaeOps.reportMarkers.size === {every}")
     drawn = "window.sonaeOps.layers.reports.getLayers().length"
     assert page.evaluate(drawn) == 3  # the unresolved ones, as the filter starts
     page.select_option("#report-filters select[name=status]", "")
-    page.wait_for_function(f"{drawn} === {every}")
+    page.wait_for_function(f"() => {drawn} === {every}")
 
     expect(page.locator("#live")).to_have_attribute("data-state", "connected")
     assert errors == []

@@ -261,6 +261,7 @@ JMA_FEED_URLS = env_list(
 )
 JMA_POLL_INTERVAL_S = env("JMA_POLL_INTERVAL_S", default=60.0, cast=float)
 JMA_HTTP_TIMEOUT_S = env("JMA_HTTP_TIMEOUT_S", default=10.0, cast=float)
+JMA_FETCH_THREADS = env("JMA_FETCH_THREADS", default=4, cast=int)  # new entries fetched at once
 JMA_OFFICES = env_list("JMA_OFFICES", default=[])
 JMA_AREA_CODES = env_list("JMA_AREA_CODES", default=[CITY_CODE[:5] + "00"])
 JMA_QUAKE_REGION_CODES = env_list("JMA_QUAKE_REGION_CODES", default=_jma_city["quake"])

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import httpx
+from django import db
 from django.conf import settings
 from django.utils import timezone
 from lxml import etree
@@ -115,8 +117,7 @@ def poll(url: str, *, force: bool = False, client: httpx.Client | None = None) -
             .values_list("entry_id", flat=True)
         )
         new = [e for e in found if e.id[:200] not in seen]
-        for entry in new:
-            stored = _fetch(own, entry)
+        for stored in _fetch_all(own, new):
             if stored is None:
                 result.failed += 1
             else:
@@ -141,6 +142,25 @@ def _fetch(client: httpx.Client, entry: Entry) -> int | None:
         log.warning("JMA telegram %s (%s): %s", entry.url, entry.id, error)
         return None
     return services.ingest(response.content, source=entry.url, entry_id=entry.id).telegram.pk
+
+
+def _fetch_all(client: httpx.Client, new: list[Entry]) -> list[int | None]:
+    """Each entry's telegram id (None: not fetched), in order. JMA_FETCH_THREADS at once
+    when there are several (fetching and storing wait on the network and the database);
+    one thread, on the caller's connection and transaction, when set to 1 (the tests)."""
+    threads = min(settings.JMA_FETCH_THREADS, len(new))
+    if threads <= 1:
+        return [_fetch(client, entry) for entry in new]
+    with ThreadPoolExecutor(threads) as pool:
+        return list(pool.map(lambda entry: _fetch_in_thread(client, entry), new))
+
+
+def _fetch_in_thread(client: httpx.Client, entry: Entry) -> int | None:
+    """`_fetch` on a pool thread, which closes its own database connection when done."""
+    try:
+        return _fetch(client, entry)
+    finally:
+        db.connection.close()
 
 
 def poll_all(*, force: bool = False) -> list[Polled]:

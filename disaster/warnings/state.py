@@ -14,6 +14,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
 from disaster.warnings import parsing
@@ -183,6 +184,10 @@ def recompute(stream: str, parsed: dict[int, parsing.Telegram]) -> list[CityWarn
     """Rewrite the stream's CityWarning rows from its deciding telegram; rows that stay keep
     the time they were first in force (`since`). `parsed` holds telegrams already read
     (by id); others are read again from their raw XML."""
+    # One stream is recomputed by one transaction at a time (the poller ingests several
+    # telegrams at once): the next waits here, then sees the telegram the first committed.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"jma-stream:{stream}"])
     deciding, withdrawn = current(stream)
     for telegram in withdrawn:
         Telegram.objects.filter(pk=telegram.pk).update(cancelled_by=telegram.cancelled_by)

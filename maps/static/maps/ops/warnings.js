@@ -40,7 +40,8 @@ function warningItem(w) {
     { "data-warning": w.id, "data-level": w.level ?? "", "data-family": w.family },
     level ? el("span", { class: `level level-${w.level ?? "quake"}` }, level) : null,
     " ",
-    el("strong", {}, w.intensity ? `${w.area_name} ${w.name}` : w.name),
+    // An earthquake's badge is its intensity (震度２); a warning's is its level.
+    el("strong", {}, w.intensity ? w.area_name : w.name),
     w.intensity ? null : ` ${w.area_name}`,
     el("br"),
     el("span", { class: "hint" }, `${gettext("発表")} ${time(w.since)}`),

@@ -103,13 +103,27 @@ def errors_for(method: str, path: str, operation: dict) -> set[int]:
             statuses.add(415)
     if operation.get("security"):
         statuses |= {401, 403}
-    if "{" in path:
-        statuses.add(404)
+    if operation.get("parameters") or method in ("post", "put", "patch", "delete"):
+        statuses.add(404)  # what a path, a query or a body names may not exist
     if method in ("post", "put", "patch", "delete"):
-        statuses |= {404, 409}
+        statuses.add(409)
     if (method.upper(), path) in CLIENT_LIMITS:
         statuses.add(429)
     return statuses
+
+
+def _tuples_as_prefix_items(node: object) -> None:
+    """A tuple (`list[tuple[datetime, int]]`) comes out as OpenAPI 3.0's `items: [...]`, which
+    3.1 (the version the document declares) does not allow: say it as 3.1 does."""
+    if isinstance(node, dict):
+        if isinstance(node.get("items"), list):
+            positions = node.pop("items")
+            node.update(prefixItems=positions, minItems=len(positions), maxItems=len(positions))
+        for value in node.values():
+            _tuples_as_prefix_items(value)
+    elif isinstance(node, list):
+        for value in node:
+            _tuples_as_prefix_items(value)
 
 
 class SonaeAPI(NinjaAPI):
@@ -119,10 +133,13 @@ class SonaeAPI(NinjaAPI):
     def get_openapi_schema(self, *, path_prefix=None, path_params=None):
         schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
         schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+        _tuples_as_prefix_items(schema)
         for path, operations in schema.get("paths", {}).items():
             for method, operation in operations.items():
                 responses = operation.setdefault("responses", {})
                 for status in sorted(errors_for(method, path, operation)):
+                    if status in responses or str(status) in responses:
+                        continue  # the operation documents it itself
                     responses.setdefault(
                         str(status),
                         {

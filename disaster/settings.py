@@ -5,8 +5,7 @@ Local defaults work out of the box (DESIGN decision 7); README.md lists every va
 
 import datetime as dt
 from pathlib import Path
-from urllib.parse import urlsplit
-from urllib.parse import unquote, urlparse
+from urllib.parse import unquote, urlparse, urlsplit
 
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
@@ -421,7 +420,9 @@ STOCK_ROTATION_DAYS = env("STOCK_ROTATION_DAYS", default=90, cast=int)
 HEADCOUNT_CLOCK_SKEW_S = env("HEADCOUNT_CLOCK_SKEW_S", default=300, cast=int)
 HEADCOUNT_MAX_AGE_DAYS = env("HEADCOUNT_MAX_AGE_DAYS", default=30, cast=int)
 
-MAP_TILES_URL = env("MAP_TILES_URL", default="https://cyberjapandata.gsi.go.jp/xyz/std/{z}/{x}/{y}.png")
+MAP_TILES_URL = env(
+    "MAP_TILES_URL", default="https://cyberjapandata.gsi.go.jp/xyz/std/{z}/{x}/{y}.png"
+)
 LEAFLET_CONFIG = {
     "DEFAULT_CENTER": (35.4887, 139.4074),
     "DEFAULT_ZOOM": 13,

@@ -18,9 +18,9 @@ import json
 from weakref import WeakKeyDictionary
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.utils.http import parse_header_parameters
 from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse
+from django.utils.http import parse_header_parameters
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 

@@ -38,23 +38,22 @@ def browser(monkeypatch, live_server):
         browser.close()
 
 
-def refusals_of(context) -> list[str]:
-    """What the page's Content-Security-Policy refused, as the browser reports it: filled
-    while the context lives; a page that works under its policy leaves it empty."""
-    refused: list[str] = []
+def note_refusals(context, refused: list[str]) -> None:
+    """Collect into `refused` what the pages' Content-Security-Policy refused, as the browser
+    reports it: a page that works under its policy leaves it empty."""
     context.on(
         "console",
-        lambda message: refused.append(message.text)
-        if "Content Security Policy" in message.text
-        else None,
+        lambda message: (
+            refused.append(message.text) if "Content Security Policy" in message.text else None
+        ),
     )
-    return refused
 
 
 @pytest.fixture
 def page(browser):
     context = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo")
-    refused = refusals_of(context)
+    refused: list[str] = []
+    note_refusals(context, refused)
     page = context.new_page()
     yield page
     context.close()
@@ -73,10 +72,7 @@ def big_screen(browser):
         client.force_login(user)
         context = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo", viewport=SCREEN)
         contexts.append(context)
-        context.on(
-            "console",
-            lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None,
-        )
+        note_refusals(context, refused)
         cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
         context.add_cookies(
             [{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": base_url}]

@@ -180,8 +180,7 @@ def _created_wait(key: str) -> int | None:
         return None
     # None only with a limit of 0, when nobody gets through for the next hour.
     oldest = (
-        recent.order_by("created_at").values_list("created_at", flat=True).first()
-        or timezone.now()
+        recent.order_by("created_at").values_list("created_at", flat=True).first() or timezone.now()
     )
     return max(1, int((oldest + dt.timedelta(hours=1) - timezone.now()).total_seconds()))
 

@@ -150,41 +150,50 @@ def _features(data: bytes) -> list[dict[str, Any]] | None:
     return features
 
 
+# A zipped Shapefile larger than this unpacked is not a city's small areas.
+MAX_UNZIPPED_BYTES = 500 * 1024 * 1024
+
+
 def _shapefile_features(data: bytes) -> list[dict[str, Any]] | None:
-    """The features of a zipped Shapefile (e-Stat's download), read by GDAL."""
+    """The features of a zipped Shapefile (e-Stat's download), read by GDAL. e-Stat's DBF is
+    Shift_JIS; a file GDAL knows to be in another encoding (a .cpg, or the DBF's own mark)
+    comes out as UTF-8: UTF-8 is tried first, then Shift_JIS."""
     if not zipfile.is_zipfile(io.BytesIO(data)):
         return None
-    with tempfile.TemporaryDirectory() as folder:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            shapes = [n for n in archive.namelist() if n.lower().endswith(".shp")]
-            if not shapes:
-                raise Invalid(fields={"file": _("ZIP の中に .shp がありません。")})
-            for name in archive.namelist():
-                if name.endswith("/") or ".." in Path(name).parts or name.startswith("/"):
-                    continue
-                target = Path(folder, name)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(archive.read(name))
-        has_cpg = any(n.lower().endswith(".cpg") for n in archive.namelist())
-        try:
-            source = DataSource(
-                str(Path(folder, shapes[0])), encoding="utf-8" if has_cpg else "cp932"
-            )
-            layer = source[0]
-            features = []
-            for feature in layer:
-                geometry = feature.geom.geos
-                if feature.geom.srid not in (None, 4326, 4612, 6668):
-                    geometry = feature.geom.transform(4326, clone=True).geos
-                features.append(
-                    {
-                        "properties": {name: feature.get(name) for name in layer.fields},
-                        "geometry": geometry,
-                        "id": "",
-                    }
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        members = archive.infolist()
+        shapes = [m.filename for m in members if m.filename.lower().endswith(".shp")]
+        if not shapes:
+            raise Invalid(fields={"file": _("ZIP の中に .shp がありません。")})
+        stem = shapes[0][:-4]
+        wanted = [m for m in members if m.filename[:-4] == stem and len(m.filename) > 4]
+        if sum(m.file_size for m in wanted) > MAX_UNZIPPED_BYTES:
+            raise Invalid(fields={"file": _("ZIP の中身が大きすぎます。")})
+        with tempfile.TemporaryDirectory() as folder:
+            for member in wanted:  # under fixed names: nothing in the ZIP names a path here
+                Path(folder, "areas" + member.filename[-4:].lower()).write_bytes(
+                    archive.read(member)
                 )
-        except GDALException as e:
-            raise Invalid(fields={"file": _("Shapefile として読めません: %(e)s") % {"e": e}}) from e
+            for encoding in ("utf-8", "cp932"):
+                try:
+                    return _read_layer(str(Path(folder, "areas.shp")), encoding)
+                except UnicodeDecodeError:
+                    continue
+    raise Invalid(fields={"file": _("文字コードが UTF-8 でも Shift_JIS でもありません。")})
+
+
+def _read_layer(path: str, encoding: str) -> list[dict[str, Any]]:
+    try:
+        layer = DataSource(path, encoding=encoding)[0]
+        features = []
+        for feature in layer:
+            geometry = feature.geom
+            if geometry.srid not in (None, 4326, 4612, 6668):  # lon/lat on WGS84, JGD2000/2011
+                geometry = geometry.transform(4326, clone=True)
+            properties = {name: feature.get(name) for name in layer.fields}
+            features.append({"properties": properties, "geometry": geometry.geos, "id": ""})
+    except GDALException as e:
+        raise Invalid(fields={"file": _("Shapefile として読めません: %(e)s") % {"e": e}}) from e
     return features
 
 
@@ -237,14 +246,15 @@ def read_boundary(data: bytes) -> Boundary:
             fields={"file": _("N03_007（行政区域コード）がありません。N03 のファイルですか。")}
         )
     cities = {f["properties"].get("N03_003") for f in features}
+    wards = {str(f["properties"].get("N03_004") or "") for f in features}
     if len(codes) == 1:
         props = features[0]["properties"]
-        code5, name, wards = codes[0], props.get("N03_004") or props.get("N03_003") or "", []
-    elif len(cities) == 1 and all(c[:2] == codes[0][:2] for c in codes):
+        code5, name = codes[0], props.get("N03_004") or props.get("N03_003") or ""
+        wards = set()
+    elif len(cities) == 1 and None not in cities and all(w.endswith("区") for w in wards):
         # A 政令市 in its wards: the city's code is one less than its first ward's.
         code5 = f"{int(codes[0]) - 1:05d}"
-        name = str(cities.pop() or "")
-        wards = sorted({str(f["properties"].get("N03_004") or "") for f in features})
+        name = str(cities.pop())
     else:
         raise Invalid(
             fields={
@@ -256,7 +266,7 @@ def read_boundary(data: bytes) -> Boundary:
         area = _joined([f["geometry"] for f in features])
     except (GEOSException, ValueError) as e:
         raise Invalid(fields={"file": _("境界の多角形が正しくありません。")}) from e
-    return Boundary(code5=code5, name=name, area=area, wards=wards)
+    return Boundary(code5=code5, name=name, area=area, wards=sorted(wards))
 
 
 def save_boundary(boundary: Boundary, code: str, name: str) -> tuple[CityBoundary, StepReport]:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import re
 import tempfile
 import unicodedata
@@ -82,10 +83,21 @@ class StepReport:
 # Reading ---------------------------------------------------------------------------------
 
 
+def _valid(geometry: GEOSGeometry) -> bool:
+    """Whether it is valid, without GEOS's notice in the log: pieces that overlap (wards of
+    a coarse outline, simplified neighbours) are expected here, and are mended."""
+    log = logging.getLogger("django.contrib.gis")
+    level, log.level = log.level, logging.ERROR
+    try:
+        return geometry.valid
+    finally:
+        log.level = level
+
+
 def _multi(geometry: GEOSGeometry) -> MultiPolygon:
     """Any polygonal geometry as a valid MultiPolygon in EPSG:4326."""
     geometry.srid = 4326
-    if not geometry.valid:
+    if not _valid(geometry):
         geometry = geometry.make_valid()  # type: ignore[attr-defined]  # Django ≥ 4.1, not stubbed
     if isinstance(geometry, Polygon):
         return MultiPolygon(geometry, srid=4326)
@@ -110,7 +122,7 @@ def _joined(pieces: list[GEOSGeometry]) -> MultiPolygon:
     apart (an official shape stays exactly as published), unioned where they overlap."""
     polygons = [p for piece in pieces for p in _parts(_multi(piece))]
     joined = MultiPolygon(*polygons, srid=4326)
-    return joined if joined.valid else _multi(joined.unary_union)
+    return joined if _valid(joined) else _multi(joined.unary_union)
 
 
 def _features(data: bytes) -> list[dict[str, Any]] | None:

@@ -79,3 +79,15 @@ export function lineChart(svg, points, label) {
   text.textContent = String(last);
   svg.append(path, text);
 }
+
+/** A moment as the operations room reads it: month, day, hours and minutes, in Japan's time. */
+export function localTime(iso) {
+  if (!iso) return "";
+  return new Date(iso).toLocaleString(document.documentElement.lang, {
+    month: "numeric",
+    day: "numeric",
+    hour: "2-digit",
+    minute: "2-digit",
+    timeZone: "Asia/Tokyo",
+  });
+}

@@ -2,7 +2,7 @@
 // as 警戒レベル相当, since when, what JMA expects next) and the telegrams behind it, live from
 // the `jma.warnings` and `jma.telegram` events. JMA's words are shown as JMA wrote them
 // (気象業務法): nothing here rewords or predicts.
-import { api, el } from "../dom.js";
+import { api, el, localTime as time } from "../dom.js";
 import { gettext } from "../i18n.js";
 import { snapshot } from "./state.js";
 
@@ -21,17 +21,6 @@ const ANSWERS = {
   cannot: gettext("参集できない"),
   waiting: gettext("未回答"),
 };
-
-function time(iso) {
-  if (!iso) return "";
-  return new Date(iso).toLocaleString(document.documentElement.lang, {
-    month: "numeric",
-    day: "numeric",
-    hour: "2-digit",
-    minute: "2-digit",
-    timeZone: "Asia/Tokyo",
-  });
-}
 
 function warningItem(w) {
   const level = w.level_words || (w.intensity ? w.name : "");

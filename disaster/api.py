@@ -20,6 +20,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, Request
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
@@ -241,6 +242,13 @@ def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> H
 def on_data_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
     # A form's fields beyond DATA_UPLOAD_MAX_MEMORY_SIZE (its files are capped by route).
     return too_large(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+
+
+@api.exception_handler(MultiPartParserError)
+def on_bad_multipart(request: HttpRequest, exc: MultiPartParserError) -> HttpResponse:
+    # A form body Django cannot read (broken boundaries, oversized part headers): the
+    # client's mistake, not ours.
+    return error_response(400, "bad_request", _("送信されたフォームの形式が正しくありません。"))
 
 
 @api.exception_handler(Throttled)

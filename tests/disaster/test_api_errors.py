@@ -129,3 +129,22 @@ def test_an_id_that_cannot_be_a_database_id_gets_422_naming_it(api_as, ops_user,
 
     body = assert_api_error(response, 422, "validation_error")
     assert [e["field"] for e in body["errors"]] == ["incident_id"]
+
+
+def test_a_form_body_django_cannot_read_gets_400_not_a_server_error(api_as, admin_user):
+    # A part header longer than Django's limit (what the fuzzer found on the import).
+    boundary = "sonae-boundary"
+    body = (
+        f"--{boundary}\r\n"
+        f'Content-Disposition: form-data; name="file"; filename="{"x" * 2000}.csv"\r\n'
+        "Content-Type: text/csv\r\n\r\n"
+        "a,b\r\n"
+        f"--{boundary}--\r\n"
+    ).encode()
+    response = api_as(admin_user).generic(
+        "POST",
+        "/api/v1/shelters/import",
+        body,
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )
+    assert_api_error(response, 400, "bad_request")

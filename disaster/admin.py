@@ -1,31 +1,103 @@
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from disaster.city_setup import CityFiles, setup_city
-from disaster.core import services
+from disaster.core import audit, audit_display, services
 from disaster.core.admin_audit import AuditedAdmin, ReadOnlyAdmin
 from disaster.core.errors import DomainError
 from disaster.core.models import ApiToken, AuditEntry, Event, Incident, StaffContact, Team, User
 from disaster.warnings.models import Telegram
+from shelters.models import Shelter
 
 admin.site.site_header = _("備え 管理")
 admin.site.site_title = _("備え")
 
 
+def _shelters_field() -> forms.ModelMultipleChoiceField:
+    return forms.ModelMultipleChoiceField(
+        label=_("担当する避難所"),
+        queryset=Shelter.objects.filter(is_shelter=True).order_by("name"),
+        required=False,
+        widget=FilteredSelectMultiple(_("避難所"), is_stacked=False),
+        help_text=_("避難所運営の人がタブレットで扱える避難所（避難所の画面からも設定できます）"),
+    )
+
+
+class UserChangeWithShelters(UserChangeForm):
+    """The shelters a user runs, set from the user's page as well as the shelter's."""
+
+    shelters = _shelters_field()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["shelters"] = list(self.instance.managed_shelters.all())
+
+
+class UserCreationWithShelters(UserCreationForm):
+    """A new user with a role, and for a shelter manager the shelters they run."""
+
+    shelters = _shelters_field()
+
+    class Meta:
+        model = User
+        fields = ("username", "role")
+
+
 @admin.register(User)
 class UserAdmin(AuditedAdmin, DjangoUserAdmin):
-    list_display = ["username", "role", "first_name", "last_name", "is_active", "last_login"]
+    form = UserChangeWithShelters
+    add_form = UserCreationWithShelters
+    list_display = [
+        "username",
+        "role",
+        "first_name",
+        "last_name",
+        "shelters",
+        "is_active",
+        "last_login",
+    ]
     list_filter = ["role", "is_active"]
     fieldsets = [
         (None, {"fields": ["username", "password", "role", "is_active"]}),
+        (_("担当する避難所"), {"fields": ["shelters"]}),
         (_("個人情報"), {"fields": ["first_name", "last_name", "email"]}),
         (_("日時"), {"fields": ["last_login", "date_joined"]}),
     ]
-    add_fieldsets = [(None, {"fields": ["username", "role", "password1", "password2"]})]
+    add_fieldsets = [
+        (None, {"fields": ["username", "role", "password1", "password2"]}),
+        (_("担当する避難所"), {"fields": ["shelters"]}),
+    ]
+
+    @admin.display(description=_("担当する避難所"))
+    def shelters(self, user: User) -> str:
+        return "、".join(s.name for s in user.managed_shelters.all()) or "—"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("managed_shelters")
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        user = form.instance
+        before = sorted(user.managed_shelters.values_list("pk", flat=True))
+        after = sorted(s.pk for s in form.cleaned_data.get("shelters", []))
+        if before != after:
+            user.managed_shelters.set(after)
+            audit.record(
+                request.user,
+                "user.shelters",
+                user,
+                before={"managed_shelters": before},
+                after={"managed_shelters": after},
+            )
 
 
 @admin.register(ApiToken)
@@ -46,10 +118,59 @@ class ApiTokenAdmin(ReadOnlyAdmin):
 
 @admin.register(AuditEntry)
 class AuditEntryAdmin(ReadOnlyAdmin):
-    list_display = ["at", "actor_name", "via", "action", "target_type", "target_id"]
+    """The audit log in words (disaster/core/audit_display.py): who by name, the action,
+    the object by its name, and each field before and after as people read it."""
+
+    list_display = ["at", "who", "via", "what", "target", "changed"]
     list_filter = ["via", "action", "target_type", ("at", admin.DateFieldListFilter)]
-    search_fields = ["actor_name", "action", "target_type", "target_id"]
+    search_fields = ["actor_name", "actor__first_name", "actor__last_name", "action", "target_id"]
     date_hierarchy = "at"
+    list_select_related = ["actor"]
+    fields = ("at", "who", "via", "what", "target", "changes_table", "ledger")
+    readonly_fields = fields
+
+    @admin.display(description=_("実行者"), ordering="actor_name")
+    def who(self, entry: AuditEntry) -> str:
+        if entry.actor is None:
+            return entry.actor_name or str(_("システム"))
+        full = entry.actor.get_full_name()
+        return f"{full}（{entry.actor_name}）" if full else entry.actor_name
+
+    @admin.display(description=_("操作"), ordering="action")
+    def what(self, entry: AuditEntry) -> str:
+        return audit_display.action_label(entry.action)
+
+    @admin.display(description=_("対象"))
+    def target(self, entry: AuditEntry) -> str:
+        return audit_display.target_label(entry)
+
+    @admin.display(description=_("変更"))
+    def changed(self, entry: AuditEntry) -> str:
+        return audit_display.summary(entry)
+
+    @admin.display(description=_("変更の内容"))
+    def changes_table(self, entry: AuditEntry) -> str:
+        rows = audit_display.changes(entry)
+        if not rows:
+            return "—"
+        head = format_html(
+            "<tr><th>{}</th><th>{}</th><th>{}</th></tr>", _("項目"), _("変更前"), _("変更後")
+        )
+        body = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((c.label, c.before, c.after) for c in rows),
+        )
+        return format_html('<table class="audit-changes">{}{}</table>', head, body)
+
+    @admin.display(description=_("在庫の台帳"))
+    def ledger(self, entry: AuditEntry) -> str:
+        """Stock writes are in the ledger itself (who, when, why, each lot): linked here."""
+        depot = audit_display.depot_of(entry)
+        if depot is None:
+            return "—"
+        url = reverse("admin:stockpile_movement_changelist") + f"?depot__id__exact={depot}"
+        return format_html('<a href="{}">{}</a>', url, _("この倉庫の入出庫記録（台帳）"))
 
 
 @admin.register(Event)

@@ -198,6 +198,10 @@ def record_headcount(
     count = HeadCount.objects.create(
         shelter=shelter, total=total, note=note, by=by, observed_at=observed_at, **values
     )
+    # The count is itself history (never edited); the log says who recorded what, where.
+    audit.record(
+        by, "headcount.record", count, after={"shelter_id": shelter.pk, "total": total, **values}
+    )
     publish(
         "shelter.headcount",
         {

@@ -51,8 +51,12 @@ class LotAdmin(ReadOnlyAdmin):
 
 @admin.register(Movement)
 class MovementAdmin(ReadOnlyAdmin):
-    list_display = ["at", "kind", "item", "depot", "quantity", "reason", "by"]
-    list_filter = ["kind", "reason"]
+    """The stock ledger: every write of stock (tablet, sheet, transfer) with who, when and
+    why; the audit log links here instead of copying it."""
+
+    list_display = ["at", "kind", "item", "depot", "quantity", "reason", "by", "note"]
+    list_filter = ["kind", "reason", "depot"]
+    list_select_related = ["item", "depot", "by"]
 
 
 class TransferLotInline(admin.TabularInline):

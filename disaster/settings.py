@@ -238,6 +238,8 @@ SHARED_DATA_DIR = Path(env("SHARED_DATA_DIR", default=str(_shared_data_dir())))
 
 # The municipality this instance serves (used to reject reports far outside it).
 CITY_NAME = env("CITY_NAME", default="座間市")
+# The city's name in messages and pages not in Japanese (empty: romanised from CITY_NAME).
+CITY_NAME_EN = env("CITY_NAME_EN", default="Zama City")
 CITY_CODE = env("CITY_CODE", default="142166")
 
 # JMA 防災情報XML (disaster/warnings): the Atom feeds polled (empty: none), each at most once
@@ -370,6 +372,11 @@ ALERTS_PROGRESS_INTERVAL_S = env("ALERTS_PROGRESS_INTERVAL_S", default=2.0, cast
 # would hold a sending thread, and the alert, for longer than its message stays useful).
 ALERTS_JOB_RETRY_MAX_S = env("ALERTS_JOB_RETRY_MAX_S", default=30, cast=int)
 ALERTS_JOB_ATTEMPTS = env("ALERTS_JOB_ATTEMPTS", default=1000, cast=int)
+# An alert's SMS may be a concatenated message of at most this many segments (153 GSM-7 or
+# 67 UCS-2 units each; one alone holds 160 / 70). Three carry level, action, area, link and
+# the shelter in every language's script (Nepali and Vietnamese are UCS-2), while every
+# segment is billed and counts against Twilio's per-second sending rate.
+ALERTS_SMS_MAX_SEGMENTS = env("ALERTS_SMS_MAX_SEGMENTS", default=3, cast=int)
 ALERTS_RETRY_AFTER_MAX_S = env("ALERTS_RETRY_AFTER_MAX_S", default=120.0, cast=float)
 # Twilio drops an SMS it could not hand over within this (its ValidityPeriod), so a queued
 # level-4 order never arrives late; 15 minutes.

@@ -117,14 +117,14 @@ def city_name(language: str) -> str:
 def place_name(place: Any, language: str) -> str:
     """A district's or shelter's name for a reader of `language`: Japanese, or romanised
     (Hepburn) when the reader does not read Japanese. `place` is a model or a dict."""
-    get = (
-        place.get
-        if isinstance(place, dict)
-        else lambda key, default="": getattr(place, key, default)
-    )
+
+    def get(key: str) -> str:
+        value = place.get(key) if isinstance(place, dict) else getattr(place, key, "")
+        return str(value or "")
+
     if japanese_script(language):
-        return get("name", "")
-    return get("name_en", "") or readings.romanised(get("name", ""))
+        return get("name")
+    return get("name_en") or readings.romanised(get("name"))
 
 
 def shelter_name(shelter: dict[str, str], language: str, channel: str = "sms") -> str:

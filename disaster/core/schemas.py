@@ -73,11 +73,6 @@ class TokenIn(Schema):
         description="この日時を過ぎると使えなくなります（タイムゾーンなしは日本時間。"
         "省略: 失効させるまで有効）",
     )
-    expires_at: Moment | None = Field(
-        None,
-        description="この日時を過ぎると使えなくなります（タイムゾーンなしは日本時間。"
-        "省略: 失効させるまで有効）",
-    )
 
 
 class TokenOut(Schema):
@@ -87,7 +82,6 @@ class TokenOut(Schema):
     created_at: dt.datetime
     last_used_at: dt.datetime | None
     revoked_at: dt.datetime | None
-    expires_at: dt.datetime | None
     expires_at: dt.datetime | None
 
 

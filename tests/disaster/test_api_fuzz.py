@@ -88,7 +88,8 @@ def role_token(request, users) -> str:
 @pytest.mark.django_db
 @schema.parametrize()
 @settings(
-    max_examples=15,
+    # Two roles × every operation: ten examples each keep the run within a few minutes.
+    max_examples=10,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

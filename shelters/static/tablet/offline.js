@@ -4,6 +4,7 @@
 // fresh, and saying plainly when what is shown is the last known state, and of when.
 import { gettext, interpolate } from "../maps/i18n.js";
 import { refreshFigures } from "./figures.js";
+import { flush } from "./queue.js";
 
 const $ = (selector) => document.querySelector(selector);
 const WARM_EVERY_MS = 5 * 60 * 1000; // pages are read again at most this often without a write
@@ -59,10 +60,13 @@ export async function warm(force = false) {
 const RETRY_MS = 3000;
 let retry = null;
 
-/** The connection is back (or seems to be): read the figures again; until the server
- * answers, try again every few seconds while the browser thinks it is online. */
+/** The connection is back (or seems to be): what is queued goes first (the server's time
+ * is theirs; a drain reads the figures again itself), then the figures are read again; until
+ * the server answers, again every few seconds while the browser thinks it is online. */
 async function backOnline() {
   clearTimeout(retry);
+  await flush();
+  if (root?.dataset.served !== "cache") return showConnection();
   if (await refreshFigures()) {
     showConnection();
     warm();

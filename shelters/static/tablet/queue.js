@@ -8,6 +8,7 @@ import * as store from "./store.js";
 
 const TIMEOUT_MS = 15000;
 const RETRY_MS = 10000;
+const FIRST_RETRY_MS = 250;
 const LANDED_KEPT = 30; // landed writes shown in the panel; older ones are forgotten
 const LEGACY = ["sonae.queue.v1", "sonae.failed.v1"]; // the localStorage queue before this one
 
@@ -106,7 +107,7 @@ function describe(status, data) {
 
 async function settle(entry, outcome) {
   const settled = { ...entry, ...outcome, settledAt: new Date().toISOString() };
-  await store.put(settled);
+  await store.put(settled, "relaxed");
   document.dispatchEvent(new CustomEvent("sonae:settled", { detail: settled }));
   announce("settled", { key: entry.key, state: settled.state });
 }
@@ -118,16 +119,28 @@ async function forgetOldLanded() {
   }
 }
 
+let soon = null;
+let backoff = FIRST_RETRY_MS;
+
 /** Send what is queued, oldest first; stops at the first write that cannot get through.
- * One tab sends at a time (a Web Lock); the others leave it to that one. */
+ * One tab sends at a time (a Web Lock); the others leave it to that one. When the browser
+ * says it is online but nothing got through (the link comes back in stages), it tries
+ * again soon, then less often, up to every RETRY_MS. */
 export function flush() {
   if (!running) {
+    clearTimeout(soon);
     running = (navigator.locks
       ? navigator.locks.request("sonae-queue", { ifAvailable: true }, (lock) => (lock ? drain() : null))
       : drain()
     ).finally(() => {
       running = null;
       changed();
+      if (paused && navigator.onLine) {
+        soon = setTimeout(flush, backoff);
+        backoff = Math.min(2 * backoff, RETRY_MS);
+      } else {
+        backoff = FIRST_RETRY_MS;
+      }
     });
   }
   return running;
@@ -137,40 +150,53 @@ async function drain() {
   paused = "";
   changed();
   let landed = 0;
-  for (;;) {
-    const entry = (await store.all()).find((e) => e.state === "pending");
-    if (!entry) break;
-    let response;
-    try {
-      response = await send(entry);
-    } catch {
-      paused = "offline"; // no connection, or no answer in time: keep it, try again later
-      break;
+  // The answer to one write is stored while the next is on its way: the next is sent only
+  // once the server has answered this one (writes reach it in the order they were made),
+  // and if the tab dies before a landed write is marked so, it is sent again with the same
+  // key and the server replays its first answer.
+  let storing = Promise.resolve();
+  const later = (entry, outcome) => { storing = storing.then(() => settle(entry, outcome)); };
+  try {
+    for (;;) {
+      const waiting = (await store.all()).filter((e) => e.state === "pending");
+      if (!waiting.length) break;
+      for (const entry of waiting) {
+        let response;
+        try {
+          response = await send(entry);
+        } catch {
+          paused = "offline"; // no connection, or no answer in time: keep it, try again later
+          return;
+        }
+        let data = null;
+        try { data = await response.json(); } catch { /* not JSON */ }
+        if (response.ok) {
+          later(entry, { state: "landed", status: response.status, data });
+          landed += 1;
+        } else if (response.status === 401 || (response.status === 403 && data?.reason === "csrf")) {
+          paused = "login"; // signed out: the write waits for the user to sign in again
+          return;
+        } else if (response.status >= 500 || response.status === 429 || response.status === 408) {
+          paused = "server";
+          return;
+        } else {
+          // Refused (not enough stock, bad input, no permission): sending again cannot help.
+          later(entry, {
+            state: "refused",
+            status: response.status,
+            error: describe(response.status, data),
+            fields: data?.errors || [],
+          });
+        }
+      }
+      await storing; // before reading the queue again
     }
-    let data = null;
-    try { data = await response.json(); } catch { /* not JSON */ }
-    if (response.ok) {
-      await settle(entry, { state: "landed", status: response.status, data });
-      landed += 1;
-    } else if (response.status === 401 || (response.status === 403 && data?.reason === "csrf")) {
-      paused = "login"; // signed out: the write waits for the user to sign in again
-      break;
-    } else if (response.status >= 500 || response.status === 429 || response.status === 408) {
-      paused = "server";
-      break;
-    } else {
-      // Refused (not enough stock, bad input, no permission): sending again cannot help.
-      await settle(entry, {
-        state: "refused",
-        status: response.status,
-        error: describe(response.status, data),
-        fields: data?.errors || [],
-      });
+  } finally {
+    await storing;
+    if (landed) {
+      await forgetOldLanded();
+      announce("drained", { landed });
     }
-  }
-  if (landed) {
-    await forgetOldLanded();
-    announce("drained", { landed });
   }
 }
 

@@ -43,9 +43,12 @@ export async function get(key) {
   return request((await store("readonly")).get(key));
 }
 
-export async function put(entry) {
+/** Store a write. "strict" (the default here) waits until it is on disk, for what the
+ * manager typed; "relaxed" for what can be learnt again (a write's fate: sent again, the
+ * server replays its first answer). */
+export async function put(entry, durability = "strict") {
   const db = await open();
-  const tx = db.transaction(WRITES, "readwrite");
+  const tx = db.transaction(WRITES, "readwrite", { durability });
   tx.objectStore(WRITES).put(entry);
   // Resolved once the write is on disk, not merely accepted.
   return new Promise((resolve, reject) => {

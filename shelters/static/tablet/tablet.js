@@ -10,6 +10,7 @@ import { dismiss, enqueue, entries, flush, markRestored, ready, state } from "./
 const $ = (selector, root = document) => root.querySelector(selector);
 const $$ = (selector, root = document) => Array.from(root.querySelectorAll(selector));
 const LANDED_SHOWN = 5;
+const DRAW_AFTER_MS = 200; // the panel is redrawn at most this often (a drain settles many)
 
 function element(tag, props = {}, ...children) {
   const node = Object.assign(document.createElement(tag), props);
@@ -23,7 +24,29 @@ function clock(iso) {
 
 // The queue panel ---------------------------------------------------------------------
 
-async function renderQueue() {
+let drawing = null;
+let again = false;
+
+/** Redraw the queue panel soon: once for a burst of changes (a drain settles many), and
+ * once more if something changed while it was being drawn. */
+function renderQueue() {
+  if (drawing) {
+    again = true;
+    return drawing;
+  }
+  drawing = new Promise((resolve) => setTimeout(resolve, DRAW_AFTER_MS))
+    .then(drawQueue)
+    .finally(() => {
+      drawing = null;
+      if (again) {
+        again = false;
+        renderQueue();
+      }
+    });
+  return drawing;
+}
+
+async function drawQueue() {
   const panel = $("#queue-panel");
   if (!panel) return;
   const all = await entries();

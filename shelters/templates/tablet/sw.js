@@ -15,6 +15,16 @@ const NETWORK_TIMEOUT_MS = 4000;
 const MATCH = { ignoreVary: true };
 
 self.addEventListener("install", (event) => {
+  // Writes and the API go straight to the network, without waking this worker for each
+  // (the static routing API, where the browser has it; else the fetch handler passes them).
+  try {
+    event.addRoutes?.([
+      { condition: { requestMethod: "post" }, source: "network" },
+      { condition: { urlPattern: { pathname: "/api/*" } }, source: "network" },
+    ])?.catch(() => {});
+  } catch {
+    // An older browser: the fetch handler below lets them through.
+  }
   event.waitUntil(
     caches.open(SHELL)
       .then((cache) => cache.addAll(CONFIG.shell.map((url) => new Request(url, { cache: "reload" }))))
@@ -126,10 +136,26 @@ self.addEventListener("message", (event) => {
   if (event.data?.type !== "warm") return;
   const port = event.ports[0];
   const urls = (event.data.urls || []).filter((url) => inScope(new URL(url, self.location.origin)));
-  event.waitUntil(
-    Promise.allSettled(urls.map(async (url) => {
-      const request = new Request(url, { credentials: "same-origin", cache: "no-store" });
-      await keep(request, await fetch(request));
-    })).then((results) => port?.postMessage({ kept: results.filter((r) => r.status === "fulfilled").length })),
-  );
+  event.waitUntil(warm(urls).then((kept) => port?.postMessage({ kept })));
 });
+
+const WARM_AT_ONCE = 2; // a tablet on a weak link, a server busy with the city's writes
+
+/** Read the pages again, a couple at a time; how many were kept. */
+async function warm(urls) {
+  let kept = 0;
+  const next = [...urls];
+  async function one() {
+    for (let url = next.shift(); url; url = next.shift()) {
+      try {
+        const request = new Request(url, { credentials: "same-origin", cache: "no-store" });
+        await keep(request, await fetch(request));
+        kept += 1;
+      } catch {
+        // Offline again, or the server did not answer: the page kept before stays.
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: WARM_AT_ONCE }, one));
+  return kept;
+}

@@ -114,18 +114,26 @@ def percent_of_capacity(total: int, capacity: int) -> float | None:
     return round(100 * total / capacity, 1) if capacity else None
 
 
+def _shown(moment: dt.datetime) -> str:
+    """A time as the manager reads it (Tokyo), or in UTC at the very ends of the calendar."""
+    try:
+        return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+    except OverflowError:
+        return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
 def _observed_at_errors(shelter: Shelter, observed_at: dt.datetime) -> str | None:
     """Why a count cannot have been observed then, if it cannot."""
     now = timezone.now()
     skew = dt.timedelta(seconds=settings.HEADCOUNT_CLOCK_SKEW_S)
     oldest = now - dt.timedelta(days=settings.HEADCOUNT_MAX_AGE_DAYS)
-    when = {"time": timezone.localtime(observed_at).strftime("%Y-%m-%d %H:%M")}
+    when = {"time": _shown(observed_at)}
     if observed_at > now + skew:
         return _("観測日時（%(time)s）が未来です。端末の時計を確かめてください。") % when
     if shelter.opened_at and observed_at < shelter.opened_at - skew:
         return _("観測日時（%(time)s）が開設（%(opened)s）より前です。") % {
             **when,
-            "opened": timezone.localtime(shelter.opened_at).strftime("%Y-%m-%d %H:%M"),
+            "opened": _shown(shelter.opened_at),
         }
     if observed_at < oldest:
         return _("観測日時（%(time)s）が古すぎます（%(days)s 日以内）。") % {

@@ -250,3 +250,14 @@ def test_the_migration_gives_existing_counts_the_time_they_were_recorded():
     count = HeadCount.objects.get(shelter_id=place.pk)
     assert count.observed_at == recorded == count.at
     assert Shelter.objects.get(pk=place.pk).opened_at == recorded
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("moment", ["9999-12-31T23:59:00Z", "0001-01-01T00:00:00+09:00"])
+def test_a_count_at_the_ends_of_the_calendar_is_refused_not_a_server_error(
+    api_as, manager_user, shelter, moment
+):
+    response = post(api_as(manager_user), shelter, {"total": 5, "observed_at": moment})
+
+    assert response.status_code == 422
+    assert "observed_at" in error_messages(response)

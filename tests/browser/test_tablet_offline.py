@@ -375,3 +375,18 @@ def test_the_rows_a_count_sheet_was_refused_for_come_first_on_the_page(
     expect(problems.locator("li").nth(1)).to_contain_text("3 行目")
     screenshot(page, "tablet-sheet-rows-refused-1280x800")
     assert not Movement.objects.filter(kind="count").exists()
+
+
+def test_signing_out_forgets_the_pages_kept_for_offline_use(
+    live_server, signed_in, shelter, depot, water
+):
+    page = signed_in
+    page.goto(f"{live_server.url}/shelter/{shelter.pk}/")
+    kept_for_offline(page)
+    kept = "async () => (await (await caches.open('sonae-pages')).keys()).length"
+    assert page.evaluate(kept) == 1 + len(PAGES)
+
+    page.get_by_role("button", name="ログアウト").click()
+    page.wait_for_load_state()
+
+    assert page.evaluate("async () => (await caches.keys()).includes('sonae-pages')") is False

@@ -11,8 +11,10 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import get_language
 from django.views.decorators.csrf import ensure_csrf_cookie
 
+from alerts.delivery.messages import city_name
 from alerts.delivery.transports import console_banner
 from disaster.core.roles import is_staff_role
 from disaster.reports.models import DamageReport
@@ -35,7 +37,7 @@ def ops(request: HttpRequest) -> HttpResponse:
             "tiles_url": reverse("api:api-root") + "v1/map/tiles/reports/{z}/{x}/{y}.pbf",
             "geojson_url": reverse("api:reports_geojson"),
             "figures_url": reverse("api:report_figures"),
-            "city_name": settings.CITY_NAME,
+            "city_name": city_name(get_language() or settings.LANGUAGE_CODE),
             "report_categories": DamageReport.Category.choices,
             "report_statuses": DamageReport.Status.choices,
             **console_banner(),
@@ -63,7 +65,7 @@ def public_map(request: HttpRequest) -> HttpResponse:
             "nearest_url": reverse("api:nearest_shelters"),
             "alert_url": alert_url,
             "warnings_url": reverse("api:warnings_in_force"),
-            "city_name": settings.CITY_NAME,
+            "city_name": city_name(get_language() or settings.LANGUAGE_CODE),
         },
     )
 

@@ -47,6 +47,10 @@ class SourceOut(Schema):
     id: int
     source: str
     created_at: dt.datetime
+    description: str = Field("", description="その報告の説明（統合されても残ります）")
+    address: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
 
 
 class ReportOut(Schema):
@@ -105,6 +109,20 @@ class Received(Schema):
     message: str
 
 
+def _source(report: DamageReport) -> dict:
+    """One report a merged report stands for, with its own words and place (never its
+    contact): merging keeps what each reporter said."""
+    return {
+        "id": report.pk,
+        "source": report.source,
+        "created_at": report.created_at,
+        "description": report.description,
+        "address": report.address,
+        "latitude": report.point.y,
+        "longitude": report.point.x,
+    }
+
+
 def _out(request: AuthedRequest, report: DamageReport) -> dict:
     staff = is_staff_role(request.auth)
     if staff and report.reporter_contact:
@@ -119,11 +137,13 @@ def _out(request: AuthedRequest, report: DamageReport) -> dict:
         "merged_into": report.merged_into_id,
         "reporter_contact": report.reporter_contact if staff else None,
         "sources": [
-            {"id": s.pk, "source": s.source, "created_at": s.created_at}
-            for s in DamageReport.objects.sources(report).only("id", "source", "created_at")
+            _source(s)
+            for s in DamageReport.objects.sources(report).only(
+                "id", "source", "created_at", "description", "address", "point"
+            )
         ]
         if report.reporters > 1
-        else [{"id": report.pk, "source": report.source, "created_at": report.created_at}],
+        else [_source(report)],
         "photos": [
             {
                 "id": p.pk,

@@ -20,3 +20,5 @@ class ReportEvent(BaseModel):
     reporters: int
     merged_into: int | None
     source: str
+    team: str  # the team it is assigned to (道路班, 消防…), "" before
+    created_at: str  # ISO 8601: the map's time filter and the popup's time need it

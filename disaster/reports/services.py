@@ -92,6 +92,8 @@ def event(report: DamageReport) -> dict[str, Any]:
         "reporters": report.reporters,
         "merged_into": report.merged_into_id,
         "source": report.source,
+        "team": report.team,
+        "created_at": report.created_at.isoformat(),
     }
 
 

@@ -315,18 +315,18 @@ def test_a_reports_tooltip_stays_text_and_its_photo_links_stay_on_our_site(
     page = ops_page
 
     def tamper(route):
+        # The popup's details (the map's markers come from the GeoJSON, the event).
         answer = route.fetch()
-        body = answer.json()
-        for item in body["items"]:
-            if item["id"] == report["id"]:
-                item["category"] = PAYLOAD
-                item["photos"] = [
-                    {"id": 1, "url": "/\\evil.example/1.jpg", "original_url": None},
-                    {"id": 2, "url": "/api/v1/x.jpg", "original_url": "/\t/evil.example/2"},
-                ]
-        route.fulfill(response=answer, json=body)
+        item = answer.json()
+        if item["id"] == report["id"]:
+            item["category"] = PAYLOAD
+            item["photos"] = [
+                {"id": 1, "url": "/\\evil.example/1.jpg", "original_url": None},
+                {"id": 2, "url": "/api/v1/x.jpg", "original_url": "/\t/evil.example/2"},
+            ]
+        route.fulfill(response=answer, json=item)
 
-    page.route(re.compile(r"/api/v1/reports\?limit="), tamper)
+    page.route(re.compile(r"/api/v1/reports/\d+$"), tamper)
     open_ops(page, asgi_url)
     open_report_popup(page, report["id"])
     page.evaluate(f"window.sonaeOps.reportMarkers.get({report['id']}).openTooltip()")
@@ -455,7 +455,7 @@ def district_alert(district: District, title: str, **extra) -> Alert:
 
 
 def delivery_bar(page, alert_id: int):
-    return page.locator(f"#alert-deliveries li[data-alert='{alert_id}'] [role=progressbar]")
+    return page.locator(f".deliveries li[data-alert='{alert_id}'] [role=progressbar]")
 
 
 @pytest.mark.usefixtures("fake_twilio")
@@ -483,7 +483,7 @@ def test_the_real_fan_out_fills_the_progress_bar_and_a_need_help_answer_is_liste
     bar = delivery_bar(page, alert.pk)
     expect(bar).to_have_attribute("aria-valuenow", "2")
     expect(bar).to_have_attribute("aria-valuemax", "2")
-    item = page.locator(f"#alert-deliveries li[data-alert='{alert.pk}']")
+    item = page.locator(f".deliveries li[data-alert='{alert.pk}']")
     expect(item.locator(".delivery-figures")).to_have_text(
         "送信済み 2 · 配信済み 0 · 失敗 0 / 合計 2"
     )
@@ -508,7 +508,7 @@ def test_progress_events_move_the_bar_and_colour_the_district_on_the_reach_map(
     )
     page = ops_page
     open_ops(page, asgi_url)
-    item = page.locator(f"#alert-deliveries li[data-alert='{alert.pk}']")
+    item = page.locator(f".deliveries li[data-alert='{alert.pk}']")
     expect(item.locator("strong")).to_have_text(f"#{alert.pk} {PAYLOAD}")
     expect(item.locator(".badge.drill")).to_have_text("訓練")
     expect(delivery_bar(page, alert.pk)).to_have_attribute("aria-valuenow", "0")

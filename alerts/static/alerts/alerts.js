@@ -95,8 +95,12 @@ function renderFacts(alert) {
     );
 }
 
+// What the recipients and the suggested shelters of the alert shown are, for the warnings.
+const shownFigures = { recipients: null, shelters: null };
+
 async function renderRecipients(alert) {
   const counts = await api("GET", `${API}alerts/${alert.id}/recipients`);
+  shownFigures.recipients = counts;
   document
     .getElementById("recipients")
     .replaceChildren(
@@ -176,6 +180,7 @@ async function renderPreviews(alert) {
 
 async function renderShelters(alert) {
   const shelters = await api("GET", `${API}alerts/${alert.id}/shelters`);
+  shownFigures.shelters = shelters;
   const body = document.querySelector("#shelters tbody");
   body.replaceChildren(
     ...(shelters.length
@@ -184,12 +189,72 @@ async function renderShelters(alert) {
             "tr",
             { "data-shelter": s.id },
             el("th", { scope: "row" }, s.name),
-            el("td", {}, `${s.free} / ${s.capacity}`),
+            el("td", { class: s.free > 0 ? null : "warn" }, `${s.free} / ${s.capacity}`, s.free > 0 ? null : ` ${gettext("空きなし")}`),
             el("td", {}, s.days_of_supply === null ? "—" : s.days_of_supply.toFixed(1)),
           ),
         )
       : [el("tr", {}, el("td", { colspan: 3 }, gettext("該当する避難所はありません")))]),
   );
+}
+
+/** Said before anyone approves: an alert that reaches nobody, and shelters it points
+ * people to that have no room for them. */
+function renderWarnings(alert) {
+  const counts = shownFigures.recipients;
+  const shelters = shownFigures.shelters ?? [];
+  const who = document.getElementById("recipients-warning");
+  const nobody = alert.status === "draft" && counts && counts.subscribers === 0;
+  who.hidden = !nobody;
+  who.textContent = nobody ? gettext("この対象には受信登録者がいません。送信しても誰にも届きません。対象を確かめてください。") : "";
+  const where = document.getElementById("shelters-warning");
+  const full = shelters.filter((s) => s.free <= 0);
+  const free = shelters.reduce((n, s) => n + Math.max(0, s.free), 0);
+  const people = counts?.population ?? 0;
+  const lines = [];
+  if (full.length) {
+    lines.push(interpolate(gettext("空きのない避難所が案内されます: %(names)s"), { names: full.map((s) => s.name).join(gettext("、")) }));
+  }
+  if (shelters.length && people > free) {
+    lines.push(
+      interpolate(gettext("案内する避難所の空きは合計 %(free)s 人分で、対象人数 %(people)s 人に足りません。"), {
+        free: free.toLocaleString(),
+        people: people.toLocaleString(),
+      }),
+    );
+  }
+  if (!shelters.length && alert.kind?.startsWith("evacuation")) lines.push(gettext("案内できる開設中の避難所がありません。"));
+  where.hidden = !lines.length || alert.status !== "draft";
+  where.textContent = lines.join(" ");
+}
+
+/** Progress on this page too (not only on the operations map), with the way to who was
+ * and was not reached. */
+async function renderDelivery(alert) {
+  const box = document.getElementById("delivery");
+  box.hidden = !["approved", "sending", "sent"].includes(alert.status);
+  if (box.hidden) return;
+  document.getElementById("delivery-link").href = `/ops/alerts/${alert.id}/deliveries/`;
+  document.getElementById("reach-link").href = `/ops/?reach=${alert.id}`;
+  const p = await api("GET", `${API}alerts/${alert.id}/delivery`);
+  document.getElementById("delivery-figures").textContent = interpolate(
+    gettext("到達 %(reached)s · 送信待ち %(queued)s · 送信済み %(sent)s · 配信済み %(delivered)s · 失敗 %(failed)s"),
+    p,
+  );
+}
+
+/** A button shows it is working (and takes no second press) until its request is answered. */
+async function busy(button, work) {
+  if (!button || button.getAttribute("aria-busy") === "true") return work();
+  button.setAttribute("aria-busy", "true");
+  button.classList.add("busy");
+  button.disabled = true;
+  try {
+    return await work();
+  } finally {
+    button.removeAttribute("aria-busy");
+    button.classList.remove("busy");
+    button.disabled = false;
+  }
 }
 
 const mine = (alert) => alert.editors.includes(me);
@@ -351,7 +416,9 @@ async function select(id) {
       renderRecipients(selected),
       renderPreviews(selected),
       renderShelters(selected),
+      renderDelivery(selected),
     ]);
+    renderWarnings(selected);
   } catch (error) {
     result.textContent = `${gettext("読み込めませんでした")}: ${error.message}`;
   }
@@ -362,8 +429,9 @@ async function select(id) {
 async function act(method, url, body, done) {
   const result = document.getElementById("action-result");
   result.textContent = "";
+  const button = document.activeElement instanceof HTMLButtonElement ? document.activeElement : null;
   try {
-    const alert = await api(method, url, body);
+    const alert = await busy(button, () => api(method, url, body));
     await select(alert.id);
     document.getElementById("action-result").textContent = done;
     return alert;
@@ -488,6 +556,17 @@ document.getElementById("draw-finish").addEventListener("click", () => {
 // The form ------------------------------------------------------------------------------------
 
 const districtNames = new Map();
+const districtLayers = new Map();
+const DISTRICT_STYLE = { color: "#0b3d6e", weight: 1, fillOpacity: 0.03 };
+const DISTRICT_CHOSEN = { color: "#b00020", weight: 3, fillColor: "#b00020", fillOpacity: 0.25 };
+
+function highlightDistricts() {
+  const chosen = new Set([...form.querySelectorAll("input[name=district_ids]:checked")].map((b) => b.value));
+  for (const [id, layer] of districtLayers) {
+    layer.setStyle(chosen.has(id) ? DISTRICT_CHOSEN : DISTRICT_STYLE);
+    layer.getTooltip()?.getElement()?.classList.toggle("chosen", chosen.has(id));
+  }
+}
 
 async function loadDistricts() {
   const box = document.getElementById("districts");
@@ -509,7 +588,22 @@ async function loadDistricts() {
     }
     status.textContent = features.length ? "" : gettext("地区がありません");
     if (map && features.length) {
-      L.geoJSON(data, { style: { color: "#0b3d6e", weight: 1, fillOpacity: 0.03 }, interactive: false }).addTo(map);
+      // Each district named on the map, and filled when its box is ticked: what the
+      // checkboxes choose is seen where it is.
+      L.geoJSON(data, {
+        style: DISTRICT_STYLE,
+        interactive: false,
+        onEachFeature: (feature, layer) => {
+          districtLayers.set(String(feature.id ?? feature.properties.id), layer);
+          layer.bindTooltip(el("span", {}, feature.properties.name), {
+            permanent: true,
+            direction: "center",
+            className: "district-label",
+          });
+        },
+      }).addTo(map);
+      box.addEventListener("change", highlightDistricts);
+      highlightDistricts();
     }
   } catch (error) {
     status.textContent = `${gettext("読み込めませんでした")}: ${error.message}`;
@@ -558,6 +652,7 @@ function newDraft() {
   editing = null;
   form.reset();
   for (const box of form.querySelectorAll("input[name=district_ids]")) box.checked = false;
+  highlightDistricts();
   clearErrors();
   setPoints(null);
   const heading = document.getElementById("form-heading");
@@ -580,6 +675,7 @@ function editDraft(alert) {
   for (const box of form.querySelectorAll("input[name=district_ids]")) {
     box.checked = alert.district_ids.includes(Number(box.value));
   }
+  highlightDistricts();
   setPoints(alert.area);
   const heading = document.getElementById("form-heading");
   heading.textContent = `${gettext("下書きの編集")} #${alert.id}`;
@@ -595,9 +691,9 @@ form.addEventListener("submit", async (e) => {
     return;
   }
   try {
-    const alert = editing
-      ? await api("PUT", `${API}alerts/${editing}`, payload())
-      : await api("POST", `${API}alerts`, payload());
+    const alert = await busy(e.submitter, () =>
+      editing ? api("PUT", `${API}alerts/${editing}`, payload()) : api("POST", `${API}alerts`, payload()),
+    );
     await select(alert.id);
     document.getElementById("form-result").textContent = gettext("下書きを保存しました");
   } catch (error) {

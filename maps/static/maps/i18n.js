@@ -10,6 +10,12 @@ export function gettext(msgid) {
   return catalogue ? catalogue.gettext(msgid) : msgid;
 }
 
+/** The translation of a Japanese msgid in a context: one Japanese word with two English
+ * meanings (状態 of a shelter, of a report) has one msgid per meaning. */
+export function pgettext(context, msgid) {
+  return catalogue ? catalogue.pgettext(context, msgid) : msgid;
+}
+
 /** A translated format with its named %(name)s placeholders filled in, as Django's
  * interpolate(format, values, true) fills them. */
 export function interpolate(format, values) {

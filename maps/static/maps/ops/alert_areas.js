@@ -13,14 +13,14 @@ function alertColour(alert) {
   return "#6a1b9a";
 }
 
+/** Everything the alert reaches, as the residents' public map shows it: the whole city,
+ * or its drawn area together with every district it names (their union). */
 function alertGeometry(alert) {
-  if (alert.area) return alert.area;
   if (alert.whole_city && snapshot.city) return snapshot.city;
-  const wanted = new Set(alert.district_ids);
-  return {
-    type: "FeatureCollection",
-    features: snapshot.districts.features.filter((f) => wanted.has(f.properties.id)),
-  };
+  const wanted = new Set(alert.district_ids ?? []);
+  const features = snapshot.districts.features.filter((f) => wanted.has(f.properties.id));
+  if (alert.area) features.push({ type: "Feature", properties: {}, geometry: alert.area });
+  return { type: "FeatureCollection", features };
 }
 
 export function drawAlert(alert) {

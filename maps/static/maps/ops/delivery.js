@@ -145,19 +145,29 @@ function updateDeliveryItem(entry) {
   return li;
 }
 
+/** Alerts still going out under 配信中; those whose sending has finished (kept while
+ * their safety check takes answers) move to a list of their own, folded away. */
 export function renderDeliveries() {
-  const list = document.getElementById("alert-deliveries");
+  const live = document.getElementById("alert-deliveries");
+  const done = document.getElementById("alert-deliveries-done");
   const newestFirst = [...state.deliveries.values()].sort((a, b) => b.id - a.id);
-  if (!newestFirst.length) {
-    list.replaceChildren(el("li", { class: "none" }, gettext("配信中の避難情報はありません")));
-    return;
+  const finished = (entry) => Boolean(entry.progress?.finished) || entry.status === "sent" || entry.status === "cancelled";
+  const lists = [
+    [live, newestFirst.filter((e) => !finished(e))],
+    [done, newestFirst.filter(finished)],
+  ];
+  for (const [list, entries] of lists) {
+    if (!list) continue;
+    // Appending an item already in a list moves it: the order follows, focus stays.
+    entries.forEach((entry, i) => {
+      const li = updateDeliveryItem(entry);
+      if (list.children[i] !== li) list.insertBefore(li, list.children[i] ?? null);
+    });
+    while (list.children.length > entries.length) list.lastElementChild.remove();
   }
-  list.querySelector(":scope > li.none")?.remove();
-  // Appending an item already in the list moves it: the order follows, focus stays.
-  newestFirst.forEach((entry, i) => {
-    const li = updateDeliveryItem(entry);
-    if (list.children[i] !== li) list.insertBefore(li, list.children[i] ?? null);
-  });
+  if (!live.children.length) live.append(el("li", { class: "none" }, gettext("配信中の避難情報はありません")));
+  const count = document.getElementById("finished-count");
+  if (count) count.textContent = String(lists[1][1].length);
 }
 
 function districtName(id) {
@@ -292,7 +302,9 @@ export async function refreshNeedHelp() {
   const entry = state.deliveries.get(state.reachAlertId);
   const request = ++needHelp.request;
   if (!entry?.asks_safety) {
-    caption.textContent = entry ? alertName(entry) : "";
+    caption.textContent = entry
+      ? `${alertName(entry)}: ${gettext("この避難情報は安否確認を求めていません")}`
+      : gettext("安否確認を求めた避難情報はありません");
     list.replaceChildren();
     return;
   }

@@ -5,7 +5,7 @@ import { applyAlert } from "./alert_areas.js";
 import { applyAlertToDeliveries, applyFigures } from "./delivery.js";
 import { addToFeed } from "./feed.js";
 import { refreshFigures, renderPanel } from "./panel.js";
-import { refreshReport } from "./reports.js";
+import { applyReportEvent, renderReportCount } from "./reports.js";
 import { drawShelter } from "./shelters.js";
 import { state } from "./state.js";
 import { applyWarnings } from "./warnings.js";
@@ -70,8 +70,11 @@ export function apply(event) {
       break;
     default:
       if (event.kind.startsWith("report.")) {
-        refreshReport(p.id);
+        // The event carries what the marker needs: no request per report, however many
+        // arrive; only the counts are asked for again, once per burst.
+        applyReportEvent({ created_at: event.kind === "report.created" ? event.at : undefined, ...p });
         refreshFigures();
+        renderReportCount();
       }
   }
   addToFeed(event);

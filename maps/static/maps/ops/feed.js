@@ -15,7 +15,7 @@ const KINDS = {
   "alert.cancelled": gettext("避難情報の取消"),
   "shelter.headcount": gettext("避難者数"),
   "shelter.status_changed": gettext("避難所の状態"),
-  "stock.shortages": gettext("不足"),
+  "stock.shortages": gettext("物資の不足"),
   "stock.moved": gettext("在庫"),
   "report.created": gettext("新しい被害報告"),
   "report.updated": gettext("被害報告の更新"),
@@ -27,6 +27,15 @@ const KINDS = {
   "jma.warnings": gettext("気象庁の警報・注意報"),
   "suggestion.changed": gettext("提案"),
   "callup.changed": gettext("職員参集"),
+  "supply_request.created": gettext("物資要請"),
+  "supply_request.approved": gettext("物資要請の承認"),
+  "supply_request.rejected": gettext("物資要請の却下"),
+  "supply_request.cancelled": gettext("物資要請の取下げ"),
+  "supply_request.fulfilled": gettext("物資要請の充足"),
+  "transfer.planned": gettext("移送の計画"),
+  "transfer.dispatched": gettext("移送の発送"),
+  "transfer.received": gettext("移送の受領"),
+  "transfer.cancelled": gettext("移送の取消"),
 };
 
 function describe(event) {
@@ -39,7 +48,7 @@ function describe(event) {
     case "shelter.status_changed":
       return `${p.name}: ${snapshot.statuses[p.status] ?? p.status}`;
     case "stock.shortages":
-      return `${gettext("不足")}: ${p.shortages.length}`;
+      return `${gettext("不足している品目")}: ${p.shortages.length}`;
     case "stock.moved":
       return `${snapshot.depots[p.depot_id]?.name ?? p.depot_id}: ${snapshot.items[p.item_id] ?? p.item_id} ${p.quantity > 0 ? "+" : ""}${p.quantity}`;
     case "alert.delivery_progress": {
@@ -61,7 +70,8 @@ function describe(event) {
       return `${p.name} (${p.phase})${drill(p.is_drill)}`;
     default:
       if (event.kind.startsWith("transfer.") || event.kind.startsWith("supply_request.")) {
-        return `#${p.transfer_id ?? p.request_id} ${snapshot.depots[p.to_depot_id ?? p.depot_id]?.name ?? ""} ${p.status}`;
+        // The kind says what happened; the place says where (never the raw status code).
+        return `#${p.transfer_id ?? p.request_id} ${snapshot.depots[p.to_depot_id ?? p.depot_id]?.name ?? ""}`;
       }
       if (event.kind.startsWith("report.")) {
         const category = snapshot.report_categories[p.category] ?? p.category;

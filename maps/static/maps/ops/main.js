@@ -18,11 +18,13 @@ import { addToFeed } from "./feed.js";
 import { live } from "./live.js";
 import { refreshFigures, renderPanel } from "./panel.js";
 import { populationLayer, populationLegendControl } from "./population.js";
+import { legendControl } from "./legend.js";
 import {
   UNCLUSTERED_ZOOM,
   loadReports,
   openReport,
   refilterReports,
+  renderReportCount,
   reportTilesLayer,
   reportUnder,
 } from "./reports.js";
@@ -46,7 +48,13 @@ window.addEventListener("map:init", (e) => {
   state.map = map;
   // Clustering needs a maximum zoom; the GSI standard tiles go to 18.
   if (map.getMaxZoom() === Infinity) map.setMaxZoom(18);
+  // Shelter pins above the report markers and clusters (never hidden under them); every
+  // open report's dot (vector tiles) below everything else drawn.
+  map.createPane("shelters").style.zIndex = "640";
+  map.createPane("reportTiles").style.zIndex = "350";
   layers.shelters = L.layerGroup().addTo(map);
+  // Closed shelters: off by default, quiet grey pins when shown.
+  layers.closedShelters = L.layerGroup();
   layers.reports = L.markerClusterGroup({ disableClusteringAtZoom: UNCLUSTERED_ZOOM }).addTo(map);
   layers.districts = districtsLayer().addTo(map);
   layers.alerts = L.featureGroup().addTo(map);
@@ -64,14 +72,17 @@ window.addEventListener("map:init", (e) => {
   layers.population.on("add", () => populationLegend.addTo(map));
   layers.population.on("remove", () => populationLegend.remove());
   const overlays = {
-    [gettext("避難所")]: layers.shelters,
-    [gettext("被害報告")]: layers.reports,
+    [gettext("避難所（開設・準備中など）")]: layers.shelters,
+    [gettext("閉鎖中の避難所")]: layers.closedShelters,
   };
   if (urls.tiles && L.vectorGrid) {
-    layers.reportTiles = reportTilesLayer();
-    overlays[gettext("被害報告（全件・タイル）")] = layers.reportTiles;
+    // On by default: every open report, however many, is on the map.
+    layers.reportTiles = reportTilesLayer().addTo(map);
+    overlays[gettext("未解決の被害報告（すべて・点）")] = layers.reportTiles;
     map.on("click", reportUnder);
   }
+  overlays[gettext("被害報告（新しい順・操作用の印）")] = layers.reports;
+  map.on("overlayadd overlayremove", renderReportCount);
   L.control
     .layers(null, {
       ...overlays,
@@ -81,6 +92,7 @@ window.addEventListener("map:init", (e) => {
       [gettext("配信状況（地区別）")]: layers.reach,
     })
     .addTo(map);
+  legendControl().addTo(map);
   for (const alert of state.alerts.values()) drawAlert(alert);
   for (const shelter of state.shelters.values()) drawShelter(shelter);
   const bounds = L.latLngBounds([...state.shelters.values()].map((s) => [s.lat, s.lon]));
@@ -90,7 +102,12 @@ window.addEventListener("map:init", (e) => {
   renderPanel();
   renderWarnings();
   renderDeliveries();
+  // `?reach=<alert id>`: opened from an alert's delivery page, its reach map at once.
+  const reach = Number(new URLSearchParams(location.search).get("reach"));
+  if (reach && state.deliveries.has(reach)) selectReach(reach);
   refreshNeedHelp();
+  renderReportCount();
+  document.addEventListener("ops:figures", renderReportCount);
   loadReports();
   live.connect();
   window.sonaeOps = {

@@ -5,9 +5,11 @@ import { shortageText } from "./shelters.js";
 import { snapshot, state, urls } from "./state.js";
 
 // The report figures are counts over every report, most of which the page never loads:
-// after report events the page asks the server again, once for a burst of events.
+// after report events the page asks the server again, at most once every two seconds
+// however many events a burst brings (the last event is always followed by a fetch).
 const FIGURES_DELAY = 300;
-const figures = { timer: null };
+const FIGURES_INTERVAL = 2000;
+const figures = { timer: null, last: 0 };
 
 export function renderPanel() {
   const { shelters, shortages, reportFigures } = state;
@@ -47,14 +49,18 @@ export function renderPanel() {
 }
 
 export function refreshFigures() {
-  clearTimeout(figures.timer);
+  if (figures.timer) return; // one is due: it counts this event too
+  const wait = Math.max(FIGURES_DELAY, figures.last + FIGURES_INTERVAL - Date.now());
   figures.timer = setTimeout(async () => {
+    figures.timer = null;
+    figures.last = Date.now();
     if (!urls.figures) return;
     try {
       state.reportFigures = await api("GET", urls.figures);
       renderPanel();
+      document.dispatchEvent(new Event("ops:figures"));
     } catch {
       // The figures stay as they were; the next report event asks again.
     }
-  }, FIGURES_DELAY);
+  }, wait);
 }

@@ -1,12 +1,22 @@
-// Damage reports on the operations map: the newest thousand as markers (clustered, live, with
-// the triage controls in their popups), every open one as vector tiles, and the filters.
+// Damage reports on the operations map, at any count, none left out silently:
+//
+// - every open report is drawn from vector tiles (one ST_AsMVT query per tile, canvas), on
+//   by default, with the count of what the tiles hold shown beside the map;
+// - the newest thousand (and every report an event brings) are also markers, clustered,
+//   for triage: their popups show the report and the actions its state allows.
+//
+// Events carry what a marker needs (place, category, severity, status, time), so a burst of
+// new reports costs no request per report; a popup fetches the report's details (words,
+// photos, the reporter's contact for staff) only when someone opens it.
 import { api, el } from "../dom.js";
-import { gettext } from "../i18n.js";
+import { gettext, interpolate } from "../i18n.js";
 import { renderPanel } from "./panel.js";
 import { snapshot, state, urls } from "./state.js";
 
 const SEVERITY_COLOURS = ["#1a7f37", "#7a8b00", "#b26b00", "#c4461b", "#a0001c"];
 export const UNCLUSTERED_ZOOM = 17;
+export const MARKERS_LOADED = 1000;
+const OPEN = ["new", "verified", "assigned"];
 
 function reportFilters() {
   const form = document.getElementById("report-filters");
@@ -30,18 +40,69 @@ function reportVisible(report) {
 }
 
 function isUnresolved(report) {
-  return ["new", "verified", "assigned"].includes(report.status);
+  return OPEN.includes(report.status);
 }
 
-async function triage(report, action, body) {
-  const out = document.getElementById("triage-result");
+function localTime(iso) {
+  return new Date(iso).toLocaleString(document.documentElement.lang, {
+    month: "numeric",
+    day: "numeric",
+    hour: "2-digit",
+    minute: "2-digit",
+    timeZone: "Asia/Tokyo",
+  });
+}
+
+const SOURCES = {
+  staff: gettext("職員"),
+  web: gettext("ウェブの報告フォーム"),
+  line: "LINE",
+  sms: "SMS",
+};
+
+// The actions each state allows (disaster/reports/services.py TRANSITIONS, and merge).
+const ACTIONS = {
+  new: ["verify", "assign", "merge", "resolve", "reject"],
+  verified: ["assign", "merge", "resolve", "reject"],
+  assigned: ["assign", "merge", "resolve", "reject"],
+};
+
+/** A refusal shown where it belongs: a field's message under that field, anything else
+ * under the popup's buttons; announced either way. */
+function showRefusal(popup, error) {
+  for (const node of popup.querySelectorAll(".field-error")) node.replaceChildren();
+  for (const input of popup.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
+  const fields = error.data?.errors ?? [];
+  let placed = false;
+  for (const { field, message } of fields) {
+    const name = String(field ?? "").split(".").pop();
+    const box = popup.querySelector(`.field-error[data-for="${CSS.escape(name)}"]`);
+    if (!box) continue;
+    box.textContent = message;
+    popup.querySelector(`[name="${CSS.escape(name)}"]`)?.setAttribute("aria-invalid", "true");
+    placed = true;
+  }
+  if (!placed) popup.querySelector(".field-error[data-for=action]").textContent = error.message;
+}
+
+async function triage(report, action, body, popup, button) {
+  button.setAttribute("aria-busy", "true");
+  button.classList.add("busy");
+  for (const b of popup.querySelectorAll("button")) b.disabled = true;
   try {
     const updated = await api("POST", `${urls.reports}/${report.id}/${action}`, body);
-    out.textContent = `${gettext("更新しました")} #${report.id}`;
+    if (updated?.id) {
+      state.reportDetails.set(updated.id, updated);
+      upsertReport(updated);
+    }
+    document.getElementById("triage-result").textContent = `${gettext("更新しました")} #${report.id}`;
     state.reportMarkers.get(report.id)?.closePopup();
-    if (updated?.id) upsertReport(updated);
   } catch (error) {
-    out.textContent = `${gettext("更新できませんでした")} #${report.id}: ${error.message}`;
+    showRefusal(popup, error);
+    for (const b of popup.querySelectorAll("button")) b.disabled = false;
+  } finally {
+    button.removeAttribute("aria-busy");
+    button.classList.remove("busy");
   }
 }
 
@@ -49,7 +110,7 @@ async function triage(report, action, body) {
  * near-duplicate hint): each a button that puts its number in the merge field. */
 function duplicateHints(report, into) {
   const box = el("p", { class: "duplicates", hidden: true });
-  if (!isUnresolved(report)) return box;
+  if (!isUnresolved(report) || !into) return box;
   api("GET", `${urls.reports}/${report.id}/duplicates`)
     .then((found) => {
       if (!found.length) return;
@@ -62,7 +123,6 @@ function duplicateHints(report, into) {
         return b;
       });
       box.replaceChildren(`${gettext("重複の可能性")}: `, ...buttons);
-      // Shown in place: popup.update() would rebuild the popup from its function.
       box.hidden = false;
     })
     .catch(() => {
@@ -78,9 +138,7 @@ function ownPath(url) {
   if (typeof url !== "string" || !url.startsWith("/")) return null;
   try {
     const resolved = new URL(url, window.location.origin);
-    return resolved.origin === window.location.origin
-      ? resolved.pathname + resolved.search
-      : null;
+    return resolved.origin === window.location.origin ? resolved.pathname + resolved.search : null;
   } catch {
     return null;
   }
@@ -115,37 +173,169 @@ function reportPhotos(report) {
   );
 }
 
-function reportPopup(report) {
-  const team = el("input", { type: "text", id: `team-${report.id}`, maxlength: 100 });
-  const into = el("input", { type: "number", id: `into-${report.id}`, min: 1 });
-  const button = (label, action, body) => {
-    const b = el("button", { type: "button", "data-action": action }, label);
-    b.addEventListener("click", () => triage(report, action, body?.()));
-    return b;
-  };
+/** The reports merged into this one, each with its own words and place: a merge keeps
+ * what every reporter said. */
+function mergedSources(report) {
+  const others = (report.sources ?? []).filter((s) => s.id !== report.id);
+  if (!others.length) return null;
   return el(
-    "div",
-    { class: "popup", "data-report": report.id },
-    el("strong", {}, `#${report.id} ${report.category_label ?? report.category}`),
-    el("p", {}, `${gettext("深刻度")} ${report.severity} · ${report.status_label ?? report.status}`),
-    report.reporters > 1 ? el("p", {}, `${gettext("報告者数")} ${report.reporters}`) : null,
-    el("p", { class: "description" }, report.description ?? ""),
-    report.address ? el("p", {}, report.address) : null,
-    reportPhotos(report),
-    duplicateHints(report, into),
+    "details",
+    { class: "merged" },
+    el("summary", {}, interpolate(gettext("統合された報告 %(n)s 件"), { n: others.length })),
     el(
-      "div",
-      { class: "triage" },
-      button(gettext("確認済みにする"), "verify"),
-      el("label", { for: `team-${report.id}` }, gettext("担当班")),
-      team,
-      button(gettext("割り当て"), "assign", () => ({ team: team.value })),
-      el("label", { for: `into-${report.id}` }, gettext("統合先の報告番号")),
-      into,
-      button(gettext("統合"), "merge", () => ({ into: Number(into.value) })),
-      button(gettext("解決"), "resolve"),
+      "ul",
+      {},
+      ...others.map((s) =>
+        el(
+          "li",
+          { "data-source": s.id },
+          `#${s.id} · ${localTime(s.created_at)} · ${SOURCES[s.source] ?? s.source}`,
+          s.description ? el("p", { class: "description" }, s.description) : null,
+          s.address ? el("p", {}, s.address) : null,
+        ),
+      ),
     ),
   );
+}
+
+function field(label, input, name) {
+  return el(
+    "div",
+    { class: "triage-field" },
+    el("label", { for: input.id }, label),
+    input,
+    el("span", { class: "field-error", "data-for": name, role: "alert" }),
+  );
+}
+
+function triageControls(report, popup) {
+  const allowed = ACTIONS[report.status] ?? [];
+  if (!allowed.length) {
+    return { node: el("p", { class: "settled" }, gettext("対応は終わっています（操作はありません）")), into: null };
+  }
+  const team = el("input", { type: "text", id: `team-${report.id}`, name: "team", maxlength: 100, value: report.team ?? "" });
+  const into = el("input", { type: "number", id: `into-${report.id}`, name: "into", min: 1, inputmode: "numeric" });
+  const button = (label, action, body, kind = "") => {
+    const b = el("button", { type: "button", "data-action": action, class: kind }, label);
+    b.addEventListener("click", () => triage(report, action, body?.(), popup, b));
+    return b;
+  };
+  const rows = [];
+  if (allowed.includes("verify")) rows.push(el("div", { class: "triage-row" }, button(gettext("確認済みにする"), "verify")));
+  if (allowed.includes("assign")) {
+    rows.push(
+      el(
+        "div",
+        { class: "triage-row" },
+        field(gettext("担当班"), team, "team"),
+        button(report.status === "assigned" ? gettext("担当を変える") : gettext("割り当て"), "assign", () => ({ team: team.value })),
+      ),
+    );
+  }
+  if (allowed.includes("merge")) {
+    rows.push(
+      el(
+        "div",
+        { class: "triage-row" },
+        field(gettext("統合先の報告番号"), into, "into"),
+        button(gettext("統合"), "merge", () => ({ into: Number(into.value) })),
+      ),
+    );
+  }
+  rows.push(
+    el(
+      "div",
+      { class: "triage-row" },
+      allowed.includes("resolve") ? button(gettext("解決済みにする"), "resolve", null, "primary") : null,
+      allowed.includes("reject") ? button(gettext("誤報として却下"), "reject", null, "danger") : null,
+    ),
+  );
+  rows.push(el("p", { class: "field-error", "data-for": "action", role: "alert" }));
+  return { node: el("div", { class: "triage" }, ...rows), into };
+}
+
+/** What the popup says of the report: the facts known at once, its words, place, contact,
+ * photos and merged reports once the details arrive. */
+function reportInfo(id) {
+  const report = { ...state.reports.get(id), ...state.reportDetails.get(id) };
+  const details = state.reportDetails.get(id);
+  const category = report.category_label ?? snapshot.report_categories[report.category] ?? report.category;
+  const status = report.status_label ?? snapshot.report_statuses[report.status] ?? report.status;
+  const facts = [
+    `${gettext("深刻度")} ${report.severity}`,
+    status,
+    report.created_at ? localTime(report.created_at) : null,
+    report.source ? (SOURCES[report.source] ?? report.source) : null,
+  ].filter(Boolean);
+  const contact = report.reporter_contact;
+  return el(
+    "div",
+    { class: "report-info" },
+    el("strong", {}, `#${id} ${category}`),
+    el("p", { class: "facts" }, facts.join(" · ")),
+    report.reporters > 1 ? el("p", {}, `${gettext("報告者数")} ${report.reporters}`) : null,
+    report.team ? el("p", {}, `${gettext("担当班")}: ${report.team}`) : null,
+    details
+      ? el("p", { class: "description" }, report.description || gettext("（説明なし）"))
+      : el("p", { class: "loading" }, gettext("読み込んでいます…")),
+    report.address ? el("p", {}, report.address) : null,
+    contact
+      ? el(
+          "p",
+          { class: "contact" },
+          `${gettext("報告者の連絡先（職員のみ）")}: `,
+          el("a", { href: `tel:${contact.replace(/[^\d+]/g, "")}` }, contact),
+        )
+      : null,
+    reportPhotos(report),
+    mergedSources(report),
+  );
+}
+
+/** The popup: what is known of the report, and the actions its state allows. */
+function reportPopup(id) {
+  const report = { ...state.reports.get(id), ...state.reportDetails.get(id) };
+  const popup = el("div", { class: "popup report-popup", "data-report": id, "data-status": report.status });
+  const controls = triageControls(report, popup);
+  popup.append(reportInfo(id), duplicateHints(report, controls.into), controls.node);
+  return popup;
+}
+
+async function loadDetails(id) {
+  try {
+    const report = await api("GET", `${urls.reports}/${id}`);
+    const before = state.reports.get(id)?.status;
+    state.reportDetails.set(id, report);
+    upsertReport(report, { render: false });
+    const marker = state.reportMarkers.get(id);
+    if (!marker?.isPopupOpen()) return;
+    // Only the words change in place: what someone is typing into the controls stays,
+    // unless the report's state changed (then the actions it allows did too).
+    const open = marker.getPopup().getElement()?.querySelector(`[data-report="${id}"]`);
+    if (open && before === report.status) open.querySelector(".report-info")?.replaceWith(reportInfo(id));
+    else marker.setPopupContent(reportPopup(id));
+  } catch (error) {
+    const marker = state.reportMarkers.get(id);
+    marker?.getPopup()?.getElement()?.querySelector(".loading")?.replaceChildren(
+      `${gettext("詳細を読み込めませんでした")}: ${error.message}`,
+    );
+  }
+}
+
+/** What the map keeps of a report (the fields of its events). */
+function pick(r) {
+  return {
+    id: r.id,
+    category: r.category,
+    severity: r.severity,
+    status: r.status,
+    latitude: r.latitude,
+    longitude: r.longitude,
+    reporters: r.reporters,
+    source: r.source,
+    team: r.team,
+    created_at: r.created_at,
+  };
 }
 
 function reportStyle(report) {
@@ -158,48 +348,72 @@ function reportStyle(report) {
   };
 }
 
-function upsertReport(report, { render = true } = {}) {
+function makeMarker(report) {
+  const marker = L.circleMarker([report.latitude, report.longitude], reportStyle(report));
+  const id = report.id;
+  // Built when opened, from the report as it is then; scrolls inside when taller than
+  // the map allows, and pans the map once so it is never cut off.
+  marker.bindPopup(() => reportPopup(id), {
+    autoPan: true,
+    autoPanPadding: [24, 24],
+    maxWidth: 340,
+    minWidth: 260,
+    maxHeight: Math.max(240, state.map.getSize().y - 120),
+  });
+  marker.on("popupopen", () => loadDetails(id));
+  return marker;
+}
+
+/** Apply what the map knows of a report (an event's payload, a loaded row): the marker
+ * follows, the popup's details are fetched again only if it is open. */
+export function upsertReport(report, { render = true } = {}) {
   const { layers, reports, reportMarkers } = state;
-  reports.set(report.id, report);
+  const known = reports.get(report.id) ?? {};
+  const merged = { ...known, ...Object.fromEntries(Object.entries(pick(report)).filter(([, v]) => v !== undefined)) };
+  reports.set(report.id, merged);
   let marker = reportMarkers.get(report.id);
   if (!marker) {
-    marker = L.circleMarker([report.latitude, report.longitude], reportStyle(report));
-    // The popup is built when opened, from the report as it is then; openReport places
-    // the map so it fits, instead of the popup panning the map while it is being used.
-    marker.bindPopup(() => reportPopup(reports.get(report.id)), { autoPan: false, maxWidth: 320 });
-    marker.on("click", () => openReport(report.id));
+    marker = makeMarker(merged);
     reportMarkers.set(report.id, marker);
   } else {
-    // Moving a clustered marker re-adds it, which would rebuild an open popup (and lose
-    // what staff are typing into it): move it only when the report really moved.
     const at = marker.getLatLng();
-    if (at.lat !== report.latitude || at.lng !== report.longitude) {
-      marker.setLatLng([report.latitude, report.longitude]);
-    }
-    marker.setStyle(reportStyle(report));
-    marker.setRadius(reportStyle(report).radius);
+    if (at.lat !== merged.latitude || at.lng !== merged.longitude) marker.setLatLng([merged.latitude, merged.longitude]);
+    marker.setStyle(reportStyle(merged));
+    marker.setRadius(reportStyle(merged).radius);
   }
-  const category = snapshot.report_categories[report.category] ?? report.category;
+  const category = snapshot.report_categories[merged.category] ?? merged.category;
   // A node, not a string: Leaflet puts a string into the page as markup.
-  marker.unbindTooltip().bindTooltip(el("span", {}, `#${report.id} ${category}`));
+  const label = el("span", {}, `#${merged.id} ${category}`);
+  if (marker.getTooltip()) marker.setTooltipContent(label);
+  else marker.bindTooltip(label);
   const shown = layers.reports.hasLayer(marker);
-  if (reportVisible(report) && !shown) layers.reports.addLayer(marker);
-  if (!reportVisible(report) && shown) layers.reports.removeLayer(marker);
+  if (reportVisible(merged) && !shown) layers.reports.addLayer(marker);
+  if (!reportVisible(merged) && shown) layers.reports.removeLayer(marker);
   if (render) renderPanel();
 }
 
-/** Bring a report into view (out of its cluster, low on the map so its popup with the
- * triage controls fits above it) and open its popup. */
+/** A report event: the marker moves with it at once; an open popup shows the change. */
+export function applyReportEvent(payload) {
+  const before = state.reports.get(payload.id)?.status;
+  upsertReport(payload, { render: false });
+  const marker = state.reportMarkers.get(payload.id);
+  if (!marker?.isPopupOpen()) return;
+  if (before !== payload.status) marker.setPopupContent(reportPopup(payload.id));
+  loadDetails(payload.id);
+}
+
+/** Bring a report into view (out of its cluster) and open its popup. */
 export function openReport(id) {
   const { map, layers } = state;
   const marker = state.reportMarkers.get(id);
-  if (!marker) return;
+  if (!marker) {
+    showReport(id);
+    return;
+  }
   if (!layers.reports.hasLayer(marker)) layers.reports.addLayer(marker);
-  // markercluster's zoomToShowLayer expects icon markers, not circles: zoom in to where
-  // clusters break up ourselves. No animation, so nothing moves under the pointer.
+  if (!map.hasLayer(layers.reports)) layers.reports.addTo(map);
   const zoom = map.hasLayer(marker) ? map.getZoom() : Math.max(map.getZoom(), UNCLUSTERED_ZOOM);
   map.setView(marker.getLatLng(), zoom, { animate: false });
-  map.panBy([0, -map.getSize().y * 0.3], { animate: false });
   const started = performance.now();
   const open = () => {
     if (map.hasLayer(marker)) marker.openPopup();
@@ -209,8 +423,15 @@ export function openReport(id) {
 }
 
 async function showReport(id) {
-  if (!state.reportMarkers.has(id)) await refreshReport(id);
-  openReport(id);
+  try {
+    const report = await api("GET", `${urls.reports}/${id}`);
+    state.reportDetails.set(id, report);
+    upsertReport(report);
+    openReport(id);
+  } catch (error) {
+    document.getElementById("triage-result").textContent =
+      `${interpolate(gettext("#%(id)s を開けませんでした"), { id })}: ${error.message}`;
+  }
 }
 
 export function reportTilesLayer() {
@@ -224,13 +445,22 @@ export function reportTilesLayer() {
   });
   // Drawn only (VectorGrid 1.3's own click handling breaks on Leaflet 1.9): a click on the
   // tiles asks the API which open report lies under the pointer.
-  return L.vectorGrid.protobuf(tilesUrl(), {
+  const layer = L.vectorGrid.protobuf(tilesUrl(), {
     rendererFactory: L.canvas.tile,
     interactive: false,
     maxNativeZoom: 18,
+    pane: "reportTiles",
     fetchOptions: { credentials: "same-origin" },
     vectorTileLayerStyles: { reports: style },
   });
+  layer.on("loading", () => setTilesState("loading"));
+  layer.on("load", () => setTilesState("loaded"));
+  return layer;
+}
+
+function setTilesState(value) {
+  document.getElementById("ops-map-panel").dataset.tiles = value;
+  renderReportCount();
 }
 
 export async function reportUnder(event) {
@@ -242,23 +472,29 @@ export async function reportUnder(event) {
   const near = (dx, dy) => map.containerPointToLatLng(event.containerPoint.add([dx, dy]));
   const [sw, ne] = [near(-8, 8), near(8, -8)];
   const query = new URLSearchParams({ bbox: [sw.lng, sw.lat, ne.lng, ne.lat].join(","), limit: "1" });
-  for (const status of ["new", "verified", "assigned"]) query.append("status", status);
+  for (const status of OPEN) query.append("status", status);
   const found = await api("GET", `${urls.geojson}?${query}`);
   const id = found.features[0]?.id;
-  if (id) await showReport(id);
+  if (id) openReport(id);
 }
 
-/** The tile URL with the filter form's choices, as the tile endpoint takes them (the same
- * report filters as the list): without a status, the tiles hold the open reports. */
-function tilesUrl() {
+/** The filter form's choices as the report endpoints take them. The tiles hold the open
+ * reports without a status; the GeoJSON holds every status unless told. */
+function filterQuery({ openByDefault = false } = {}) {
   const f = reportFilters();
   const query = new URLSearchParams();
   if (f.category) query.append("category", f.category);
   if (f.severity > 1) query.append("severity_min", String(f.severity));
   if (f.status === "") for (const status of Object.keys(snapshot.report_statuses)) query.append("status", status);
-  else if (f.status !== "open") query.append("status", f.status);
+  else if (f.status === "open") {
+    if (!openByDefault) for (const status of OPEN) query.append("status", status);
+  } else query.append("status", f.status);
   if (f.hours) query.append("since", new Date(Date.now() - f.hours * 3600e3).toISOString());
-  const text = query.toString();
+  return query;
+}
+
+function tilesUrl() {
+  const text = filterQuery({ openByDefault: true }).toString();
   return text ? `${urls.tiles}?${text}` : urls.tiles;
 }
 
@@ -269,27 +505,48 @@ export function refilterReports() {
     if (reportVisible(report)) layers.reports.addLayer(state.reportMarkers.get(id));
   }
   layers.reportTiles?.setUrl(tilesUrl());
+  loadReports();
 }
 
+/** What the map shows, in words beside it: every open report is drawn as a dot; the
+ * newest of them are also markers to triage. Never a silent limit. */
+export function renderReportCount() {
+  const out = document.getElementById("report-count");
+  if (!out) return;
+  const total = Object.values(state.reportFigures.open_by_severity ?? {}).reduce((n, v) => n + v, 0);
+  const markers = state.layers.reports?.getLayers().length ?? 0;
+  const tilesOn = Boolean(state.layers.reportTiles && state.map?.hasLayer(state.layers.reportTiles));
+  const parts = [
+    interpolate(gettext("未解決の被害報告 %(n)s 件"), { n: total.toLocaleString() }),
+    tilesOn ? gettext("すべて点で表示") : gettext("点の表示は切っています"),
+    interpolate(gettext("うち操作できる印 %(n)s 件（新しい順）"), { n: markers.toLocaleString() }),
+  ];
+  out.textContent = parts.join(" · ");
+  out.dataset.total = String(total);
+  out.dataset.markers = String(markers);
+}
+
+const loading = { request: 0 };
+
+/** The newest reports the filters select, as markers: one GeoJSON request built by
+ * PostgreSQL (no description or contact; the popup fetches those when opened). */
 export async function loadReports() {
-  if (!urls.reports) return;
+  if (!urls.geojson) return;
+  const request = ++loading.request;
+  const query = filterQuery();
+  query.set("limit", String(MARKERS_LOADED));
   try {
-    // The newest 1000; older ones arrive as they change (their events) or on the layer's
-    // GeoJSON/tiles when the map needs them all.
-    const page = await api("GET", `${urls.reports}?limit=1000`);
-    for (const report of page.items ?? page) upsertReport(report, { render: false });
+    const found = await api("GET", `${urls.geojson}?${query}`);
+    if (request !== loading.request) return;
+    for (const f of found.features) {
+      const [longitude, latitude] = f.geometry.coordinates;
+      upsertReport({ id: f.id, latitude, longitude, ...f.properties }, { render: false });
+    }
     renderPanel();
+    renderReportCount();
+    document.getElementById("ops-map-panel").dataset.markers = "loaded";
   } catch (error) {
     document.getElementById("triage-result").textContent =
       `${gettext("被害報告を読み込めませんでした")}: ${error.message}`;
-  }
-}
-
-export async function refreshReport(id) {
-  if (!urls.reports || !id) return;
-  try {
-    upsertReport(await api("GET", `${urls.reports}/${id}`));
-  } catch {
-    // A report the page may not read any more (deleted) simply stays as it was.
   }
 }

@@ -26,6 +26,9 @@ export const state = {
   shelters: new Map(snapshot.shelters.map((s) => [s.id, s])),
   shelterMarkers: new Map(),
   reports: new Map(),
+  // What the API said of a report whose popup was opened (words, photos, contact): fetched
+  // when someone opens it, never for every report.
+  reportDetails: new Map(),
   reportMarkers: new Map(),
   alerts: new Map(snapshot.alerts.map((a) => [a.id, a])),
   alertLayers: new Map(),

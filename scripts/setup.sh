@@ -64,8 +64,10 @@ if [[ "$db_host" == "127.0.0.1" || "$db_host" == "localhost" ]]; then
       as_root pg_createcluster "$major" main --port "$db_port"
       cluster=main
     fi
-    as_root pg_ctlcluster --skip-systemctl-redirect "$major" "$cluster" start
-    for _ in $(seq 50); do pg_isready -q -h "$db_host" -p "$db_port" && break; sleep 0.2; done
+    # A cluster that is running but slow to answer (a busy machine) is not an error: wait.
+    as_root pg_ctlcluster --skip-systemctl-redirect "$major" "$cluster" start ||
+      pg_lsclusters -h | awk -v m="$major" -v c="$cluster" '$1 == m && $2 == c && $4 == "online" {ok = 1} END {exit !ok}'
+    for _ in $(seq 150); do pg_isready -q -h "$db_host" -p "$db_port" && break; sleep 0.2; done
   fi
   psql_admin() { as_postgres psql -X -q -v ON_ERROR_STOP=1 -p "$db_port" "$@"; }
   if [[ "$(psql_admin -tAc "SELECT 1 FROM pg_roles WHERE rolname = '$db_user'")" != 1 ]]; then

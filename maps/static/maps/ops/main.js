@@ -76,8 +76,9 @@ window.addEventListener("map:init", (e) => {
     [gettext("閉鎖中の避難所")]: layers.closedShelters,
   };
   if (urls.tiles && L.vectorGrid) {
-    // On by default: every open report, however many, is on the map.
-    layers.reportTiles = reportTilesLayer().addTo(map);
+    // On by default: every open report, however many, is on the map (added once the view
+    // is set, below, so only the tiles of that view are asked for).
+    layers.reportTiles = reportTilesLayer();
     overlays[gettext("未解決の被害報告（すべて・点）")] = layers.reportTiles;
     map.on("click", reportUnder);
   }
@@ -97,6 +98,7 @@ window.addEventListener("map:init", (e) => {
   for (const shelter of state.shelters.values()) drawShelter(shelter);
   const bounds = L.latLngBounds([...state.shelters.values()].map((s) => [s.lat, s.lon]));
   if (bounds.isValid()) map.fitBounds(bounds.pad(0.1), { maxZoom: 15, animate: false });
+  layers.reportTiles?.addTo(map);
   document.getElementById("report-filters").addEventListener("change", refilterReports);
   for (const event of snapshot.events) addToFeed(event);
   renderPanel();
@@ -120,5 +122,7 @@ window.addEventListener("map:init", (e) => {
     openReport,
     selectReach,
   };
-  document.getElementById("ops-map-panel").dataset.ready = "true";
+  const panel = document.getElementById("ops-map-panel");
+  panel.dataset.readyAt = String(Math.round(performance.now()));
+  panel.dataset.ready = "true";
 });

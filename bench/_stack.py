@@ -104,6 +104,34 @@ def only_subscribers(count: int) -> None:
         cursor.execute("VACUUM ANALYZE")
 
 
+def spread_reports(count: int, west: float, south: float, east: float, north: float) -> None:
+    """Exactly `count` open damage reports spread at random over the box, made in SQL (the
+    table emptied first), every category and severity, one a second back from now."""
+    from django.db import connection
+
+    from disaster.reports.models import DamageReport  # Django is set up by setup_django()
+
+    table = DamageReport._meta.db_table
+    categories = ", ".join(f"'{c}'" for c in DamageReport.Category.values)
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {table} RESTART IDENTITY CASCADE")
+        cursor.execute(
+            f"""
+            INSERT INTO {table} (point, address, category, severity, description, source,
+                                 reporter_contact, status, team, reporters, client_key,
+                                 created_at, updated_at)
+            SELECT ST_SetSRID(ST_MakePoint({west} + random() * {east - west},
+                                           {south} + random() * {north - south}), 4326),
+                   '', (ARRAY[{categories}])[1 + (i %% 12)], 1 + (i %% 5), 'bench', 'staff',
+                   '', (ARRAY['new','verified','assigned'])[1 + (i %% 3)], '', 1, '',
+                   now() - (i || ' seconds')::interval, now()
+            FROM generate_series(1, %s) AS i
+            """,
+            [count],
+        )
+        cursor.execute(f"VACUUM ANALYZE {table}")
+
+
 # Where the CPU goes (Linux /proc; the figures are left out elsewhere) ----------------------
 
 TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100

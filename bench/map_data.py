@@ -26,31 +26,11 @@ USERNAME = "bench-map"
 
 
 def _ensure_reports() -> None:
-    from django.db import connection
-
+    from bench._stack import spread_reports
     from disaster.reports.models import DamageReport
 
-    if DamageReport.objects.count() == REPORTS:
-        return
-    table = DamageReport._meta.db_table
-    categories = ", ".join(f"'{c}'" for c in DamageReport.Category.values)
-    with connection.cursor() as cursor:
-        cursor.execute(f"TRUNCATE {table} RESTART IDENTITY CASCADE")
-        cursor.execute(
-            f"""
-            INSERT INTO {table} (point, address, category, severity, description, source,
-                                 reporter_contact, status, team, reporters, client_key,
-                                 created_at, updated_at)
-            SELECT ST_SetSRID(ST_MakePoint({WEST} + random() * {EAST - WEST},
-                                           {SOUTH} + random() * {NORTH - SOUTH}), 4326),
-                   '', (ARRAY[{categories}])[1 + (i %% 12)], 1 + (i %% 5), 'bench', 'staff',
-                   '', (ARRAY['new','verified','assigned'])[1 + (i %% 3)], '', 1, '',
-                   now() - (i || ' seconds')::interval, now()
-            FROM generate_series(1, %s) AS i
-            """,
-            [REPORTS],
-        )
-        cursor.execute(f"VACUUM ANALYZE {table}")
+    if DamageReport.objects.count() != REPORTS:
+        spread_reports(REPORTS, WEST, SOUTH, EAST, NORTH)
 
 
 def _tile(lon: float, lat: float, z: int) -> tuple[int, int]:

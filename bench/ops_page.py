@@ -35,30 +35,11 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background
 def _reports(count: int) -> int:
     """Exactly `count` open reports spread over the city (kept between runs when equal);
     returns how many are open."""
-    from django.db import connection
-
+    from bench._stack import spread_reports
     from disaster.reports.models import DamageReport
 
-    table = DamageReport._meta.db_table
     if DamageReport.objects.count() != count:
-        categories = ", ".join(f"'{c}'" for c in DamageReport.Category.values)
-        with connection.cursor() as cursor:
-            cursor.execute(f"TRUNCATE {table} RESTART IDENTITY CASCADE")
-            cursor.execute(
-                f"""
-                INSERT INTO {table} (point, address, category, severity, description, source,
-                                     reporter_contact, status, team, reporters, client_key,
-                                     created_at, updated_at)
-                SELECT ST_SetSRID(ST_MakePoint({WEST} + random() * {EAST - WEST},
-                                               {SOUTH} + random() * {NORTH - SOUTH}), 4326),
-                       '', (ARRAY[{categories}])[1 + (i %% 12)], 1 + (i %% 5), 'bench', 'staff',
-                       '', (ARRAY['new','verified','assigned'])[1 + (i %% 3)], '', 1, '',
-                       now() - (i || ' seconds')::interval, now()
-                FROM generate_series(1, %s) AS i
-                """,
-                [count],
-            )
-            cursor.execute(f"VACUUM ANALYZE {table}")
+        spread_reports(count, WEST, SOUTH, EAST, NORTH)
     return DamageReport.objects.unresolved().count()
 
 

@@ -477,14 +477,7 @@ def propose_transfer(request: HttpRequest, query: ProposalQuery = Query(...)):
 def accept_proposal(request: AuthedRequest, payload: ProposalIn):
     """Create the proposed transfer in one action (and dispatch it, if asked)."""
     proposal = _proposal(payload.depot_id, payload.item_id)
-    transfer = services.plan_transfer(
-        from_depot=proposal.from_depot,
-        to_depot=proposal.to_depot,
-        item=proposal.item,
-        quantity=proposal.quantity,
-        note=_("不足への移送提案から作成"),
-        dispatch=payload.dispatch,
-        by=request.auth,
-        idempotency_key=claimed_key(request),
+    transfer = services.plan_proposed(
+        proposal, dispatch=payload.dispatch, by=request.auth, idempotency_key=claimed_key(request)
     )
     return Status(201, _transfers().get(pk=transfer.pk))

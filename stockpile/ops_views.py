@@ -224,14 +224,7 @@ def plan_from_proposal(request: SignedInRequest) -> HttpResponse:
         messages.error(request, _("送れる余剰のある倉庫がないか、不足していません。"))
         return redirect("stock-ops:transfers")
     try:
-        transfer = services.plan_transfer(
-            from_depot=proposal.from_depot,
-            to_depot=proposal.to_depot,
-            item=proposal.item,
-            quantity=proposal.quantity,
-            note=_("不足への移送提案から作成"),
-            by=request.user,
-        )
+        transfer = services.plan_proposed(proposal, by=request.user)
     except DomainError as error:
         messages.error(request, error.message)
     else:

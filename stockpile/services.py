@@ -647,6 +647,26 @@ def _close_request_if_fulfilled(request_id: int, by: User | None) -> None:
         _decide(request_id, by, SupplyRequest.Status.FULFILLED, "", SupplyRequest.Status.APPROVED)
 
 
+def plan_proposed(
+    proposal: coverage.Proposal,
+    *,
+    by: User | None,
+    dispatch: bool = False,
+    idempotency_key: str | None = None,
+) -> Transfer:
+    """Plan (and, if asked, dispatch) the transfer proposed for a shortage."""
+    return plan_transfer(
+        from_depot=proposal.from_depot,
+        to_depot=proposal.to_depot,
+        item=proposal.item,
+        quantity=proposal.quantity,
+        note=_("不足への移送提案から作成"),
+        dispatch=dispatch,
+        by=by,
+        idempotency_key=idempotency_key,
+    )
+
+
 def plan_for_line(*, line: SupplyRequestLine, by: User | None) -> Transfer | None:
     """Commit what a line of an approved request still lacks with the proposed transfer
     (from the nearest depot that can spare it); None when no depot can spare any."""

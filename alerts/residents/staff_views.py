@@ -70,6 +70,18 @@ class ResidentForm(forms.Form):
         lat, lon = self.cleaned_data.get("latitude"), self.cleaned_data.get("longitude")
         return (lat, lon) if lat is not None and lon is not None else None
 
+    def details(self) -> dict:
+        """What registering and correcting both take, as the services name it."""
+        data = self.cleaned_data
+        return {
+            "name": data["name"],
+            "phone": data["phone"],
+            "language": data["language"],
+            "home": self.home(),
+            "district_ids": [d.pk for d in data["districts"]],
+            "needs_support": data["needs_support"],
+        }
+
 
 # The service's field names where they differ from the form's.
 SERVICE_FIELDS = {"district_ids": "districts", "consent_note": "note", "staff_note": "note"}
@@ -98,17 +110,9 @@ def residents(request: SignedInRequest) -> HttpResponse:
 def register(request: SignedInRequest) -> HttpResponse:
     form = ResidentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         try:
             subscriber = registrations.register(
-                request.user,
-                name=data["name"],
-                phone=data["phone"],
-                language=data["language"],
-                home=form.home(),
-                district_ids=[d.pk for d in data["districts"]],
-                needs_support=data["needs_support"],
-                consent_note=data["note"],
+                request.user, **form.details(), consent_note=form.cleaned_data["note"]
             )
         except DomainError as error:
             refusal_to_form(form, error, SERVICE_FIELDS)
@@ -144,15 +148,7 @@ def edit(request: SignedInRequest, subscriber_id: int) -> HttpResponse:
         data = form.cleaned_data
         try:
             registrations.update(
-                request.user,
-                subscriber.pk,
-                name=data["name"],
-                phone=data["phone"],
-                language=data["language"],
-                home=form.home(),
-                district_ids=[d.pk for d in data["districts"]],
-                needs_support=data["needs_support"],
-                staff_note=data["note"],
+                request.user, subscriber.pk, **form.details(), staff_note=data["note"]
             )
         except DomainError as error:
             refusal_to_form(form, error, SERVICE_FIELDS)

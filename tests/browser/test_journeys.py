@@ -30,7 +30,7 @@ from disaster.reports.models import DamageReport
 from shelters.models import Shelter
 from shelters.services import change_status, record_headcount
 from stockpile import services
-from stockpile.models import Depot, Item, SupplyRequest, Transfer
+from stockpile.models import Depot, SupplyRequest, Transfer
 from tests.browser.conftest import ARTIFACTS, serious_accessibility_violations
 from tests.browser.test_ops_map import asgi_url  # noqa: F401 (the real ASGI server)
 from tests.fixtures.users import PASSWORD
@@ -92,7 +92,7 @@ def sign_out(page) -> None:
 
 
 @pytest.fixture
-def city(make_user, ops_user, manager_user, shelter, other_shelter):
+def city(make_user, ops_user, manager_user, shelter, other_shelter, water):
     """A district with residents, an open shelter short of water with its manager's supply
     request, a central depot with plenty, and a damage report to triage."""
     make_user("ops2", Role.OPERATIONS)
@@ -109,15 +109,6 @@ def city(make_user, ops_user, manager_user, shelter, other_shelter):
         person.districts.add(district)
     change_status(shelter.pk, status=Shelter.Status.OPEN, by=manager_user)
     record_headcount(shelter.pk, total=120, by=manager_user)
-    water = Item.objects.create(
-        code="water",
-        category=Item.Category.WATER,
-        name_ja="飲料水",
-        name_en="Drinking water",
-        unit_ja="L",
-        unit_en="L",
-        norm_per_person_day=3,
-    )
     depot = Depot.objects.create(name="相模が丘小 備蓄倉庫", point=shelter.point, shelter=shelter)
     central = Depot.objects.create(
         name="座間市中央備蓄倉庫", point=Point(139.39, 35.455, srid=4326)

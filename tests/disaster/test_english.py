@@ -23,7 +23,7 @@ from disaster.core.geography import District
 from disaster.reports.models import DamageReport
 from shelters.models import Shelter
 from stockpile import services
-from stockpile.models import Depot, Item
+from stockpile.models import Depot
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 JAPANESE = re.compile(r"[\u3000-\u303f\u3040-\u30ff\u4e00-\u9fff\uff01-\uff60]+")
 WRONG_LABELS = [
     (re.compile(r"\bLevel\b(?!\s*\d)"), "状態 as Level"),
-    (re.compile(r"<button[^>]*>\s*Resolved"), "解決 as the Resolved button"),
+    (re.compile(r"<button[^>]*>\s*(Resolved|Rejected)"), "a status as a button (解決, 却下)"),
     (re.compile(r"<(dt|th|label)[^>]*>\s*Short\s*<"), "不足 as Short"),
     (re.compile(r'<label for="description">\s*Status'), "the report box as Status"),
     (re.compile(r"Sonae\s*(<[^>]+>\s*)*Sonae"), "Sonae Sonae"),
@@ -101,7 +101,7 @@ def japanese_in(html: str) -> list[str]:
 
 
 @pytest.fixture
-def city(ops_user, manager_user, shelter, other_shelter):
+def city(ops_user, manager_user, shelter, other_shelter, water):
     """A small city named in romaji: shelters, a district, stock, a request, a report, an
     alert with deliveries and a need-help answer."""
     shelter.name, other_shelter.name = "Sagamigaoka Elementary", "Kurihara Elementary"
@@ -110,17 +110,8 @@ def city(ops_user, manager_user, shelter, other_shelter):
     district = District.objects.create(
         name="Sagamigaoka", area=MultiPolygon(Polygon.from_bbox((139.40, 35.50, 139.43, 35.52)))
     )
-    item = Item.objects.create(
-        code="water",
-        category=Item.Category.WATER,
-        name_ja="Water",
-        name_en="Water",
-        unit_ja="L",
-        unit_en="L",
-        norm_per_person_day=3,
-    )
     depot = Depot.objects.create(name="Sagamigaoka depot", point=shelter.point, shelter=shelter)
-    services.request_supplies(depot=depot, lines=[(item, 100)], urgency="urgent", by=manager_user)
+    services.request_supplies(depot=depot, lines=[(water, 100)], urgency="urgent", by=manager_user)
     DamageReport.objects.create(
         point=Point(139.41, 35.51, srid=4326),
         category="road",

@@ -8,7 +8,7 @@
 // Events carry what a marker needs (place, category, severity, status, time), so a burst of
 // new reports costs no request per report; a popup fetches the report's details (words,
 // photos, the reporter's contact for staff) only when someone opens it.
-import { api, el } from "../dom.js";
+import { api, el, localTime } from "../dom.js";
 import { gettext, interpolate } from "../i18n.js";
 import { renderPanel } from "./panel.js";
 import { snapshot, state, urls } from "./state.js";
@@ -41,16 +41,6 @@ function reportVisible(report) {
 
 function isUnresolved(report) {
   return OPEN.includes(report.status);
-}
-
-function localTime(iso) {
-  return new Date(iso).toLocaleString(document.documentElement.lang, {
-    month: "numeric",
-    day: "numeric",
-    hour: "2-digit",
-    minute: "2-digit",
-    timeZone: "Asia/Tokyo",
-  });
 }
 
 const SOURCES = {

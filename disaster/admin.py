@@ -116,13 +116,27 @@ class ApiTokenAdmin(ReadOnlyAdmin):
         return request.user.is_superuser or request.user.role == "administrator"
 
 
+class AuditActionFilter(admin.SimpleListFilter):
+    """The actions logged so far, by their names in words."""
+
+    title = _("操作")
+    parameter_name = "action"
+
+    def lookups(self, request, model_admin):
+        actions = AuditEntry.objects.order_by("action").values_list("action", flat=True)
+        return [(a, audit_display.action_label(a)) for a in actions.distinct()]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(action=self.value()) if self.value() else queryset
+
+
 @admin.register(AuditEntry)
 class AuditEntryAdmin(ReadOnlyAdmin):
     """The audit log in words (disaster/core/audit_display.py): who by name, the action,
     the object by its name, and each field before and after as people read it."""
 
     list_display = ["at", "who", "via", "what", "target", "changed"]
-    list_filter = ["via", "action", "target_type", ("at", admin.DateFieldListFilter)]
+    list_filter = ["via", AuditActionFilter, "target_type", ("at", admin.DateFieldListFilter)]
     search_fields = ["actor_name", "actor__first_name", "actor__last_name", "action", "target_id"]
     date_hierarchy = "at"
     list_select_related = ["actor"]

@@ -148,8 +148,12 @@ def changes(entry: AuditEntry) -> list[Change]:
         old, new = before.get(name), after.get(name)
         if entry.before is not None and entry.after is not None and old == new:
             continue
+        if name == "id":
+            continue  # the object is named beside the changes already
         field = _field(model, name)
-        rows.append(Change(_label(field, name), value_text(field, old), value_text(field, new)))
+        shown = Change(_label(field, name), value_text(field, old), value_text(field, new))
+        if shown.before != shown.after:  # empty before and after says nothing
+            rows.append(shown)
     return rows
 
 

@@ -135,3 +135,18 @@ def test_head_counts_and_count_sheets_are_in_the_audit_log(admin_user, shelter):
         42,
         shelter.pk,
     )
+
+
+def test_the_audit_log_filters_by_action_in_words_and_leaves_out_empty_changes(
+    session_as, admin_user, shelter
+):
+    from disaster.core import audit, audit_display
+    from shelters.services import change_status
+
+    change_status(shelter.pk, status=Shelter.Status.OPEN, by=admin_user)
+    empty = audit.record(admin_user, "user.relations", admin_user, before={}, after={"groups": []})
+
+    page = session_as(admin_user).get("/admin/disaster/auditentry/").content.decode()
+
+    assert "?action=shelter.status" in page and "避難所の開設状況" in page
+    assert audit_display.changes(empty) == []

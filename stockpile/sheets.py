@@ -23,6 +23,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from disaster.core import audit
 from disaster.core.cells import as_text_cell, csv_text, from_csv_text
 from disaster.core.errors import Invalid
 from disaster.core.models import User
@@ -375,4 +376,15 @@ def apply_count_sheet(
             fields={f"line {e['line']}: {e['field']}": e["message"] for e in errors},
             rows=errors,
         )
+    # The movements are the ledger; the log keeps that a sheet was taken in, by whom.
+    audit.record(
+        by,
+        "stock.count_sheet",
+        depot,
+        after={
+            "depot_id": depot.pk,
+            "rows": len(rows),
+            "adjusted": sum(1 for p in postings if p.movements),
+        },
+    )
     return postings

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
+from django.views.decorators.cache import cache_page
 from django.views.i18n import JavaScriptCatalog
 
 from disaster import views
@@ -12,7 +13,12 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    # Built from every catalogue on each request otherwise; the same for a day per language.
+    path(
+        "jsi18n/",
+        cache_page(86400, key_prefix="jsi18n")(JavaScriptCatalog.as_view()),
+        name="javascript-catalog",
+    ),
     path("shelter/", include("stockpile.urls")),
     path("", include("maps.urls")),
     path("", include("alerts.urls")),

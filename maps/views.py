@@ -22,6 +22,28 @@ from disaster.reports.photos import photo_limit_mb
 from maps import ops as ops_state
 from shelters.models import Hazard
 
+# The operations map's modules, fetched together (modulepreload) rather than each only
+# once the module importing it has arrived.
+OPS_MODULES = [
+    f"maps/{name}.js"
+    for name in (
+        "dom",
+        "i18n",
+        "ops/state",
+        "ops/reports",
+        "ops/shelters",
+        "ops/panel",
+        "ops/delivery",
+        "ops/alert_areas",
+        "ops/events",
+        "ops/feed",
+        "ops/live",
+        "ops/legend",
+        "ops/population",
+        "ops/warnings",
+    )
+]
+
 
 @login_required
 @ensure_csrf_cookie
@@ -38,6 +60,7 @@ def ops(request: HttpRequest) -> HttpResponse:
             "geojson_url": reverse("api:reports_geojson"),
             "figures_url": reverse("api:report_figures"),
             "city_name": city_name(get_language() or settings.LANGUAGE_CODE),
+            "modules": OPS_MODULES,
             "report_categories": DamageReport.Category.choices,
             "report_statuses": DamageReport.Status.choices,
             **console_banner(),

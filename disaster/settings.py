@@ -288,9 +288,6 @@ REPORT_PUBLIC_ATTEMPTS_PER_HOUR = env("REPORT_PUBLIC_ATTEMPTS_PER_HOUR", default
 CITY_BBOX = [
     float(v) for v in env_list("CITY_BBOX", default=["139.33", "35.44", "139.46", "35.53"])
 ]
-# An alert's drawn area must lie within the city, or at most this far outside its boundary
-# (a line drawn along the boundary by hand strays a little); CAP carries only the city part.
-ALERT_AREA_BUFFER_M = env("ALERT_AREA_BUFFER_M", default=500, cast=int)
 # The proxies whose X-Forwarded-For is believed (comma-separated addresses or CIDR networks,
 # e.g. the load balancer's): the client is the right-most address there that is not one of
 # them. Empty: the peer's own address is the client, whatever the header says.
@@ -299,6 +296,9 @@ TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", default=[])
 # that carries no file, DATA_UPLOAD_MAX_MEMORY_SIZE (Django's 2.5 MB). Larger → 413, unread.
 SHEET_MAX_BYTES = env("SHEET_MAX_BYTES", default=5 * 1024 * 1024, cast=int)
 OPENDATA_MAX_BYTES = env("OPENDATA_MAX_BYTES", default=10 * 1024 * 1024, cast=int)
+# An alert's drawn area must lie within the city, or at most this far outside its boundary
+# (a line drawn along the boundary by hand strays a little); CAP carries only the city part.
+ALERT_AREA_BUFFER_M = env("ALERT_AREA_BUFFER_M", default=500, cast=int)
 # The public map's occupancy band: 混雑 (crowded) from this % of capacity, 満員 at 100 %.
 MAP_CROWDED_PERCENT = env("MAP_CROWDED_PERCENT", default=80, cast=int)
 # Whether the city publishes exact head-counts, as 七尾市 did after the 2024 Noto earthquake:
@@ -370,17 +370,21 @@ ALERTS_SEND_PROCESSES = env("ALERTS_SEND_PROCESSES", default=2, cast=int)
 ALERTS_PROGRESS_INTERVAL_S = env("ALERTS_PROGRESS_INTERVAL_S", default=2.0, cast=float)
 # A 429's Retry-After is honoured up to this many seconds (a provider asking for more
 # would hold a sending thread, and the alert, for longer than its message stays useful).
+# A fan-out job that ends unfinished (a provider down, a worker killed) runs again after
+# 2, 4, 8 … seconds, never more than ALERTS_JOB_RETRY_MAX_S apart, until every delivery is
+# settled; deliveries still queued when the alert expires are settled as undeliverable,
+# which ends the retries of any alert within its validity.
 ALERTS_JOB_RETRY_MAX_S = env("ALERTS_JOB_RETRY_MAX_S", default=30, cast=int)
 ALERTS_JOB_ATTEMPTS = env("ALERTS_JOB_ATTEMPTS", default=1000, cast=int)
+ALERTS_RETRY_AFTER_MAX_S = env("ALERTS_RETRY_AFTER_MAX_S", default=120.0, cast=float)
+# Twilio drops an SMS it could not hand over within this (its ValidityPeriod), so a queued
+# level-4 order never arrives late; 15 minutes.
+ALERTS_SMS_VALIDITY_S = env("ALERTS_SMS_VALIDITY_S", default=900, cast=int)
 # An alert's SMS may be a concatenated message of at most this many segments (153 GSM-7 or
 # 67 UCS-2 units each; one alone holds 160 / 70). Three carry level, action, area, link and
 # the shelter in every language's script (Nepali and Vietnamese are UCS-2), while every
 # segment is billed and counts against Twilio's per-second sending rate.
 ALERTS_SMS_MAX_SEGMENTS = env("ALERTS_SMS_MAX_SEGMENTS", default=3, cast=int)
-ALERTS_RETRY_AFTER_MAX_S = env("ALERTS_RETRY_AFTER_MAX_S", default=120.0, cast=float)
-# Twilio drops an SMS it could not hand over within this (its ValidityPeriod), so a queued
-# level-4 order never arrives late; 15 minutes.
-ALERTS_SMS_VALIDITY_S = env("ALERTS_SMS_VALIDITY_S", default=900, cast=int)
 # Deliveries claimed per provider request: a LINE multicast takes up to this many user ids
 # (never more than LINE's 500); each SMS thread claims this many single sends at a time
 # (few enough that a worker killed mid-claim leaves little to resume).

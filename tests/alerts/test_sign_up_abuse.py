@@ -176,8 +176,8 @@ def test_two_staff_registering_one_person_at_once_get_a_409_and_log_no_number(
     response = racing(
         lambda: api_as(ops_user).post("/api/v1/subscribers", body, content_type="application/json"),
         "INSERT INTO alerts_subscriber (phone, language, consented_at, consent_method,"
-        " needs_support, staff_note, created_at) VALUES (%s, 'ja', now(), 'staff', false, '',"
-        " now())",
+        " needs_support, name, staff_note, created_at)"
+        " VALUES (%s, 'ja', now(), 'staff', false, '', '', now())",
         ["+819012123434"],
     )
 

@@ -193,7 +193,7 @@ def test_a_resident_reports_damage_with_a_photo_from_a_phone(phone, live_server)
     expect(phone.locator("#place-chosen")).to_contain_text("選んだ地点")
     phone.get_by_label("種類").select_option("road_blocked")
     phone.get_by_label("深刻さ").select_option("4")
-    phone.get_by_label("状況").fill("倒木で道路がふさがっています <b>至急</b>")
+    phone.get_by_label("被害の様子").fill("倒木で道路がふさがっています <b>至急</b>")
     phone.get_by_label("写真").set_input_files(
         {"name": "road.jpg", "mimeType": "image/jpeg", "buffer": jpeg_with_gps()}
     )
@@ -212,7 +212,7 @@ def test_a_report_without_a_place_is_not_sent(phone, live_server):
     phone.goto(live_server.url + "/map/report/")
     expect(phone.locator("#report-form")).to_have_attribute("data-ready", "true")
 
-    phone.get_by_label("状況").fill("停電しています")
+    phone.get_by_label("被害の様子").fill("停電しています")
     phone.get_by_role("button", name="報告する").click()
 
     expect(phone.locator("#report-result")).to_have_text("場所を選んでください。")

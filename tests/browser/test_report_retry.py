@@ -28,7 +28,7 @@ def fill_in(phone, live_server) -> None:
     phone.goto(live_server.url + "/map/report/")
     expect(phone.locator("#report-form")).to_have_attribute("data-ready", "true")
     phone.locator("#reportmap").tap()
-    phone.get_by_label("状況").fill("倒木で道路がふさがっています")
+    phone.get_by_label("被害の様子").fill("倒木で道路がふさがっています")
 
 
 def test_a_report_sent_again_after_its_answer_was_lost_is_recorded_once(phone, live_server):

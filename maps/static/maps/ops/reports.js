@@ -86,11 +86,12 @@ async function triage(report, action, body, popup, button) {
       upsertReport(updated);
     }
     document.getElementById("triage-result").textContent = `${gettext("更新しました")} #${report.id}`;
-    state.reportMarkers.get(report.id)?.closePopup();
+    // Closed only if it still shows this report as it was when the button was pressed.
+    if (popup.isConnected) state.reportMarkers.get(report.id)?.closePopup();
   } catch (error) {
     showRefusal(popup, error);
-    for (const b of popup.querySelectorAll("button")) b.disabled = false;
   } finally {
+    for (const b of popup.querySelectorAll("button")) b.disabled = false;
     button.removeAttribute("aria-busy");
     button.classList.remove("busy");
   }
@@ -303,7 +304,7 @@ async function loadDetails(id) {
     // unless the report's state changed (then the actions it allows did too).
     const open = marker.getPopup().getElement()?.querySelector(`[data-report="${id}"]`);
     if (open && before === report.status) open.querySelector(".report-info")?.replaceWith(reportInfo(id));
-    else marker.setPopupContent(reportPopup(id));
+    else refreshPopup(marker, id);
   } catch (error) {
     const marker = state.reportMarkers.get(id);
     marker?.getPopup()?.getElement()?.querySelector(".loading")?.replaceChildren(
@@ -386,13 +387,20 @@ export function upsertReport(report, { render = true, batch = null } = {}) {
   if (render) renderPanel();
 }
 
+/** Rebuild an open popup from what is known now. The content stays a function, so the
+ * popup is built afresh at every opening too: a popup rebuilt by an event and closed by a
+ * triage answer arriving after it is never shown again as it was. */
+function refreshPopup(marker, id) {
+  marker.setPopupContent(() => reportPopup(id));
+}
+
 /** A report event: the marker moves with it at once; an open popup shows the change. */
 export function applyReportEvent(payload) {
   const before = state.reports.get(payload.id)?.status;
   upsertReport(payload, { render: false });
   const marker = state.reportMarkers.get(payload.id);
   if (!marker?.isPopupOpen()) return;
-  if (before !== payload.status) marker.setPopupContent(reportPopup(payload.id));
+  if (before !== payload.status) refreshPopup(marker, payload.id);
   loadDetails(payload.id);
 }
 

@@ -24,8 +24,7 @@ from tests.disaster import jma_samples as jma
 from tests.disaster.jma_samples import sample
 from tests.maps.test_views import ops_state
 
-# serialized_rollback: the rule table the migrations seed survives the flush between tests.
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("rule_table")]
 
 
 @pytest.fixture(autouse=True)

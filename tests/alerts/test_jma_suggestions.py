@@ -17,7 +17,7 @@ from tests.alerts.review import approve
 from tests.disaster import jma_samples as jma
 from tests.disaster.jma_samples import sample
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("rule_table")]
 
 ODAWARA = "1420600"
 LIFTED = "解除されました"

@@ -13,7 +13,7 @@ from tests.disaster import jma_samples as jma
 from tests.disaster.jma_samples import sample
 from tests.maps.test_views import ops_state
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("rule_table")]
 
 
 def test_the_snapshot_plus_the_events_equal_the_snapshot_after(session_as, ops_user, published):

@@ -198,8 +198,15 @@ def test_an_alert_reaches_everyone_exactly_once_through_a_night_of_failures(
 ):
     postgres, redis = owned
     # LINE multicasts of 50, so LINE has requests enough to fail too.
+    # The killed worker comes back only after it counts as dead (WORKER_STALLED_AFTER_S 3 in
+    # stack_env), as one on a busy host would: seconds in which /healthz must say so.
     env = stack_env(
-        postgres.url(), fake_line, fake_twilio, REDIS_URL=redis.url, ALERTS_SEND_LINE_BATCH="50"
+        postgres.url(),
+        fake_line,
+        fake_twilio,
+        REDIS_URL=redis.url,
+        ALERTS_SEND_LINE_BATCH="50",
+        RESPAWN_DELAY_S="8",
     )
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "migrate", "-v0"], cwd=settings.BASE_DIR, env=env, check=True)

@@ -72,12 +72,10 @@ def test_a_receipt_whose_answer_was_lost_is_resent_and_still_counted_once(
 
     page.route("**/receipts", drop_the_answer, times=1)
     receive_water(page, 10)
-    expect(page.locator("#queue-status")).to_contain_text("通信できません")
-    expect(page.locator("#queue-count")).to_have_text("1")
-    assert Lot.objects.get().on_hand == 10
 
-    page.get_by_role("button", name="今すぐ送信").click()
-
+    # The queue tries again by itself a moment later (queue.js FIRST_RETRY_MS): how long
+    # the page says 通信できません before it does depends on the machine, so only the end is
+    # asserted here (test_tablet_offline.py shows the page's words for the wait).
     expect(page.locator("#queue-count")).to_have_text("0")
     expect(page.locator("#result")).to_contain_text("記録しました（在庫 10）")
     assert Movement.objects.count() == 1

@@ -67,7 +67,7 @@ def test_staff_record_a_report_and_the_map_hears_of_it_without_the_contact(
     assert report["status"] == "new" and report["reporters"] == 1
     assert report["reporter_contact"] == "090-1111-2222"
     event = published("report.created")[-1]
-    assert event["id"] == report["id"] and "090" not in str(event)
+    assert event["id"] == report["id"] and "1111-2222" not in str(event)
 
 
 def test_the_workflow_goes_verify_assign_resolve_and_keeps_who_did_what(api_as, ops_user):
@@ -429,7 +429,7 @@ def test_every_change_is_published_without_the_contact_and_matches_its_schema(
         "assigned",
         "rejected",
     ]
-    assert "example.jp" not in str(events) and "090" not in str(events)
+    assert "example.jp" not in str(events) and "5555-6666" not in str(events)
 
 
 @pytest.mark.parametrize(

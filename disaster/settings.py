@@ -8,8 +8,10 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse, urlsplit
 
 from csp.constants import NONCE, NONE, SELF
+from django.conf.locale import LANG_INFO
 from django.core.exceptions import ImproperlyConfigured
 
+from disaster.core import languages
 from disaster.core.env import env, env_bool, env_list, is_loopback_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -62,6 +64,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "disaster.core.languages.StaffLanguageMiddleware",
     "disaster.core.audit.AuditViaMiddleware",
     "disaster.core.idempotency.IdempotencyMiddleware",
     "disaster.api.MethodNotAllowedMiddleware",
@@ -187,9 +190,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 
-# Japanese first, English available; times in Asia/Tokyo.
+# Japanese first; staff pages in Japanese and English, the residents' pages and bots in
+# every language residents choose (disaster/core/languages.py); times in Asia/Tokyo.
 LANGUAGE_CODE = "ja"
-LANGUAGES = [("ja", "日本語"), ("en", "English")]
+LANGUAGES = languages.RESIDENT
+STAFF_LANGUAGES = languages.STAFF
+LANG_INFO.update(languages.LANG_INFO)
 LOCALE_PATHS = [BASE_DIR / "disaster" / "locale"]
 TIME_ZONE = "Asia/Tokyo"
 USE_I18N = True

@@ -206,8 +206,11 @@ def nearest_shelters(
 
 class AlertAreaOut(Schema):
     id: int
-    title: str
-    kind_label: str
+    title: str = Field(
+        description="見出し：職員がこの言語で書いた件名、なければ定型文（警戒レベルと種類）"
+    )
+    kind_label: str = Field(description="種類（職員の件名のときだけ。定型文の見出しは含む）")
+    action: str = Field(description="とるべき行動（定型文の2行目）")
     level: int | None
     drill: bool
     in_force: bool = Field(description="有効期間内か")

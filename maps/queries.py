@@ -19,7 +19,9 @@ from django.utils import timezone
 from django.utils.translation import get_language
 
 from alerts.areas import in_or_near, target_area
+from alerts.delivery.messages import headline
 from alerts.models import Alert
+from disaster.core import languages
 from disaster.core.filters import Bbox
 from shelters.models import Shelter
 from shelters.public import occupancy_band, public_shelter
@@ -211,11 +213,15 @@ def public_alert(alert_id: int) -> dict[str, Any] | None:
         return None
     area = target_area(alert)
     shelters = in_or_near(alert, area, open_shelters())[:ALERT_AREA_SHELTERS]
-    language = get_language() or settings.LANGUAGE_CODE
+    language = languages.resident_language(get_language())
+    what, action = headline(alert, language)
+    typed = alert.typed_in(language)
     return {
         "id": alert.pk,
-        "title": alert.title(language),
-        "kind_label": str(alert.get_kind_display()),
+        # The staff's title where they wrote one in this language, else the template's.
+        "title": alert.title(language) if typed else what,
+        "kind_label": str(alert.get_kind_display()) if typed else "",
+        "action": action,
         "level": alert.level,
         "drill": alert.is_drill,
         "in_force": alerts_in_force().filter(pk=alert.pk).exists(),

@@ -43,6 +43,7 @@ python3 -c 'import ensurepip, venv' 2>/dev/null || need python3-venv
 if ((want_test)); then
   need chromium
   need fonts-noto-cjk  # so screenshots show Japanese, not boxes
+  need fonts-lohit-deva  # and नेपाली (Devanagari), which the CJK fonts lack
   command -v npm >/dev/null || need npm
 fi
 apt_install

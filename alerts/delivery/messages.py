@@ -263,6 +263,18 @@ def _sms(
     return Rendered(text, language if typed else "", dropped)
 
 
+def headline(alert: Alert, language: str) -> tuple[str, str]:
+    """What the alert is and what to do, in a resident's language, as its LINE message
+    opens (the written template's first two lines: "Alert Level 4: Evacuation Instruction",
+    "Everyone in a dangerous place: evacuate now."); for the alert's public page."""
+    if not has_wording(language):
+        language = Language.JAPANESE
+    template = wording(language)["kinds"][alert.kind]["line"]
+    values = _values(alert, language, "line", None, alert.pk, None)
+    lines = [line for line in fill(template, values).splitlines() if line.strip()]
+    return lines[0], (lines[1] if len(lines) > 1 else "")
+
+
 def message_text(
     alert: Alert,
     language: str,

@@ -17,6 +17,7 @@ from django.contrib.gis.geos import Point
 from django.utils.translation import gettext as _
 
 from alerts.delivery.messages import fits_one_sms
+from disaster.core import languages
 from disaster.core.geography import District
 from shelters.models import Shelter
 from shelters.public import public_shelter
@@ -45,7 +46,7 @@ def nearest_open(here: Point, count: int = NEAREST) -> list[Nearby]:
         public = public_shelter(shelter)
         found.append(
             Nearby(
-                name=shelter.name,
+                name=languages.readable(shelter.name, shelter.name_en),
                 distance_m=shelter.distance.m,
                 band_label=public["band_label"],
                 link=settings.SHELTER_MAP_LINK.format(

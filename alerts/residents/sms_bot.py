@@ -10,8 +10,8 @@ AJUDA, AYUDA, TULONG, मद्दत…).
 - 登録 / JOIN, then the code texted back: subscribe (alerts/subscriptions.py)
 - 1 / 2 / 3 and words: the answer to an open safety check (alerts/safety.py)
 
-The answer is in Japanese when the keyword was, in English for a keyword in any other
-language, else in the subscriber's language.
+The answer is in the language of the keyword when only one language writes it (帮助 in
+简体中文, AJUDA in Português), else in the subscriber's (words.answer_language).
 """
 
 from __future__ import annotations
@@ -28,31 +28,24 @@ from alerts.residents.words import (
     DATA_WORDS,
     DELETE_WORDS,
     HELP_WORDS,
-    JAPANESE_KEYWORDS,
     SHELTER_WORDS,
     STOP_WORDS,
+    answer_language,
     keyword,
     past_limit,
-    reply_language,
     too_many,
 )
+from disaster.core import languages
 
 
 def handle_sms(phone: str, body: str) -> str:
     """An inbound SMS; the answer goes back as TwiML (empty: no answer)."""
     word = keyword(body)
-    if word in STOP_WORDS | DELETE_WORDS:
-        privacy.forget_phone(phone)
-        return "配信を停止し、登録情報を削除しました。 / Unsubscribed; your data was deleted."
     subscriber = Subscriber.objects.filter(phone=phone).first()
-    first_word = word.partition(" ")[0]
-    if first_word in JAPANESE_KEYWORDS:
-        english = False
-    elif keyword_known(word, first_word):  # HELP, AYUDA, 帮助…: whoever wrote it
-        english = True
-    else:
-        english = word.isascii() if word else reply_language(subscriber) == "en"
-    with translation.override("en" if english else "ja"):
+    with translation.override(answer_language(word, subscriber)):
+        if word in STOP_WORDS | DELETE_WORDS:
+            privacy.forget_phone(phone)
+            return fit_sms(_("配信を停止し、登録情報を削除しました。"))
         past = past_limit("sms", phone)
         if past:
             return fit_sms(too_many()) if past == 1 else ""
@@ -67,11 +60,6 @@ def handle_sms(phone: str, body: str) -> str:
         if subscriber is None and word not in HELP_WORDS:
             return fit_sms(subscribe_by_text(phone, word) or sms_help())
         return sms_help()
-
-
-def keyword_known(word: str, first_word: str) -> bool:
-    every = STOP_WORDS | DELETE_WORDS | HELP_WORDS | DATA_WORDS
-    return word in every or first_word in SHELTER_WORDS
 
 
 def sms_help() -> str:
@@ -89,4 +77,5 @@ def shelter_by_sms(place: str) -> str:
             _("「%(place)s」が見つかりません。地区名か郵便番号7桁で送ってください。")
             % {"place": place[:20]}
         )
-    return shelter_finder.sms_text(shelter_finder.district_point(district), district.name)
+    where = languages.readable(district.name, district.name_en)
+    return shelter_finder.sms_text(shelter_finder.district_point(district), where)

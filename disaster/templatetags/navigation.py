@@ -10,6 +10,7 @@ from django import template
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from disaster.core import languages
 from disaster.core.roles import STAFF_ROLES, Role, role_of
 
 register = template.Library()
@@ -66,3 +67,11 @@ def site_sections(context: template.Context) -> dict:
     for link in links:
         link["current"] = link["url"] == current
     return {"links": links}
+
+
+@register.simple_tag(takes_context=True)
+def language_choices(context: template.Context) -> list[tuple[str, str]]:
+    """The language menu's choices: the staff languages once signed in, the residents'
+    otherwise (disaster/core/languages.py)."""
+    request = context.get("request")
+    return languages.choices(getattr(request, "user", None))

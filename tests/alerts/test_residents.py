@@ -16,8 +16,11 @@ from channels.db import database_sync_to_async
 from django.contrib.gis.geos import MultiPolygon, Point, Polygon
 from django.db import connection
 from django.test import Client
+from django.utils import translation
+from django.utils.translation import gettext as _
 from PIL import Image
 
+from alerts.delivery.messages import fits_one_sms
 from alerts.models import (
     LineConversation,
     PendingPhoto,
@@ -25,6 +28,8 @@ from alerts.models import (
     SeenLineEvent,
     Subscriber,
 )
+from alerts.residents.sms_bot import sms_help
+from disaster.core import languages
 from disaster.core.events import flush_broadcasts
 from disaster.core.geography import District
 from disaster.core.models import AuditEntry, Event, RateWindow
@@ -260,7 +265,7 @@ def test_a_location_outside_the_city_is_answered_so_and_kept_nowhere(client, fak
 
 def test_a_sender_flooding_the_bot_is_answered_once_then_ignored(client, fake_line, settings):
     settings.RESIDENT_MESSAGES_PER_MINUTE = 3
-    for _ in range(6):
+    for _n in range(6):
         post_line(client, [text_event("メニュー")])
 
     texts = fake_line.replied_texts()
@@ -309,7 +314,9 @@ def test_settings_ask_for_home_and_the_next_location_sets_it(client, fake_line, 
     home = Subscriber.objects.get(line_user_id=USER).home
     assert (round(home.y, 4), round(home.x, 4)) == CITY_HALL
     answer = last_reply(fake_line)["text"]
-    assert "home" in answer.lower() and "座間小学校" in answer  # in English, with shelters
+    # In English, with the shelters' romanised names.
+    assert "home" in answer.lower() and shelters["near"].name_en in answer
+    assert "座間小学校" not in answer and shelters["near"].name_en
     assert not DamageReport.objects.exists()
 
 
@@ -441,8 +448,8 @@ def test_an_sms_asks_for_the_nearest_open_shelter_by_district_or_postal_code(
 def test_an_english_sms_gets_an_english_answer(client, fake_twilio, shelters, kurihara):
     answer = sms(client, "SHELTER kurihara")
 
-    assert answer.startswith("Near 栗原:")
-    assert "Space" in answer and len(answer) <= 70
+    assert answer.startswith("Near Kurihara:")
+    assert shelters["near"].name_en in answer and "Space" in answer and fits_one_sms(answer)
 
 
 def test_an_unknown_place_or_none_says_how_to_ask(client, fake_twilio, kurihara):
@@ -726,21 +733,68 @@ def test_an_sms_answer_counts_an_emoji_as_the_two_units_it_takes():
     assert sms_length("🏫") == 2 and sms_length(cut) <= 70 and cut.endswith("…")
 
 
-@pytest.mark.parametrize("body", ["HELP", "帮助", "AYUDA", "ajuda", "도움말", "Tulong", "मद्दत"])
-def test_help_in_a_residents_language_is_answered_in_english_never_in_japanese(
-    client, fake_twilio, body
-):
-    answer = sms(client, body)
+def japanese_and(language: str, answer) -> tuple[str, str]:
+    """An answer as our own code words it in Japanese and in `language`."""
+    with translation.override("ja"):
+        japanese = answer()
+    with translation.override(language):
+        return japanese, answer()
 
-    assert answer.startswith("SHELTER") and answer.isascii()
+
+# Each keyword, and the language it is written in (English for the Latin-letter words many
+# write whatever they read, and for Spanish, which has no catalogue).
+KEYWORDS_IN = [
+    ("HELP", "en"),
+    ("AYUDA", "en"),
+    ("帮助", "zh-hans"),
+    ("ajuda", "pt-br"),
+    ("도움말", "ko"),
+    ("Tulong", "fil"),
+    ("मद्दत", "ne"),
+    ("giúp", "vi"),
+]
+
+
+@pytest.mark.parametrize("body, language", KEYWORDS_IN)
+def test_help_from_a_stranger_is_answered_in_the_language_of_its_keyword(
+    client, fake_twilio, body, language
+):
+    japanese, expected = japanese_and(language, sms_help)
+
+    assert sms(client, body) == expected != japanese
+
+
+@pytest.mark.parametrize("language", ["vi", "ne", "ja-easy"])
+def test_a_subscriber_is_answered_in_the_language_they_chose(client, fake_twilio, language):
+    subscriber(phone=PHONE, language=language)
+    japanese, expected = japanese_and(languages.django_language(language), sms_help)
+
+    assert sms(client, "HELP") == expected != japanese
+
+
+def test_stop_says_it_in_the_language_of_its_keyword_and_forgets_the_number(client, fake_twilio):
+    subscriber(phone=PHONE, language="ko")
+    japanese, expected = japanese_and("ko", lambda: _("配信を停止し、登録情報を削除しました。"))
+
+    assert sms(client, "중지") == expected != japanese
+    assert not Subscriber.objects.filter(phone=PHONE).exists()
 
 
 def test_help_in_japanese_is_answered_in_japanese(client, fake_twilio):
     assert sms(client, "ヘルプ").startswith("避難所 地区名か郵便番号")
 
 
-@pytest.mark.parametrize("body", ["避难所 kurihara", "abrigo KURIHARA", "대피소 Kurihara"])
+@pytest.mark.parametrize(
+    "body, language",
+    [("避难所 kurihara", "zh-hans"), ("abrigo KURIHARA", "pt-br"), ("대피소 Kurihara", "ko")],
+)
 def test_the_shelter_keyword_works_in_the_residents_languages(
-    client, fake_twilio, shelters, kurihara, body
+    client, fake_twilio, shelters, kurihara, body, language
 ):
-    assert sms(client, body).startswith("Near 栗原:")
+    japanese, head = japanese_and(language, lambda: _("%(where)s 近くの避難所:"))
+
+    answer = sms(client, body)
+
+    # In the keyword's language, the district romanised: nothing its reader cannot read.
+    assert answer.startswith(head % {"where": "Kurihara"}) and head != japanese
+    assert "栗原" not in answer

@@ -4,7 +4,7 @@
 // Reached from an SMS short link (/a/<id> → /map/?alert=<id>), it first shows that alert:
 // its area on the map and the open shelters in or near it for its hazard.
 import { api, el } from "./dom.js";
-import { gettext } from "./i18n.js";
+import { gettext, interpolate } from "./i18n.js";
 
 const hazardLabels = JSON.parse(document.getElementById("hazard-labels").textContent);
 const page = document.getElementById("public-map-page").dataset;
@@ -15,6 +15,14 @@ const BANDS = { free: gettext("空き"), crowded: gettext("混雑"), full: gette
 const FAILED = gettext("読み込めませんでした。通信状況を確認してください。");
 const NO_LOCATION = gettext("現在地を取得できませんでした。地図をタップして地点を選んでください。");
 
+// Japanese pages show the names as written; every other language the romanised ones
+// (shelters.readings), and marks the Japanese data it still shows (addresses, JMA's words)
+// as Japanese for screen readers and translation tools.
+const JAPANESE_PAGE = document.documentElement.lang.startsWith("ja");
+const LIST_SEPARATOR = /^(ja|zh)/.test(document.documentElement.lang) ? "、" : ", ";
+const inJapanese = (text) => (JAPANESE_PAGE ? text : el("span", { lang: "ja" }, text));
+const shelterName = (shelter) => (!JAPANESE_PAGE && shelter.name_en ? shelter.name_en : shelter.name);
+
 let map = null;
 let openLayer = null;
 let hereMarker = null;
@@ -22,19 +30,20 @@ let hereMarker = null;
 // The band (空き / 混雑 / 満員) comes from the server (MAP_CROWDED_PERCENT), which never sends a
 // head-count to the public: residents need "can I go there", not how many people are inside.
 function shelterItem(shelter) {
-  const name = document.documentElement.lang === "en" && shelter.name_en ? shelter.name_en : shelter.name;
-  const hazards = shelter.hazards.map((h) => hazardLabels[h] ?? h).join("、");
+  const name = shelterName(shelter);
+  const hazards = shelter.hazards.map((h) => hazardLabels[h] ?? h).join(LIST_SEPARATOR);
   return el(
     "li",
     { "data-shelter": shelter.id, "data-band": shelter.band },
     el("strong", {}, name),
     " ",
     el("span", { class: `band band-${shelter.band}` }, BANDS[shelter.band]),
-    shelter.distance_m === undefined
+    // None for a shelter inside an alert's area (0 m), nothing to walk to it.
+    !shelter.distance_m
       ? null
       : el("span", { class: "distance" }, ` ${gettext("約")} ${(shelter.distance_m / 1000).toFixed(1)} km`),
     el("br"),
-    shelter.address,
+    shelter.address ? inJapanese(shelter.address) : null,
     hazards ? el("br") : null,
     hazards ? `${gettext("対象の災害")}: ${hazards}` : null,
   );
@@ -62,7 +71,7 @@ async function loadOpen() {
       })
         .bindPopup(() => el("div", { class: "popup" }, [...shelterItem(s).childNodes]))
         // A node, never a string: Leaflet writes a string tooltip with innerHTML.
-        .bindTooltip(el("span", {}, `${s.name} ${BANDS[s.band]}`))
+        .bindTooltip(el("span", {}, `${shelterName(s)} ${BANDS[s.band]}`))
         .addTo(openLayer);
     }
     const bounds = openLayer.getBounds();
@@ -87,10 +96,11 @@ async function loadAlert() {
       error.status === 404 ? gettext("この情報は見つかりませんでした。") : FAILED;
     return;
   }
-  const kind = found.level ? ` (${found.kind_label})` : "";
+  const kind = found.level && found.kind_label ? ` (${found.kind_label})` : "";
   document.getElementById("alert-heading").textContent =
     `${found.drill ? gettext("【訓練】") : ""}${found.title}${kind}`;
   status.textContent = [
+    found.action,
     found.area ? gettext("地図の赤い区域が対象です。") : "",
     found.in_force ? "" : gettext("この情報の有効期間は終わっています。"),
   ]
@@ -105,7 +115,17 @@ async function loadAlert() {
   }
 }
 
-/** What JMA says is in force for the city, as JMA words it, with its source shown. */
+/** The level of a warning: JMA's own words on a Japanese page, the level said in the
+ * page's language on any other. */
+function levelBadge(warning) {
+  const words = JAPANESE_PAGE
+    ? warning.level_words
+    : warning.level && interpolate(gettext("警戒レベル%(level)s相当"), { level: warning.level });
+  return words ? el("span", { class: `level level-${warning.level}` }, words) : null;
+}
+
+/** What JMA says is in force for the city, as JMA words it (its names and texts marked as
+ * Japanese on the other languages' pages), with its source shown. */
 async function loadWarnings() {
   const list = document.getElementById("public-warnings");
   if (!list || !page.warningsUrl) return;
@@ -116,11 +136,12 @@ async function loadWarnings() {
         el(
           "li",
           { "data-level": w.level ?? "" },
-          w.level_words ? el("span", { class: `level level-${w.level}` }, w.level_words) : null,
+          levelBadge(w),
           " ",
-          el("strong", {}, w.name),
-          ` ${w.area_name}`,
-          w.text ? el("p", { class: "jma-words" }, w.text) : null,
+          el("strong", JAPANESE_PAGE ? {} : { lang: "ja" }, w.name),
+          " ",
+          inJapanese(w.area_name),
+          w.text ? el("p", { class: "jma-words", lang: "ja" }, w.text) : null,
         ),
       ),
     );

@@ -104,7 +104,10 @@ def test_the_city_speaks_japanese_and_keeps_tokyo_time():
     assert settings.LANGUAGE_CODE == "ja"
     assert settings.TIME_ZONE == "Asia/Tokyo"
     assert settings.USE_TZ is True
-    assert [code for code, _ in settings.LANGUAGES] == ["ja", "en"]
+    # Japanese first; residents' pages in the nine residents' languages, staff's in two.
+    assert [code for code, _ in settings.LANGUAGES][:2] == ["ja", "ja-easy"]
+    assert len(settings.LANGUAGES) == 9
+    assert [code for code, _ in settings.STAFF_LANGUAGES] == ["ja", "en"]
 
 
 def home_page(client, **headers) -> str:

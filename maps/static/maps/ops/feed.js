@@ -9,14 +9,17 @@ const FEED_MAX = 50;
 // What each kind of event is called in the feed; other kinds show as they are named.
 const KINDS = {
   "alert.drafted": gettext("避難情報の下書き"),
+  "alert.sent_back": gettext("避難情報の差し戻し"),
   "alert.approved": gettext("避難情報の承認"),
   "alert.sending": gettext("避難情報の送信"),
   "alert.sent": gettext("避難情報の送信完了"),
   "alert.cancelled": gettext("避難情報の取消"),
   "shelter.headcount": gettext("避難者数"),
   "shelter.status_changed": gettext("避難所の状態"),
+  "shelter.corrected": gettext("避難所の情報の訂正"),
   "stock.shortages": gettext("物資の不足"),
   "stock.moved": gettext("在庫"),
+  "stock.expiring": gettext("期限が近い在庫"),
   "report.created": gettext("新しい被害報告"),
   "report.updated": gettext("被害報告の更新"),
   "alert.delivery_progress": gettext("警報の配信"),
@@ -59,7 +62,18 @@ function describe(event) {
       const help = p.by_district.reduce((n, d) => n + d.need_help, 0);
       return `#${p.alert_id}${drill(p.drill)} ${gettext("要救助")} ${help}`;
     }
+    case "callup.changed":
+      return p.staffing_label;
+    case "suggestion.changed":
+      return p.summary;
+    case "jma.warnings":
+      return `${gettext("発表中")} ${p.warnings.length}`;
+    case "shelter.corrected":
+      return shelterName(p.shelter_id);
+    case "stock.expiring":
+      return `${gettext("期限が近いロット")}: ${p.lots.length}`;
     case "alert.drafted":
+    case "alert.sent_back":
     case "alert.approved":
     case "alert.sending":
     case "alert.sent":

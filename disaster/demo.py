@@ -214,6 +214,7 @@ class DemoCity:
                 shelter.pk,
                 total=total,
                 by=by,
+                households=round(total / 2.2),  # Zama's people per household (census)
                 elderly=round(total * 0.3),
                 infants=round(total * 0.05),
                 disabled=round(total * 0.04),

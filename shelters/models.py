@@ -229,6 +229,9 @@ class HeadCount(models.Model):
     at = models.DateTimeField(_("記録日時"), default=timezone.now)
     observed_at = models.DateTimeField(_("観測日時"), default=timezone.now)
     total = models.PositiveIntegerField(_("避難者数"))
+    # How many households the people counted make up (世帯数, which the open status file
+    # carries beside 人数 where the city publishes counts); empty when not counted.
+    households = models.PositiveIntegerField(_("世帯数"), null=True, blank=True)
     elderly = models.PositiveIntegerField(_("高齢者"), default=0)
     infants = models.PositiveIntegerField(_("乳幼児"), default=0)
     pregnant = models.PositiveIntegerField(_("妊産婦"), default=0)

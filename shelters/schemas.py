@@ -195,6 +195,9 @@ class HeadCountIn(Schema):
     needs. To set a figure to zero, send 0."""
 
     total: People
+    households: People | None = Field(
+        None, description="世帯数（わかるとき）。省略すると前回の値のまま（未記録なら空）。"
+    )
     elderly: People | None = None
     infants: People | None = None
     pregnant: People | None = None
@@ -227,6 +230,7 @@ class HeadCountOut(Schema):
     at: dt.datetime = Field(description="記録された日時")
     observed_at: dt.datetime = Field(description="数えた日時")
     total: int
+    households: int | None = Field(description="世帯数（記録がなければ null）")
     elderly: int
     infants: int
     pregnant: int

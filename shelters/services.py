@@ -157,6 +157,7 @@ def record_headcount(
     by: User | None,
     note: str = "",
     observed_at: dt.datetime | None = None,
+    households: int | None = None,
     **figures: int | None,
 ) -> HeadCount:
     """Record how many people were at the shelter at `observed_at` (now if not given), how
@@ -164,7 +165,8 @@ def record_headcount(
 
     A figure not given (or None) keeps its value in the count observed last before this one
     (0 if there is none): updating only the total, the usual case, never erases the needs.
-    A kept value that no longer fits (more elderly than people) is refused, not dropped."""
+    A kept value that no longer fits (more elderly than people) is refused, not dropped.
+    `households` (世帯数) is kept the same way, and stays unknown (None) until counted."""
     shelter = Shelter.objects.select_for_update().get(pk=shelter_id)
     observed_at = observed_at or timezone.now()
     errors = {}
@@ -201,8 +203,13 @@ def record_headcount(
                 )
                 % {"value": value, "total": total}
             )
+    if households is None and before is not None:
+        households = before.households
+    if households is not None and not 0 <= households <= total and "total" not in errors:
+        errors["households"] = _("避難者数（%(total)s）を超えています。") % {"total": total}
     if errors:
         raise Invalid(fields=errors)
+    values["households"] = households
     count = HeadCount.objects.create(
         shelter=shelter, total=total, note=note, by=by, observed_at=observed_at, **values
     )

@@ -49,6 +49,7 @@ def feed_columns() -> tuple[str, ...]:
 class ShelterState:
     status: str
     occupancy: int | None  # the current head-count's total, None when there is none
+    households: int | None = None  # its households, None when not counted
 
 
 def _states(shelters: list[Shelter], at: dt.datetime | None) -> dict[int, ShelterState]:
@@ -57,11 +58,12 @@ def _states(shelters: list[Shelter], at: dt.datetime | None) -> dict[int, Shelte
     counts = HeadCount.objects.filter(shelter_id__in=ids)
     if at is not None:
         counts = counts.filter(at__lte=at, observed_at__lte=at)
-    latest = dict(
-        counts.order_by("shelter_id", *CURRENT_FIRST)
+    latest = {
+        shelter_id: (total, households)
+        for shelter_id, total, households in counts.order_by("shelter_id", *CURRENT_FIRST)
         .distinct("shelter_id")
-        .values_list("shelter_id", "total")
-    )
+        .values_list("shelter_id", "total", "households")
+    }
     status = {s.pk: s.status for s in shelters}
     if at is not None:
         changes = AuditEntry.objects.filter(
@@ -85,7 +87,7 @@ def _states(shelters: list[Shelter], at: dt.datetime | None) -> dict[int, Shelte
         ):
             if int(target_id) not in decided:
                 status[int(target_id)] = (before or {}).get("status", status[int(target_id)])
-    return {pk: ShelterState(status[pk], latest.get(pk)) for pk in ids}
+    return {pk: ShelterState(status[pk], *latest.get(pk, (None, None))) for pk in ids}
 
 
 def _shelters(at: dt.datetime | None) -> list[Shelter]:
@@ -110,6 +112,7 @@ def feed_rows(at: dt.datetime | None = None) -> list[tuple[Shelter, dict[str, st
         state = states[shelter.pk]
         receiving = state.status in RECEIVING
         occupancy = state.occupancy if receiving else None
+        households = state.households if receiving else None
         band = occupancy_band(state.status, occupancy or 0, shelter.capacity)
         row = recommended_row(shelter, code=code) | {
             "開設状況": str(Shelter.Status(state.status).label),
@@ -117,7 +120,10 @@ def feed_rows(at: dt.datetime | None = None) -> list[tuple[Shelter, dict[str, st
             "時点": moment.isoformat(),
         }
         if settings.PUBLISH_HEADCOUNTS:
-            row |= {"人数": "" if occupancy is None else str(occupancy), "世帯数": ""}
+            row |= {
+                "人数": "" if occupancy is None else str(occupancy),
+                "世帯数": "" if households is None else str(households),
+            }
         rows.append((shelter, row))
     return rows
 

@@ -107,6 +107,7 @@ def test_a_manager_records_the_head_count_and_opens_the_shelter(live_server, sig
     page.get_by_role("button", name="10 増やす").click()
     page.get_by_role("button", name="10 増やす").click()
     page.get_by_role("button", name="1 増やす").click()
+    page.get_by_label("世帯数（わかれば）").fill("9")
     page.get_by_role("button", name="避難者数を記録").first.click()
     expect(page.locator("#result")).to_contain_text("記録しました")
     page.get_by_role("radio", name="開設", exact=True).check()
@@ -114,7 +115,8 @@ def test_a_manager_records_the_head_count_and_opens_the_shelter(live_server, sig
     expect(page.locator("#queue-count")).to_have_text("0")
     expect(page.locator("#result")).to_contain_text("記録しました")
 
-    assert HeadCount.objects.get(shelter=shelter).total == 21
+    count = HeadCount.objects.get(shelter=shelter)
+    assert (count.total, count.households) == (21, 9)
     shelter.refresh_from_db()
     assert shelter.status == "open"
     assert shelter.status_changed_by.username == "manager"

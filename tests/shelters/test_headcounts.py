@@ -83,6 +83,31 @@ def test_a_kept_value_larger_than_the_new_total_is_refused_not_dropped(
 
 
 @pytest.mark.django_db
+def test_households_are_unknown_until_counted_then_kept_like_the_needs(
+    api_as, manager_user, shelter
+):
+    client = api_as(manager_user)
+
+    assert post(client, shelter, {"total": 300}).json()["households"] is None
+    assert post(client, shelter, {"total": 300, "households": 130}).json()["households"] == 130
+    kept = post(client, shelter, {"total": 320})
+    assert kept.status_code == 201 and kept.json()["households"] == 130
+
+
+@pytest.mark.django_db
+def test_more_households_than_people_is_refused_at_the_field(api_as, manager_user, shelter):
+    client = api_as(manager_user)
+    post(client, shelter, {"total": 300, "households": 130})
+
+    too_many = post(client, shelter, {"total": 20, "households": 21})
+    kept_too_many = post(client, shelter, {"total": 100})
+
+    assert too_many.status_code == 422 and "households" in error_messages(too_many)
+    assert kept_too_many.status_code == 422 and "households" in error_messages(kept_too_many)
+    assert HeadCount.objects.count() == 1
+
+
+@pytest.mark.django_db
 def test_people_staying_elsewhere_are_not_part_of_the_total(api_as, manager_user, shelter):
     body = {"total": 10, "supported_at_home": 400, "supported_in_cars": 120}
     client = api_as(manager_user)
@@ -225,6 +250,8 @@ def test_the_tablet_form_starts_from_the_last_value_of_every_figure(
             f'name="{name}" type="number" inputmode="numeric" min="0" max="20000" value="{value}"'
             in page
         )
+    households = 'name="households" type="number" inputmode="numeric" min="0" max="20000"'
+    assert f'{households} value=""' in page  # not counted yet: empty, not 0
     assert 'id="now-supported_at_home">40<' in page
     assert 'id="now-supported_in_cars">25<' in page
 

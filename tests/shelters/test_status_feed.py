@@ -60,20 +60,27 @@ def change(shelter: Shelter, status: str, when: dt.datetime) -> None:
     AuditEntry.objects.filter(pk=entry.pk).update(at=when)
 
 
-def count(shelter: Shelter, total: int, observed: dt.datetime, recorded: dt.datetime) -> None:
+def count(
+    shelter: Shelter,
+    total: int,
+    observed: dt.datetime,
+    recorded: dt.datetime,
+    households: int | None = None,
+) -> None:
     """A head-count through the service, dated as observed and recorded then."""
-    made = record_headcount(shelter.pk, total=total, by=None)
+    made = record_headcount(shelter.pk, total=total, households=households, by=None)
     HeadCount.objects.filter(pk=made.pk).update(observed_at=observed, at=recorded)
 
 
 @pytest.fixture
 def first_day(school: Shelter) -> Shelter:
-    """Opened at 09:00, 510 people counted at 09:30 (85 %: 混雑), full at 13:00, a count of
-    600 observed at 12:30 but recorded only at 15:00, closed at 18:00."""
+    """Opened at 09:00, 510 people in 230 households counted at 09:30 (85 %: 混雑), full at
+    13:00, a count of 600 in 270 observed at 12:30 but recorded only at 15:00, closed at
+    18:00."""
     change(school, Shelter.Status.OPEN, at(9))
-    count(school, 510, at(9, 30), at(9, 30))
+    count(school, 510, at(9, 30), at(9, 30), households=230)
     change(school, Shelter.Status.FULL, at(13))
-    count(school, 600, at(12, 30), at(15))
+    count(school, 600, at(12, 30), at(15), households=270)
     change(school, Shelter.Status.CLOSED, at(18))
     return school
 
@@ -110,25 +117,30 @@ def test_the_current_file_has_the_same_header_and_says_its_time(first_day):
 
 
 @pytest.mark.parametrize(
-    ("when", "status", "band", "people"),
+    ("when", "status", "band", "people", "households"),
     [
-        ("2026-01-01T08:00:00+09:00", "閉鎖", "", ""),  # before it opened
-        ("2026-01-01T09:15:00+09:00", "開設", "空き", ""),  # open, nobody counted yet
-        ("2026-01-01T12:00:00+09:00", "開設", "混雑", "510"),
-        ("2026-01-01T14:00:00+09:00", "満員・受入停止", "満員", "510"),  # 600 not recorded yet
-        ("2026-01-01T16:00:00+09:00", "満員・受入停止", "満員", "600"),
-        ("2026-01-01T19:00:00+09:00", "閉鎖", "", ""),
-        ("2026-01-01T10:00:00", "開設", "混雑", "510"),  # no offset: Japan time
+        ("2026-01-01T08:00:00+09:00", "閉鎖", "", "", ""),  # before it opened
+        ("2026-01-01T09:15:00+09:00", "開設", "空き", "", ""),  # open, nobody counted yet
+        ("2026-01-01T12:00:00+09:00", "開設", "混雑", "510", "230"),
+        ("2026-01-01T14:00:00+09:00", "満員・受入停止", "満員", "510", "230"),  # 600 not yet
+        ("2026-01-01T16:00:00+09:00", "満員・受入停止", "満員", "600", "270"),
+        ("2026-01-01T19:00:00+09:00", "閉鎖", "", "", ""),
+        ("2026-01-01T10:00:00", "開設", "混雑", "510", "230"),  # no offset: Japan time
     ],
 )
 def test_the_history_gives_each_moment_as_it_was_recorded_then(
-    first_day, settings, when, status, band, people
+    first_day, settings, when, status, band, people, households
 ):
     settings.PUBLISH_HEADCOUNTS = True
 
     [row] = read_csv(Client().get(f"{HISTORY}.csv", {"at": when}).content)
 
-    assert (row["開設状況"], row["混雑"], row["人数"], row["世帯数"]) == (status, band, people, "")
+    assert (row["開設状況"], row["混雑"], row["人数"], row["世帯数"]) == (
+        status,
+        band,
+        people,
+        households,
+    )
     assert dt.datetime.fromisoformat(row["時点"]) == dt.datetime.fromisoformat(
         when if "+" in when else f"{when}+09:00"
     )

@@ -146,19 +146,27 @@ def _fetch(client: httpx.Client, entry: Entry) -> int | None:
 
 def _fetch_all(client: httpx.Client, new: list[Entry]) -> list[int | None]:
     """Each entry's telegram id (None: not fetched), in order. JMA_FETCH_THREADS at once
-    when there are several (fetching and storing wait on the network and the database);
-    one thread, on the caller's connection and transaction, when set to 1 (the tests)."""
+    when there are several (fetching and storing wait on the network and the database),
+    each thread taking every n-th entry on one database connection of its own; one thread,
+    on the caller's connection and transaction, when set to 1 (the tests)."""
     threads = min(settings.JMA_FETCH_THREADS, len(new))
     if threads <= 1:
         return [_fetch(client, entry) for entry in new]
+    shares = [new[first::threads] for first in range(threads)]
     with ThreadPoolExecutor(threads) as pool:
-        return list(pool.map(lambda entry: _fetch_in_thread(client, entry), new))
+        done = list(pool.map(lambda share: _fetch_share(client, share), shares))
+    ids: list[int | None] = [None] * len(new)
+    for first, share_ids in enumerate(done):
+        ids[first::threads] = share_ids
+    return ids
 
 
-def _fetch_in_thread(client: httpx.Client, entry: Entry) -> int | None:
-    """`_fetch` on a pool thread, which closes its own database connection when done."""
+def _fetch_share(client: httpx.Client, share: list[Entry]) -> list[int | None]:
+    """`_fetch` of each entry on a pool thread, which closes its database connection once,
+    when its share is done (not after each telegram: a new connection costs more than a
+    telegram)."""
     try:
-        return _fetch(client, entry)
+        return [_fetch(client, entry) for entry in share]
     finally:
         db.connection.close()
 

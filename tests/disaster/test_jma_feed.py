@@ -4,6 +4,9 @@ aside without stopping the rest."""
 
 from __future__ import annotations
 
+import httpx
+import pytest
+
 from disaster.jobs import poll_jma_feeds
 from disaster.warnings import feed
 from disaster.warnings.models import CityWarning, Feed, Telegram
@@ -68,3 +71,32 @@ def test_an_unreachable_feed_is_logged_and_retried_later(db, settings, caplog):
 def test_the_periodic_job_polls_every_configured_feed(db, fake_jma_feed):
     fake_jma_feed.publish(sample(jma.QUAKE_DETAIL), title="震源・震度に関する情報")
     assert poll_jma_feeds(timestamp=0) == {"feeds": 1, "telegrams": 1, "failed": 0}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_several_threads_fetch_every_entry_once_and_answer_in_the_feeds_order(
+    fake_jma_feed, settings
+):
+    """JMA_FETCH_THREADS at once, each on a database connection of its own for its share."""
+    settings.JMA_FETCH_THREADS = 3
+    names = [
+        jma.KANAGAWA_WARNINGS,
+        jma.QUAKE_DETAIL,
+        jma.QUAKE_FLASH,
+        jma.RECORD_RAIN,
+        jma.RIVER_CAUTION,
+        jma.RIVER_FLOODING,
+        jma.OKAYAMA_LANDSLIDE,
+    ]
+    for name in names:
+        fake_jma_feed.publish(sample(name), title="土砂災害警戒情報")
+    listed = [e.id for e in feed.entries(httpx.get(fake_jma_feed.feed_url).content)]
+
+    polled = feed.poll(fake_jma_feed.feed_url)
+
+    assert polled.failed == 0 and len(polled.fetched) == len(names)
+    # Each answer is the telegram of its own entry, in the order the feed lists them.
+    entry_of = dict(Telegram.objects.values_list("pk", "entry_id"))
+    assert [entry_of[pk] for pk in polled.fetched] == listed
+    telegram_gets = [path for path, _ in fake_jma_feed.requests if path.startswith("/data/")]
+    assert len(telegram_gets) == len(names)

@@ -10,10 +10,12 @@ templates are (alerts/wording/README.md, "Who must review a new language").
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django.http import HttpRequest, HttpResponse
 from django.utils import translation
+
+if TYPE_CHECKING:  # the settings import this module: keep its imports light
+    from django.http import HttpRequest, HttpResponse
 
 # A resident's language → Django's code for it. Django calls 简体中文 zh-hans; it knows
 # neither Filipino nor やさしい日本語, which get LANG_INFO entries of their own (below).

@@ -319,27 +319,6 @@ def tile_sql(where: str = "", *, thin: bool = False) -> str:
             FROM {table} r, bounds
             WHERE r.point && ST_Transform(bounds.env, 4326) {where}
         ),
-        placed AS (
-            SELECT ST_AsMVTGeom(ST_Transform(p.point, 3857), bounds.env, {TILE_EXTENT}, 64, true)
-                       AS geom,
-                   p.id, p.category, p.severity, p.status, p.reporters
-            FROM picked p, bounds
-        ),
-        mvt AS (
-            SELECT DISTINCT ON (ST_SnapToGrid(geom, {PIXEL}))
-                   geom, id, id AS report_id, category, severity, status, reporters
-            FROM placed WHERE geom IS NOT NULL
-            ORDER BY ST_SnapToGrid(geom, {PIXEL}), severity DESC, id DESC
-        )
-        SELECT ST_AsMVT(mvt, 'reports', {TILE_EXTENT}, 'geom', 'id') FROM mvt
-        """  # noqa: S608 (our own SQL)
-    return f"""
-        WITH bounds AS (SELECT ST_TileEnvelope(%s, %s, %s) AS env),
-        picked AS MATERIALIZED (
-            SELECT r.point, r.id, r.category, r.severity, r.status, r.reporters
-            FROM {table} r, bounds
-            WHERE r.point && ST_Transform(bounds.env, 4326) {where}
-        ),
         mvt AS (
             SELECT ST_AsMVTGeom(ST_Transform(p.point, 3857), bounds.env, {TILE_EXTENT}, 64, true)
                        AS geom,

@@ -79,3 +79,12 @@ def test_the_pixel_found_by_arithmetic_is_the_one_postgis_snaps_to(api_as, ops_u
         reference = sorted(row[0] for row in cursor.fetchall())
     assert 100 < len(reference) < 2000  # thinned, and not to nothing
     assert sorted(f["id"] for f in shown) == reference
+
+
+def test_closer_in_reports_on_one_pixel_are_each_their_own_feature(api_as, ops_user):
+    # Ten centimetres apart: one pixel at any zoom, yet each is drawn closer in.
+    close = [report(139.41 + i * 0.000001, 35.49, severity=1 + i) for i in range(3)]
+
+    shown = features(api_as(ops_user), 16, 139.41, 35.49)
+
+    assert sorted(f["id"] for f in shown) == sorted(r.pk for r in close)

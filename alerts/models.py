@@ -14,23 +14,27 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from disaster.core.languages import NAMES
 from disaster.core.models import Incident, Staffing
 from disaster.warnings.parsing import INTENSITIES
 from shelters.models import Hazard
 
 
 class Language(models.TextChoices):
-    JAPANESE = "ja", "日本語"
-    ENGLISH = "en", "English"
-    CHINESE = "zh", "简体中文"
-    KOREAN = "ko", "한국어"
-    VIETNAMESE = "vi", "Tiếng Việt"
-    EASY_JAPANESE = "ja-easy", "やさしい日本語"
+    """What a subscriber reads, each named in itself (disaster/core/languages.py, which also
+    maps each to the code Django activates for it)."""
+
+    JAPANESE = "ja", NAMES["ja"]
+    ENGLISH = "en", NAMES["en"]
+    CHINESE = "zh", NAMES["zh"]
+    KOREAN = "ko", NAMES["ko"]
+    VIETNAMESE = "vi", NAMES["vi"]
+    EASY_JAPANESE = "ja-easy", NAMES["ja-easy"]
     # Kanagawa's foreign residents are mostly Chinese, Vietnamese, Korean, Filipino,
     # Brazilian and Nepali: each gets the alerts' written templates (alerts/wording/).
-    PORTUGUESE = "pt-br", "Português"
-    FILIPINO = "fil", "Filipino"
-    NEPALI = "ne", "नेपाली"
+    PORTUGUESE = "pt-br", NAMES["pt-br"]
+    FILIPINO = "fil", NAMES["fil"]
+    NEPALI = "ne", NAMES["ne"]
 
 
 def text_field_suffix(language: str) -> str:

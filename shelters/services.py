@@ -203,10 +203,17 @@ def record_headcount(
                 )
                 % {"value": value, "total": total}
             )
+    kept_households = households is None and before is not None
     if households is None and before is not None:
         households = before.households
     if households is not None and not 0 <= households <= total and "total" not in errors:
-        errors["households"] = _("避難者数（%(total)s）を超えています。") % {"total": total}
+        # Worded as for the needs: a kept value is the previous count's, to be re-entered.
+        errors["households"] = (
+            _("前回の値（%(value)s）が避難者数（%(total)s）を超えています。入力し直してください。")
+            % {"value": households, "total": total}
+            if kept_households
+            else _("避難者数（%(total)s）を超えています。") % {"total": total}
+        )
     if errors:
         raise Invalid(fields=errors)
     values["households"] = households

@@ -30,7 +30,8 @@ DJANGO_CODES = {
     "fil": "fil",
     "ne": "ne",
 }
-# Each language named in itself, as the language chooser and the bots offer it.
+# Each language named in itself, as the language chooser, the bots and alerts.models.Language
+# offer it.
 NAMES = {
     "ja": "日本語",
     "ja-easy": "やさしい日本語",

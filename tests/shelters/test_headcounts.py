@@ -104,6 +104,8 @@ def test_more_households_than_people_is_refused_at_the_field(api_as, manager_use
 
     assert too_many.status_code == 422 and "households" in error_messages(too_many)
     assert kept_too_many.status_code == 422 and "households" in error_messages(kept_too_many)
+    # A kept value is said to be the previous count's, as for the needs.
+    assert "130" in error_messages(kept_too_many)["households"]
     assert HeadCount.objects.count() == 1
 
 

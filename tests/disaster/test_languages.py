@@ -78,3 +78,10 @@ def test_an_alerts_public_page_in_japanese_keeps_the_staffs_title(client, level_
 
     assert found["title"] == "目久尻川 避難指示" and found["kind_label"]
     assert found["action"] == headline(level_4, "ja")[1]
+
+
+def test_every_language_a_subscriber_chooses_has_its_django_code_and_name():
+    from alerts.models import Language
+
+    assert sorted(languages.DJANGO_CODES) == sorted(Language.values)
+    assert dict(Language.choices) == languages.NAMES

@@ -4,6 +4,8 @@ force for the city derived from them. Registered with the disaster app through
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib.postgres.fields import ArrayField
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
@@ -134,3 +136,7 @@ class CityWarning(models.Model):
 
     def __str__(self) -> str:
         return f"{self.area_name} {self.name}"
+
+    def in_force_at(self, now: dt.datetime) -> bool:
+        """This row as `CityWarning.objects.in_force(now)` decides it."""
+        return self.expires_at is None or self.expires_at > now

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils import timezone
 from procrastinate.contrib.django import app
 
 from disaster.core.events import publish
@@ -160,21 +161,10 @@ def ingest(raw: bytes, *, source: str = "", entry_id: str = "") -> Ingested:
         "order_key": order_key(read),
         "concerns_city": state.concerns(read, own),
     }
-    same_event = (
-        Telegram.objects.filter(
-            outcome=Telegram.Outcome.READ,
-            stream=fields["stream"],
-            order_key=fields["order_key"],
-            info_type=fields["info_type"],
-            status=fields["status"],
-        )
-        .order_by()
-        .first()
-    )
-    if same_event is not None:
-        return Ingested(same_event, created=False)
     try:
-        with transaction.atomic():  # a savepoint: another poller stored it a moment ago
+        # A savepoint: the same event and serial stored before (the constraint
+        # telegram_once_per_event_serial), or by another poller a moment ago.
+        with transaction.atomic():
             telegram = Telegram.objects.create(
                 sha256=sha256,
                 raw=raw,
@@ -191,7 +181,11 @@ def ingest(raw: bytes, *, source: str = "", entry_id: str = "") -> Ingested:
             )
     except IntegrityError:
         existing = Telegram.objects.filter(sha256=sha256).first() or Telegram.objects.get(
-            stream=fields["stream"], order_key=fields["order_key"], info_type=fields["info_type"]
+            outcome=Telegram.Outcome.READ,
+            stream=fields["stream"],
+            order_key=fields["order_key"],
+            info_type=fields["info_type"],
+            status=fields["status"],
         )
         return Ingested(existing, created=False)
     return Ingested(telegram, created=True, changed=_apply(telegram, read))
@@ -200,21 +194,30 @@ def ingest(raw: bytes, *, source: str = "", entry_id: str = "") -> Ingested:
 def _apply(telegram: Telegram, read: parsing.Telegram) -> bool:
     """Recompute the stream, announce the telegram and any change, queue the city's response.
     Drills and tests (運用種別 訓練・試験) are kept and shown, never applied."""
-    stream_has_rows = CityWarning.objects.filter(stream=telegram.stream).exists()
-    applies = telegram.status == "通常" and (
-        telegram.concerns_city or stream_has_rows or telegram.info_type == "取消"
-    )
+    normal = telegram.status == "通常"
+    existing = state.locked_rows(telegram.stream) if normal else []
+    applies = normal and (telegram.concerns_city or bool(existing) or telegram.info_type == "取消")
     changed = False
     if applies:
-        before = in_force()
-        state.recompute(telegram.stream, {telegram.pk: read})
-        after = in_force()
-        changed = _comparable(before) != _comparable(after)
+        # Only this stream's rows can change: compare them, not the whole list.
+        before = _shown(existing)
+        recomputed = state.recompute(telegram.stream, (telegram, read), existing)
+        changed = before != _shown(recomputed.warnings)
+        telegram.cancelled_by_id = recomputed.cancelled_by.get(
+            telegram.pk, telegram.cancelled_by_id
+        )
         if changed:
-            publish("jma.warnings", {"warnings": after})
+            publish("jma.warnings", {"warnings": in_force()})
     if telegram.concerns_city or changed:
-        telegram.refresh_from_db(fields=["cancelled_by"])
         publish("jma.telegram", telegram_payload(telegram))
     if applies:
         app.configure_task(ACT_ON_TELEGRAM, queue="alerts").defer(telegram_id=telegram.pk)
     return changed
+
+
+def _shown(warnings: list[CityWarning]) -> list[dict[str, Any]]:
+    """What people see of some warnings now (see `_comparable`), in a fixed order."""
+    now = timezone.now()
+    return _comparable(
+        [warning_payload(w) for w in sorted(warnings, key=lambda w: w.pk) if w.in_force_at(now)]
+    )

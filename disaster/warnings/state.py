@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import Q
 from django.utils import timezone
 
 from disaster.warnings import parsing
@@ -160,51 +161,100 @@ def concerns(telegram: parsing.Telegram, own: City) -> bool:
     return False
 
 
-def current(stream: str) -> tuple[Telegram | None, list[Telegram]]:
+def lock(stream: str) -> None:
+    """Hold the stream until the transaction ends. One stream is recomputed by one
+    transaction at a time (the poller ingests several telegrams at once): the next waits
+    here, then sees the telegram the first committed."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"jma-stream:{stream}"])
+
+
+def locked_rows(stream: str) -> list[CityWarning]:
+    """The stream's CityWarning rows, read once the stream is locked (see `lock`)."""
+    lock(stream)
+    return list(CityWarning.objects.filter(stream=stream))
+
+
+def current(stream: str) -> tuple[Telegram | None, dict[int, int | None]]:
     """The telegram that decides the stream's state (None: nothing, or all withdrawn), and
-    the telegrams withdrawn by a 取消."""
+    each telegram whose withdrawal is not yet recorded: its id → the 取消 that withdraws it
+    (None: no longer withdrawn, a late telegram having changed what a 取消 cancels)."""
     stack: list[Telegram] = []
-    withdrawn: list[Telegram] = []
+    cancelled_by: dict[int, int] = {}
     # Only what ordering needs: a busy stream holds hundreds of large telegrams.
-    telegrams = Telegram.objects.applicable().filter(stream=stream)
     needed = ("info_type", "family", "order_key", "report_at", "received_at", "cancelled_by")
-    for telegram in telegrams.only(*needed).order_by("order_key", "id"):
+    telegrams = list(
+        Telegram.objects.applicable()
+        .filter(stream=stream)
+        .only(*needed)
+        .order_by("order_key", "id")
+    )
+    for telegram in telegrams:
         if telegram.info_type != "取消":
             stack.append(telegram)
             continue
         cancelled = stack if telegram.family == parsing.QUAKE else stack[-1:]
         for gone in cancelled:
-            gone.cancelled_by = telegram
-        withdrawn.extend(cancelled)
+            cancelled_by[gone.pk] = telegram.pk
         del stack[len(stack) - len(cancelled) :]
-    return (stack[-1] if stack else None), withdrawn
+    changed = {
+        t.pk: cancelled_by.get(t.pk)
+        for t in telegrams
+        if t.cancelled_by_id != cancelled_by.get(t.pk)
+    }
+    return (stack[-1] if stack else None), changed
 
 
-def recompute(stream: str, parsed: dict[int, parsing.Telegram]) -> list[CityWarning]:
+def _is_last(telegram: Telegram) -> bool:
+    """No other telegram of its stream comes after it in JMA's order."""
+    key = telegram.order_key
+    later = Q(order_key__gt=key) | Q(order_key=key, pk__gt=telegram.pk)
+    return not Telegram.objects.applicable().filter(later, stream=telegram.stream).exists()
+
+
+@dataclass
+class Recomputed:
+    warnings: list[CityWarning]  # the stream's rows now
+    cancelled_by: dict[int, int | None]  # telegrams withdrawn, or no longer, by this recompute
+
+
+def recompute(
+    stream: str,
+    newest: tuple[Telegram, parsing.Telegram] | None = None,
+    existing: list[CityWarning] | None = None,
+) -> Recomputed:
     """Rewrite the stream's CityWarning rows from its deciding telegram; rows that stay keep
-    the time they were first in force (`since`). `parsed` holds telegrams already read
-    (by id); others are read again from their raw XML."""
-    # One stream is recomputed by one transaction at a time (the poller ingests several
-    # telegrams at once): the next waits here, then sees the telegram the first committed.
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"jma-stream:{stream}"])
-    deciding, withdrawn = current(stream)
-    for telegram in withdrawn:
-        Telegram.objects.filter(pk=telegram.pk).update(cancelled_by=telegram.cancelled_by)
-    own = city()
-    rows: list[Row] = []
-    if deciding is not None:
-        read = parsed.get(deciding.pk) or parsing.parse(validated(bytes(deciding.raw)))
-        rows = city_rows(read, own)
+    the time they were first in force (`since`). `newest` is the telegram just stored, with
+    what it says: when it comes last in its stream and cancels nothing (JMA's telegrams
+    mostly arrive in order), it decides the stream and the others are not read; otherwise
+    the whole stream is ordered again, and the deciding telegram, unless it is `newest`, is
+    read again from its raw XML. `existing`: the stream's rows from `locked_rows`."""
+    if existing is None:
+        existing = locked_rows(stream)
+    changes: dict[int, int | None] = {}
+    deciding: Telegram | None
+    read: parsing.Telegram | None
+    if newest is not None and newest[0].info_type != "取消" and _is_last(newest[0]):
+        deciding, read = newest
+    else:
+        deciding, changes = current(stream)
+        for value in set(changes.values()):
+            ids = [pk for pk, by in changes.items() if by == value]
+            Telegram.objects.filter(pk__in=ids).update(cancelled_by=value)
+        read = None
+        if deciding is not None:
+            read = newest[1] if newest and newest[0].pk == deciding.pk else None
+            read = read or parsing.parse(validated(bytes(deciding.raw)))
+    rows = city_rows(read, city()) if read is not None else []
     now = timezone.now()
-    existing = {(w.area_code, w.name): w for w in CityWarning.objects.filter(stream=stream)}
+    by_key = {(w.area_code, w.name): w for w in existing}
     keep: list[CityWarning] = []
     for row in rows:
-        found = existing.pop((row.area_code, row.name), None)
+        assert deciding is not None
+        found = by_key.pop((row.area_code, row.name), None)
         warning = found or CityWarning(stream=stream, area_code=row.area_code, name=row.name)
         if found is None:
-            warning.since = deciding.report_at or now  # type: ignore[union-attr]
-        assert deciding is not None
+            warning.since = deciding.report_at or now
         warning.telegram = deciding
         warning.family = deciding.family
         for name in ("area_name", "code", "status", "level", "level_words", "intensity"):
@@ -218,5 +268,6 @@ def recompute(stream: str, parsed: dict[int, parsing.Telegram]) -> list[CityWarn
         warning.expires_at = (deciding.received_at + shown) if reports else None
         warning.save()
         keep.append(warning)
-    CityWarning.objects.filter(pk__in=[w.pk for w in existing.values()]).delete()
-    return keep
+    if by_key:
+        CityWarning.objects.filter(pk__in=[w.pk for w in by_key.values()]).delete()
+    return Recomputed(keep, changes)

@@ -207,6 +207,8 @@ def _capture(stock: Stock, pair: int, quantity: int, key: str) -> tuple[Capture,
     django_connect = wrapper.connect
 
     def traced_django_connect(self):
+        if threading.get_ident() != request_thread:  # the event broadcaster connecting
+            return django_connect(self)
         capture.steps.append(("connect",))
         in_setup.append(True)
         try:

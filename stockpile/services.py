@@ -111,35 +111,136 @@ def on_hand_of(depot: Depot, item: Item) -> int:
     return total or 0
 
 
-def _usable_lots(depot: Depot, item: Item, today: dt.date) -> list[Lot]:
-    """The depot's lots of the item that may still be handed out, locked, soonest expiry first."""
-    return list(
-        Lot.objects.select_for_update()
-        .filter(depot=depot, item=item, on_hand__gt=0)
-        .filter(Q(expires_on__isnull=True) | Q(expires_on__gte=today))
-        .order_by(F("expires_on").asc(nulls_last=True), "id")
+def _shortage(item: Item, available: int) -> Conflict:
+    return Conflict(
+        _("在庫が足りません（使用できる在庫: %(available)s %(unit)s）。")
+        % {"available": available, "unit": item.unit_ja},
+        fields={"quantity": _("%(available)s 以下にしてください。") % {"available": available}},
+        available=available,
     )
 
 
-def _take(depot: Depot, item: Item, quantity: int, today: dt.date) -> list[tuple[Lot, int]]:
-    """Which lots `quantity` comes out of, first-expiring first (FEFO); 409 if short."""
-    lots = _usable_lots(depot, item, today)
-    available = sum(lot.on_hand for lot in lots)
-    if quantity > available:
-        raise Conflict(
-            _("在庫が足りません（使用できる在庫: %(available)s %(unit)s）。")
-            % {"available": available, "unit": item.unit_ja},
-            fields={"quantity": _("%(available)s 以下にしてください。") % {"available": available}},
-            available=available,
+# Taking stock out, in one statement: lock every lot of the item in the depot (soonest
+# expiry first, the order every writer locks them in), choose the usable ones first-expiring
+# first (FEFO) until the quantity is reached, take it out of them and write one movement per
+# lot. Nothing is written when the usable lots hold too little. Every row says how much was
+# usable and what the item's lots held before; a row per movement adds it and its lot.
+# The new on-hand is computed from the locked row, not `lot.on_hand`: the UPDATE reads with
+# the statement's snapshot, and PostgreSQL checks CHECK (on_hand >= 0) on the row computed
+# from that (perhaps older) version before it moves on to the locked one, so a lot that a
+# receipt raised while this statement waited for its lock would be refused for nothing.
+# The locked value is the current one: no one else may change the lot until we commit.
+_TAKE_OUT = f"""
+WITH lots AS MATERIALIZED (
+    SELECT id, expires_on, source, on_hand, created_at
+    FROM {Lot._meta.db_table}
+    WHERE depot_id = %s AND item_id = %s
+    ORDER BY expires_on ASC NULLS LAST, id
+    FOR UPDATE
+),
+usable AS (
+    SELECT id, on_hand,
+           sum(on_hand) OVER (ORDER BY expires_on ASC NULLS LAST, id) - on_hand AS before
+    FROM lots
+    WHERE on_hand > 0 AND (expires_on IS NULL OR expires_on >= %s::date)
+),
+available AS (SELECT coalesce(sum(on_hand), 0)::int AS total FROM usable),
+taken AS (
+    SELECT id, on_hand, least(on_hand, %s - before)::int AS part,
+           row_number() OVER (ORDER BY before) - 1 AS place
+    FROM usable, available
+    WHERE before < %s AND available.total >= %s
+),
+lowered AS (
+    UPDATE {Lot._meta.db_table} AS lot SET on_hand = taken.on_hand - taken.part
+    FROM taken WHERE lot.id = taken.id
+    RETURNING lot.id
+),
+moved AS (
+    INSERT INTO {Movement._meta.db_table}
+        (kind, lot_id, depot_id, item_id, quantity, reason, transfer_id, note, by_id, at,
+         idempotency_key)
+    SELECT %s, id, %s, %s, -part, '', %s::int, %s, %s::int, %s::timestamptz,
+           CASE place WHEN 0 THEN %s::text ELSE %s::text || '/' || place END
+    FROM taken
+    ORDER BY place
+    RETURNING id, lot_id, quantity, idempotency_key
+)
+SELECT (SELECT total FROM available),
+       (SELECT coalesce(sum(on_hand), 0)::int FROM lots),
+       (SELECT count(*)::int FROM lowered),
+       moved.id, moved.quantity, moved.idempotency_key,
+       lots.id, lots.expires_on, lots.source, lots.on_hand, lots.created_at
+FROM (VALUES (0)) AS answer
+LEFT JOIN moved ON true
+LEFT JOIN lots ON lots.id = moved.lot_id
+LEFT JOIN taken ON taken.id = moved.lot_id
+ORDER BY taken.place
+"""  # noqa: S608 (table names are ours)
+
+
+def _take_out(
+    kind: str,
+    depot: Depot,
+    item: Item,
+    quantity: int,
+    *,
+    by: User | None,
+    note: str = "",
+    transfer: Transfer | None = None,
+    idempotency_key: str | None = None,
+) -> tuple[Posting | None, int]:
+    """Take `quantity` out of the depot's usable lots of the item, first-expiring first
+    (expired lots are never handed out), with a movement per lot: the posting, and how much
+    was usable. When that is too little nothing is written and the posting is None.
+    Publishes no event (see `_announce`)."""
+    at = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _TAKE_OUT,
+            [
+                *(depot.pk, item.pk, timezone.localdate()),
+                *(quantity, quantity, quantity),
+                *(kind, depot.pk, item.pk, transfer.pk if transfer else None, note),
+                *(by.pk if by else None, at, idempotency_key, idempotency_key),
+            ],
         )
-    taken = []
-    for lot in lots:
-        if quantity == 0:
-            break
-        part = min(lot.on_hand, quantity)
-        taken.append((lot, part))
-        quantity -= part
-    return taken
+        rows = cursor.fetchall()
+    available, held, lowered = rows[0][:3]
+    if rows[0][3] is None:
+        return None, available
+    movements = []
+    for row in rows:
+        movement_id, part, key, lot_id, expires_on, source, before, created_at = row[3:]
+        lot = Lot(
+            id=lot_id,
+            depot=depot,
+            item=item,
+            expires_on=expires_on,
+            source=source,
+            on_hand=before + part,
+            created_at=created_at,
+        )
+        movement = Movement(
+            id=movement_id,
+            kind=kind,
+            lot=lot,
+            depot=depot,
+            item=item,
+            quantity=part,
+            note=note,
+            by=by,
+            at=at,
+            transfer=transfer,
+            idempotency_key=key,
+        )
+        for instance in (lot, movement):
+            instance._state.adding = False
+            instance._state.db = connection.alias
+        movements.append(movement)
+    if lowered != len(movements):  # every movement's lot lowered with it, or nothing is kept
+        raise RuntimeError(f"{len(movements)} movements but {lowered} lots lowered")
+    return Posting(movements, held - quantity), available
 
 
 def _add_to_lot(
@@ -210,7 +311,15 @@ def _post(
     lots = Lot.objects.filter(depot=depot, item=item).in_bulk()
     for movement in movements:
         movement.lot = lots[movement.lot_id]
-    on_hand = sum(lot.on_hand for lot in lots.values())
+    posting = Posting(movements, sum(lot.on_hand for lot in lots.values()))
+    _announce(kind, depot, item, posting, transfer)
+    return posting
+
+
+def _announce(
+    kind: str, depot: Depot, item: Item, posting: Posting, transfer: Transfer | None
+) -> None:
+    """One `stock.moved` event for the whole action (sent once the transaction commits)."""
     publish(
         "stock.moved",
         {
@@ -218,13 +327,12 @@ def _post(
             "depot_id": depot.pk,
             "shelter_id": depot.shelter_id,
             "item_id": item.pk,
-            "quantity": sum(q for _, q in lines),
-            "on_hand": on_hand,
-            "movement_ids": [m.pk for m in movements],
+            "quantity": posting.quantity,
+            "on_hand": posting.on_hand,
+            "movement_ids": [m.pk for m in posting.movements],
             "transfer_id": transfer.pk if transfer else None,
         },
     )
-    return Posting(movements, on_hand)
 
 
 @transaction.atomic
@@ -260,14 +368,6 @@ def receive_stock(
     )
 
 
-def _take_out(depot: Depot, item: Item, quantity: int) -> list[tuple[Lot, int]]:
-    taken = _take(depot, item, quantity, timezone.localdate())
-    for lot, part in taken:
-        Lot.objects.filter(pk=lot.pk).update(on_hand=F("on_hand") - part)
-    return taken
-
-
-@transaction.atomic
 def issue_stock(
     *,
     depot: Depot,
@@ -280,19 +380,28 @@ def issue_stock(
 ) -> Posting:
     """Hand out `quantity` of `item`, soonest-expiring lots first; expired lots are never
     handed out. Refused with 409 (and what is available) if there is not enough."""
-    if done := _replayed(idempotency_key, depot, item, key_claimed):
-        return done
     _check_quantity(quantity)
-    taken = _take_out(depot, item, quantity)
-    return _post(
-        Movement.Kind.ISSUE,
-        depot,
-        item,
-        [(lot.pk, -part) for lot, part in taken],
-        by=by,
-        note=note,
-        idempotency_key=idempotency_key,
-    )
+    # No savepoint inside the caller's transaction (the API's, which holds the idempotency
+    # claim): the refusal is raised outside this block, after a statement that wrote nothing,
+    # so the caller can still record its answer; any other error in here spoils the caller's
+    # transaction (Django then refuses to commit it), so nothing half-done is ever kept.
+    with transaction.atomic(savepoint=False):
+        if done := _replayed(idempotency_key, depot, item, key_claimed):
+            return done
+        posting, available = _take_out(
+            Movement.Kind.ISSUE,
+            depot,
+            item,
+            quantity,
+            by=by,
+            note=note,
+            idempotency_key=idempotency_key,
+        )
+        if posting is not None:
+            _announce(Movement.Kind.ISSUE, depot, item, posting, None)
+    if posting is None:
+        raise _shortage(item, available)
+    return posting
 
 
 @transaction.atomic
@@ -462,10 +571,25 @@ def dispatch_transfer(
 ) -> Transfer:
     """The stock leaves the sender (soonest expiry first) and is in transit."""
     transfer = _locked_transfer(transfer_id, Transfer.Status.PLANNED)
-    taken = _take_out(transfer.from_depot, transfer.item, transfer.quantity)
+    posting, available = _take_out(
+        Movement.Kind.TRANSFER_OUT,
+        transfer.from_depot,
+        transfer.item,
+        transfer.quantity,
+        by=by,
+        transfer=transfer,
+        idempotency_key=idempotency_key,
+    )
+    if posting is None:
+        raise _shortage(transfer.item, available)
     TransferLot.objects.bulk_create(
-        TransferLot(transfer=transfer, expires_on=lot.expires_on, source=lot.source, quantity=part)
-        for lot, part in taken
+        TransferLot(
+            transfer=transfer,
+            expires_on=m.lot.expires_on,
+            source=m.lot.source,
+            quantity=-m.quantity,
+        )
+        for m in posting.movements
     )
     before = audit.snapshot(transfer)
     transfer.status = Transfer.Status.DISPATCHED
@@ -473,15 +597,7 @@ def dispatch_transfer(
     transfer.dispatched_by = by
     transfer.save(update_fields=["status", "dispatched_at", "dispatched_by"])
     audit.record(by, "transfer.dispatch", transfer, before=before, after=audit.snapshot(transfer))
-    _post(
-        Movement.Kind.TRANSFER_OUT,
-        transfer.from_depot,
-        transfer.item,
-        [(lot.pk, -part) for lot, part in taken],
-        by=by,
-        transfer=transfer,
-        idempotency_key=idempotency_key,
-    )
+    _announce(Movement.Kind.TRANSFER_OUT, transfer.from_depot, transfer.item, posting, transfer)
     _transfer_event("transfer.dispatched", transfer)
     return transfer
 

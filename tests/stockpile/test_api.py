@@ -424,6 +424,83 @@ def test_a_keyed_api_issue_costs_no_statement_beyond_the_claim(ops, stock_in, de
     assert ledger(keyed.captured_queries) == ledger(unkeyed.captured_queries)
 
 
+@pytest.mark.django_db
+def test_a_refused_issue_keeps_its_refusal_for_its_key_and_writes_nothing(
+    ops, stock_in, depot, water
+):
+    stock_in(depot, water, 10, days=60)
+    key = str(uuid.uuid4())
+    url, body = f"/depots/{depot.pk}/issues", {"item_id": water.pk, "quantity": 11}
+
+    refused = post(ops, url, body, key=key)
+    stock_in(depot, water, 100, days=60)  # enough now, but this key was answered already
+    again = post(ops, url, body, key=key)
+    fresh = post(ops, url, body, key=str(uuid.uuid4()))
+
+    assert refused.status_code == 409, refused.content
+    assert refused.json()["available"] == 10
+    assert (again.status_code, again.json()) == (409, refused.json())
+    assert again["Idempotent-Replayed"] == "true"
+    assert IdempotentRequest.objects.get(key=key).status == 409
+    assert fresh.status_code == 201, fresh.content
+    assert Movement.objects.filter(kind=Movement.Kind.ISSUE).count() == 1
+    assert services.on_hand_of(depot, water) == 99
+
+
+@pytest.mark.django_db
+def test_an_issue_that_fails_after_taking_the_stock_keeps_nothing_and_its_key_stays_free(
+    ops, stock_in, depot, water
+):
+    """No savepoint guards the ledger's statements inside the claim's transaction: an error
+    after the stock left its lot must still take the whole request back, claim included."""
+    stock_in(depot, water, 50, days=60)
+    events = Event._meta.db_table
+    with connection.cursor() as cursor:  # the event log refuses: after the lot and ledger
+        cursor.execute(
+            "CREATE FUNCTION pg_temp.refuse() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'event log unavailable'; END $$"
+        )
+        cursor.execute(
+            f"CREATE TRIGGER refuse BEFORE INSERT ON {events} "
+            "FOR EACH ROW EXECUTE FUNCTION pg_temp.refuse()"
+        )
+    ops.raise_request_exception = False
+    key = str(uuid.uuid4())
+    url, body = f"/depots/{depot.pk}/issues", {"item_id": water.pk, "quantity": 20}
+
+    failed = post(ops, url, body, key=key)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TRIGGER refuse ON {events}")
+    retried = post(ops, url, body, key=key)
+
+    assert failed.status_code == 500
+    assert retried.status_code == 201, retried.content
+    assert "Idempotent-Replayed" not in retried
+    assert Movement.objects.filter(kind=Movement.Kind.ISSUE).count() == 1
+    assert services.on_hand_of(depot, water) == 30
+
+
+@pytest.mark.django_db
+def test_a_keyed_api_issue_sends_six_statements(ops, stock_in, depot, water):
+    """The stock API benchmark's request: the token, the claim, the depot with the item, the
+    lots locked and taken from with the movements written, the event, the kept answer
+    (with BEGIN and COMMIT, 8 round trips). No savepoint: the test's own transaction
+    supplies the two around the claim's."""
+    stock_in(depot, water, 20, days=30)
+    stock_in(depot, water, 100, days=400)
+    url = f"/depots/{depot.pk}/issues"
+    post(ops, url, {"item_id": water.pk, "quantity": 1})  # the token's last-use stamp, once
+
+    with CaptureQueriesContext(connection) as queries:
+        response = post(ops, url, {"item_id": water.pk, "quantity": 30}, key=str(uuid.uuid4()))
+
+    assert response.status_code == 201, response.content
+    assert len(response.json()["movements"]) == 2
+    statements = [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
+    assert len(statements) == 6, "\n".join(statements)
+    assert len(queries.captured_queries) == 6 + 2  # the claim's savepoint and its release
+
+
 # Transfers --------------------------------------------------------------------------------
 
 

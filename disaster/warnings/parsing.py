@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, fields
+from functools import cache
 from typing import Any
 
 from lxml import etree
@@ -28,6 +30,7 @@ METE = "http://xml.kishou.go.jp/jmaxml1/body/meteorology1/"
 SEIS = "http://xml.kishou.go.jp/jmaxml1/body/seismology1/"
 EB = "http://xml.kishou.go.jp/jmaxml1/elementBasis1/"
 NS = {"j": JMX, "h": IB, "m": METE, "s": SEIS, "eb": EB}
+QUAKE_AREA_FIELDS = (f"{{{SEIS}}}Code", f"{{{SEIS}}}Name", f"{{{SEIS}}}MaxInt")
 
 # Families: what kind of state a telegram updates.
 WEATHER = "weather"
@@ -153,15 +156,51 @@ class Telegram:
         return (self.report_at.isoformat(), self.serial or 0, sent)
 
 
+@cache
+def _tags(path: str) -> tuple[str, ...]:
+    """A path of child steps ("m:Area/m:Code") as the elements' qualified tags."""
+    steps = (step.split(":") for step in path.split("/"))
+    return tuple(f"{{{NS[prefix]}}}{name}" for prefix, name in steps)
+
+
+def _iter(element: Any, tags: tuple[str, ...]) -> Iterator[Any]:
+    if not tags:
+        yield element
+        return
+    for child in element.iterchildren(tags[0]):
+        yield from _iter(child, tags[1:])
+
+
+def _findall(element: Any, path: str) -> list[Any]:
+    """`element.findall(path, NS)` for a path of child steps, walking the children in C
+    rather than through ElementPath (a quake's 震度 by municipality has ~700 of them)."""
+    return list(_iter(element, _tags(path))) if element is not None else []
+
+
+def _find(element: Any, path: str) -> Any:
+    return next(_iter(element, _tags(path)), None) if element is not None else None
+
+
+def plain(value: Any) -> Any:
+    """What was read (a Telegram or any part of it) as plain data for JSON: what
+    `dataclasses.asdict` gives, without its deep copy of every string, which for a large
+    earthquake took longer than reading the telegram."""
+    if isinstance(value, str | int | float | dt.datetime) or value is None:
+        return value
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    return {f.name: plain(getattr(value, f.name)) for f in fields(value)}
+
+
 def _text(element: Any, path: str) -> str:
-    found = element.find(path, NS) if element is not None else None
+    found = _find(element, path)
     return (found.text or "").strip() if found is not None else ""
 
 
 def _all_text(element: Any, path: str) -> list[str]:
-    return (
-        [(e.text or "").strip() for e in element.findall(path, NS)] if element is not None else []
-    )
+    return [(e.text or "").strip() for e in _findall(element, path)]
 
 
 def _datetime(value: str) -> dt.datetime | None:
@@ -212,19 +251,19 @@ def _next_kinds(kind: Any) -> list[NextKind]:
             at=_text(nk, "m:DateTime") or None,
             sentence=_text(nk, "m:Sentence"),
         )
-        for nk in kind.findall("m:NextKinds/m:NextKind", NS)
+        for nk in _findall(kind, "m:NextKinds/m:NextKind")
     ]
 
 
 def _weather_items(body: Any) -> list[AreaKind]:
     """The municipalities' items (気象警報・注意報（市町村等）) of an H27 or R06 telegram."""
     items = []
-    for warning in body.findall("m:Warning", NS):
+    for warning in _findall(body, "m:Warning"):
         if warning.get("type") != "気象警報・注意報（市町村等）":
             continue
-        for item in warning.findall("m:Item", NS):
+        for item in _findall(warning, "m:Item"):
             code, area = _text(item, "m:Area/m:Code"), _text(item, "m:Area/m:Name")
-            for kind in item.findall("m:Kind", NS):
+            for kind in _findall(item, "m:Kind"):
                 name, kind_code = _text(kind, "m:Name"), _text(kind, "m:Code")
                 condition = _text(kind, "m:Condition")
                 significancy = " ".join(
@@ -263,7 +302,7 @@ def _weather_items(body: Any) -> list[AreaKind]:
 def _landslide_items(body: Any) -> list[AreaKind]:
     """土砂災害警戒情報 per municipality: 警戒 is 警戒レベル４相当 (both schemes say so)."""
     items = []
-    for item in body.findall("m:Warning/m:Item", NS):
+    for item in _findall(body, "m:Warning/m:Item"):
         name, status = _text(item, "m:Kind/m:Name"), _text(item, "m:Kind/m:Status")
         in_force = status not in NOT_IN_FORCE
         items.append(
@@ -285,16 +324,16 @@ def _river_items(root: Any, headline: str) -> tuple[list[AreaKind], list[str]]:
     """A river forecast: its forecast area(s) with the kind (氾濫注意情報 …), the level JMA
     states in the headline (【警戒レベル２相当情報［洪水］】), and the municipalities its
     flooding would reach (浸水想定地区) as areas of their own."""
-    head_items = root.findall("h:Head/h:Headline/h:Information", NS)
+    head_items = _findall(root, "h:Head/h:Headline/h:Information")
     rivers: list[str] = []
     items = []
     level = _level_of(headline)
     body_text = _text(root, "m:Body/m:Warning/m:Item/m:Kind/m:Property/m:Text")
     for information in head_items:
-        kind = information.find("h:Item/h:Kind", NS)
+        kind = _find(information, "h:Item/h:Kind")
         name, code = _text(kind, "h:Name"), _text(kind, "h:Code")
         condition = _text(kind, "h:Condition")
-        areas = information.findall("h:Item/h:Areas/h:Area", NS)
+        areas = _findall(information, "h:Item/h:Areas/h:Area")
         if information.get("type") == "指定河川洪水予報（河川）":
             rivers.extend(_text(a, "h:Name") for a in areas)
         if information.get("type") != "指定河川洪水予報（予報区域）":
@@ -315,7 +354,7 @@ def _river_items(root: Any, headline: str) -> tuple[list[AreaKind], list[str]]:
                 )
             )
     forecast = items[0] if items else None
-    for area in root.findall("m:Body/m:Warning/m:Item/m:Areas/m:Area", NS):
+    for area in _findall(root, "m:Body/m:Warning/m:Item/m:Areas/m:Area"):
         city_code = _text(area, "m:CityCode")
         if forecast is None or not city_code:
             continue
@@ -346,39 +385,48 @@ def _record_rain_items(body: Any) -> list[AreaKind]:
             status=_text(item, "m:Kind/m:Status"),
             hazards=[INLAND_FLOODING, LANDSLIDE_HAZARD, FLOOD],
         )
-        for item in body.findall("m:Warning/m:Item", NS)
+        for item in _findall(body, "m:Warning/m:Item")
     ]
 
 
 def _quake(body: Any) -> Quake:
     quake = Quake()
-    earthquake = body.find("s:Earthquake", NS)
+    earthquake = _find(body, "s:Earthquake")
     if earthquake is not None:
         quake.origin_time = _text(earthquake, "s:OriginTime") or None
         quake.place = _text(earthquake, "s:Hypocenter/s:Area/s:Name")
-        magnitude = earthquake.find("eb:Magnitude", NS)
+        magnitude = _find(earthquake, "eb:Magnitude")
         if magnitude is not None:
             quake.magnitude = magnitude.get("description") or (magnitude.text or "")
-    observation = body.find("s:Intensity/s:Observation", NS)
+    observation = _find(body, "s:Intensity/s:Observation")
     if observation is None:
         return quake
     quake.max_intensity = _text(observation, "s:MaxInt") or None
-    for area in observation.findall("s:Pref/s:Area", NS):
-        code = _text(area, "s:Code")
-        quake.names[code] = _text(area, "s:Name")
-        if _text(area, "s:MaxInt"):
-            quake.regions[code] = _text(area, "s:MaxInt")
-        for city in area.findall("s:City", NS):
-            city_code = _text(city, "s:Code")
-            quake.names[city_code] = _text(city, "s:Name")
-            if _text(city, "s:MaxInt"):
-                quake.cities[city_code] = _text(city, "s:MaxInt")
+    for area in _findall(observation, "s:Pref/s:Area"):
+        code, name, value = _code_name_intensity(area)
+        quake.names[code] = name
+        if value:
+            quake.regions[code] = value
+        for city in _findall(area, "s:City"):
+            city_code, name, value = _code_name_intensity(city)
+            quake.names[city_code] = name
+            if value:
+                quake.cities[city_code] = value
     return quake
+
+
+def _code_name_intensity(area: Any) -> tuple[str, str, str]:
+    """An <Area>'s or <City>'s Code, Name and MaxInt, in one pass over its children (a
+    large earthquake lists a thousand or more municipalities)."""
+    texts: dict[str, str] = {}
+    for child in area.iterchildren(*QUAKE_AREA_FIELDS):
+        texts.setdefault(child.tag, (child.text or "").strip())
+    return tuple(texts.get(tag, "") for tag in QUAKE_AREA_FIELDS)  # type: ignore[return-value]
 
 
 def parse(root: etree._Element) -> Telegram:
     """What a schema-valid telegram says (see the module docstring)."""
-    head = root.find("h:Head", NS)
+    head = _find(root, "h:Head")
     info_kind = _text(head, "h:InfoKind")
     serial = _text(head, "h:Serial")
     headline = _text(head, "h:Headline/h:Text")
@@ -400,7 +448,7 @@ def parse(root: etree._Element) -> Telegram:
         headline=headline,
         family=_family(info_kind),
     )
-    body = root.find("m:Body", NS)
+    body = _find(root, "m:Body")
     if telegram.family == WEATHER and body is not None:
         telegram.items = _weather_items(body)
     elif telegram.family == LANDSLIDE and body is not None:
@@ -410,6 +458,6 @@ def parse(root: etree._Element) -> Telegram:
     elif telegram.family == RECORD_RAIN and body is not None:
         telegram.items = _record_rain_items(body)
     elif telegram.family == QUAKE:
-        seismology = root.find("s:Body", NS)
+        seismology = _find(root, "s:Body")
         telegram.quake = _quake(seismology) if seismology is not None else Quake()
     return telegram

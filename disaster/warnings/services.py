@@ -172,7 +172,7 @@ def ingest(raw: bytes, *, source: str = "", entry_id: str = "") -> Ingested:
                 entry_id=entry_id[:200],
                 outcome=Telegram.Outcome.READ,
                 # The head and what concerns the city; the raw XML has the rest.
-                parsed=dataclasses.asdict(
+                parsed=parsing.plain(
                     dataclasses.replace(
                         read, items=[i for i in read.items if own.has_area(i.area_code)]
                     )

@@ -10,6 +10,7 @@ claimed (so the ledger functions skip their own replay check).
 from typing import Literal
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -82,27 +83,28 @@ def item_for(item_id: int, field: str = "item_id") -> Item:
 
 
 def depot_and_item(user, depot_id: int, item_id: int) -> tuple[Depot, Item]:
-    """`depot_for` and `item_for` in one query, for the writes that name both: the depot
-    this user may use with the item joined on (which error to give is asked only when one
-    of them is missing)."""
-    depots = Depot.objects.visible_to(user).filter(pk=depot_id).order_by()
+    """`depot_for` and `item_for` in one plain query, for the writes that name both: the
+    depot this user may use (its point is read only if asked for) with the item joined on;
+    which error to give is asked only when one of them is missing."""
+    depot_fields = ["id", "name", "shelter_id"]
+    depots = Depot.objects.visible_to(user).filter(pk=depot_id).order_by().values(*depot_fields)
     sql, params = depots.query.sql_with_params()
-    columns = [f.column for f in Item._meta.concrete_fields]  # (each is its attname too)
-    joined = ", ".join(f"item.{c} AS item_{c}" for c in columns)
-    found = list(
-        Depot.objects.raw(
-            f"SELECT depot.*, {joined} FROM ({sql}) AS depot "  # noqa: S608 (ours, and the ORM's)
+    item_fields = Item._meta.concrete_fields
+    columns = [f"depot.{f}" for f in depot_fields] + [f"item.{f.column}" for f in item_fields]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {', '.join(columns)} FROM ({sql}) AS depot "  # noqa: S608 (ours, the ORM's)
             f"LEFT JOIN {Item._meta.db_table} AS item ON item.id = %s",
             [*params, item_id],
         )
-    )
-    if not found:
-        depot_for(user, depot_id)  # raises: no such depot, or not this user's
-    depot = found[0]
-    values = [vars(depot).pop(f"item_{c}") for c in columns]
-    if values[0] is None:
-        item_for(item_id)  # raises: no such item
-    return depot, Item.from_db(depot._state.db, columns, values)
+        row = cursor.fetchone()
+    if row is None:  # no such depot, or not this user's: the error as depot_for gives it
+        return depot_for(user, depot_id), item_for(item_id)
+    depot = Depot.from_db(connection.alias, depot_fields, row[: len(depot_fields)])
+    values = row[len(depot_fields) :]
+    if values[0] is None:  # no such item: the error as item_for gives it
+        return depot, item_for(item_id)
+    return depot, Item.from_db(connection.alias, [f.attname for f in item_fields], values)
 
 
 def depot_field(user, depot_id: int, field: str) -> Depot:

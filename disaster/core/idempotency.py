@@ -181,12 +181,21 @@ class IdempotencyMiddleware:
             if instead is not None
             else response.content.decode(response.charset or "utf-8", errors="replace")
         )
-        IdempotentRequest.objects.filter(pk=claimed[0]).update(
-            status=response.status_code,
-            content_type=response.get("Content-Type", ""),
-            body=body,
-            subjects=sorted(_subjects.get(request, ())),
-        )
+        with connection.cursor() as cursor:  # plain SQL: this runs on every keyed write
+            cursor.execute(
+                f"""
+                UPDATE {IdempotentRequest._meta.db_table}
+                SET status = %s, content_type = %s, body = %s, subjects = %s
+                WHERE id = %s
+                """,  # noqa: S608 (table name is ours)
+                [
+                    response.status_code,
+                    response.get("Content-Type", ""),
+                    body,
+                    sorted(_subjects.get(request, ())),
+                    claimed[0],
+                ],
+            )
         return response
 
     @staticmethod

@@ -1,9 +1,12 @@
 """API tokens (tablets, integrations) and the browser session: the two ways into the API."""
 
+import datetime as dt
 import hashlib
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from disaster.core.models import ApiToken, AuditEntry, Incident
 
@@ -73,6 +76,27 @@ def test_using_a_token_notes_when_it_was_last_used(session_as, ops_user):
     bearer(secret).get("/api/v1/me")
 
     assert ApiToken.objects.get().last_used_at is not None
+
+
+def test_a_tokens_last_use_is_written_at_most_once_a_minute(session_as, ops_user):
+    secret = create_token(session_as(ops_user))["token"]
+    client = bearer(secret)
+    client.get("/api/v1/me")
+    first = ApiToken.objects.get().last_used_at
+    table = ApiToken._meta.db_table
+
+    with CaptureQueriesContext(connection) as within_the_minute:
+        client.get("/api/v1/me")
+    ApiToken.objects.update(last_used_at=first - dt.timedelta(seconds=61))
+    with CaptureQueriesContext(connection) as a_minute_later:
+        client.get("/api/v1/me")
+
+    def writes(queries) -> list[str]:
+        return [q["sql"] for q in queries if q["sql"].startswith(f'UPDATE "{table}"')]
+
+    assert writes(within_the_minute.captured_queries) == []
+    assert len(writes(a_minute_later.captured_queries)) == 1
+    assert ApiToken.objects.get().last_used_at > first
 
 
 def test_a_revoked_token_no_longer_authenticates(session_as, ops_user):

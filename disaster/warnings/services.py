@@ -132,10 +132,31 @@ def _read(raw: bytes) -> parsing.Telegram:
         raise Refused(f"unreadable: {type(error).__name__}: {error}") from None
 
 
-@transaction.atomic
+class _StoredBefore(Exception):
+    """The telegram's bytes, or its event and serial, are stored already: the unique
+    constraints said so as it was inserted."""
+
+    def __init__(self, same_event: dict[str, Any]) -> None:
+        super().__init__()
+        self.same_event = same_event
+
+
 def ingest(raw: bytes, *, source: str = "", entry_id: str = "") -> Ingested:
     """Keep one telegram and apply it (see the module docstring)."""
     sha256 = hashlib.sha256(raw).hexdigest()
+    try:
+        return _ingest(raw, sha256, source, entry_id)
+    except _StoredBefore as stored:
+        # Its transaction rolled back: no savepoint around every insert (two statements
+        # a telegram) for a duplicate the poller's entry ids mostly keep away.
+        existing = Telegram.objects.filter(sha256=sha256).first() or Telegram.objects.get(
+            outcome=Telegram.Outcome.READ, **stored.same_event
+        )
+        return Ingested(existing, created=False)
+
+
+@transaction.atomic
+def _ingest(raw: bytes, sha256: str, source: str, entry_id: str) -> Ingested:
     # order_by(): no default ordering, so the unique indexes answer (not a scan by date).
     seen = Telegram.objects.filter(sha256=sha256).order_by().first()
     if seen is not None:
@@ -162,32 +183,25 @@ def ingest(raw: bytes, *, source: str = "", entry_id: str = "") -> Ingested:
         "concerns_city": state.concerns(read, own),
     }
     try:
-        # A savepoint: the same event and serial stored before (the constraint
-        # telegram_once_per_event_serial), or by another poller a moment ago.
-        with transaction.atomic():
-            telegram = Telegram.objects.create(
-                sha256=sha256,
-                raw=raw,
-                source=source[:500],
-                entry_id=entry_id[:200],
-                outcome=Telegram.Outcome.READ,
-                # The head and what concerns the city; the raw XML has the rest.
-                parsed=parsing.plain(
-                    dataclasses.replace(
-                        read, items=[i for i in read.items if own.has_area(i.area_code)]
-                    )
-                ),
-                **fields,
-            )
-    except IntegrityError:
-        existing = Telegram.objects.filter(sha256=sha256).first() or Telegram.objects.get(
+        telegram = Telegram.objects.create(
+            sha256=sha256,
+            raw=raw,
+            source=source[:500],
+            entry_id=entry_id[:200],
             outcome=Telegram.Outcome.READ,
-            stream=fields["stream"],
-            order_key=fields["order_key"],
-            info_type=fields["info_type"],
-            status=fields["status"],
+            # The head and what concerns the city; the raw XML has the rest.
+            parsed=parsing.plain(
+                dataclasses.replace(
+                    read, items=[i for i in read.items if own.has_area(i.area_code)]
+                )
+            ),
+            **fields,
         )
-        return Ingested(existing, created=False)
+    except IntegrityError:
+        # Stored by an earlier call, or by another poller a moment ago: the same bytes,
+        # or the same event and serial (telegram_once_per_event_serial).
+        same = ("stream", "order_key", "info_type", "status")
+        raise _StoredBefore({name: fields[name] for name in same}) from None
     return Ingested(telegram, created=True, changed=_apply(telegram, read))
 
 

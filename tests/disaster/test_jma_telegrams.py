@@ -167,6 +167,19 @@ def test_a_replay_with_the_same_event_and_serial_changes_nothing(db, published):
     assert len(published("jma.telegram")) == 1
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_replay_outside_any_transaction_rolls_back_and_answers_the_stored_one(published):
+    first = services.ingest(sample(jma.QUAKE_DETAIL))
+    resent = sample(
+        jma.QUAKE_DETAIL, ("<DateTime>2008-06-13T23:53:02Z", "<DateTime>2008-06-13T23:53:02Z ")
+    )
+    again = services.ingest(resent)  # its own transaction: the insert fails, all rolls back
+    assert not again.created and again.telegram.pk == first.telegram.pk
+    assert Telegram.objects.count() == 1 and CityWarning.objects.count() == 1
+    assert services.ingest(resent).telegram.pk == first.telegram.pk  # and again, usable
+    assert len(published("jma.warnings")) == 1
+
+
 def test_out_of_order_serials_end_in_jma_s_latest_state(db, settings):
     settings.JMA_AREA_CODES = [ODAWARA]
     one, two, three = (sample(n) for n in jma.KANAGAWA_LANDSLIDE)

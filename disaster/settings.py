@@ -371,8 +371,11 @@ ALERTS_RETRY_BASE_S = env("ALERTS_RETRY_BASE_S", default=0.5, cast=float)
 ALERTS_RETRY_MAX_S = env("ALERTS_RETRY_MAX_S", default=30.0, cast=float)
 ALERTS_HTTP_TIMEOUT_S = env("ALERTS_HTTP_TIMEOUT_S", default=10.0, cast=float)
 ALERTS_SEND_THREADS = env("ALERTS_SEND_THREADS", default=8, cast=int)
-# Twilio has no bulk send: single sends from this many processes (one GIL each).
+# Twilio has no bulk send: single sends from this many processes (one GIL each)...
 ALERTS_SEND_PROCESSES = env("ALERTS_SEND_PROCESSES", default=2, cast=int)
+# ...with this many requests in flight in all (shared out between them). Twilio limits an
+# account's concurrent API requests and answers 429 (error 20429) above its limit.
+ALERTS_SMS_CONCURRENCY = env("ALERTS_SMS_CONCURRENCY", default=64, cast=int)
 ALERTS_PROGRESS_INTERVAL_S = env("ALERTS_PROGRESS_INTERVAL_S", default=2.0, cast=float)
 # A 429's Retry-After is honoured up to this many seconds (a provider asking for more
 # would hold a sending thread, and the alert, for longer than its message stays useful).

@@ -6,7 +6,9 @@ The steps (`send_alert` in alerts/jobs.py runs them):
    NOTHING: a rerun creates nothing twice.
 2. Deliveries are *claimed* in chunks: queued → sending, with a fresh idempotency key per
    provider request, COMMITTED before the provider is called. Claims use FOR UPDATE SKIP
-   LOCKED, so several threads (or worker processes) share the work without overlap.
+   LOCKED, so several threads (or worker processes) share the work without overlap. SMS,
+   one request per message, go out from an event loop per process with many requests in
+   flight (ALERTS_SMS_CONCURRENCY); LINE multicasts from threads.
 3. A chunk's outcome is written in one UPDATE: sent + provider id, or failed (final 4xx:
    invalid number, blocked user), or — when retries ran out on a transient error — left
    "sending" with the error, for the job's next try.
@@ -25,6 +27,7 @@ The steps (`send_alert` in alerts/jobs.py runs them):
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import logging
 import os
@@ -33,7 +36,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
 
@@ -63,10 +66,12 @@ from alerts.delivery.rows import (
     record,
 )
 from alerts.delivery.transports import (
+    Accepted,
     OneTap,
     Transport,
     TransportError,
     send_with_retries,
+    send_with_retries_async,
     sending_processes,
     transport_for,
 )
@@ -117,21 +122,29 @@ class Fanout:
 
     def deliver(self, transport: Transport, claim: Claim) -> Outcome:
         text = self.text(claim.language, transport.channel, claim.district)
+        answers = self.one_taps(claim.language)
         try:
             accepted = send_with_retries(
-                transport,
-                claim.addresses,
-                text,
-                idempotency_key=claim.key,
-                since=self.since,
-                resumed=claim.resumed,
-                answers=self.one_taps(claim.language),
+                transport, claim.addresses, text, answers=answers, **self._request(claim)
             )
         except TransportError as error:
-            if error.permanent:
-                return Outcome(claim.ids, Status.FAILED, "", 1, error.message[:500])
-            return Outcome(claim.ids, Status.SENDING, "", 1, error.message[:500])
-        return Outcome(claim.ids, Status.SENT, accepted.provider_id, accepted.attempts, "")
+            return _failed(claim, error)
+        return _sent(claim, accepted)
+
+    async def deliver_async(self, transport: Transport, claim: Claim, text: str) -> Outcome:
+        """`deliver` through a transport that sends `concurrently` (no one-tap answers:
+        such a channel, SMS, asks for a digit in its text). The text comes from the
+        database thread, since composing it may read the database."""
+        try:
+            accepted = await send_with_retries_async(
+                transport, claim.addresses, text, **self._request(claim)
+            )
+        except TransportError as error:
+            return _failed(claim, error)
+        return _sent(claim, accepted)
+
+    def _request(self, claim: Claim) -> dict:
+        return {"idempotency_key": claim.key, "since": self.since, "resumed": claim.resumed}
 
     def split(self, transport: Transport, claim: Claim) -> list[Outcome]:
         """A multicast refused for good (one bad id fails the whole request): send each
@@ -166,8 +179,9 @@ class Fanout:
 
     def run_channel(self, channel: str) -> None:
         """Send every delivery of one channel: first what an interrupted run left
-        "sending", then claims of queued ones by ALERTS_SEND_THREADS threads in each of
-        `sending_processes(channel)` processes."""
+        "sending", then claims of queued ones in each of `sending_processes(channel)`
+        processes: by ALERTS_SEND_THREADS threads, or by one event loop when the transport
+        sends `concurrently` (SMS)."""
         resumed = left_sending(self.alert, channel)
         if resumed and channel == "sms" and expired(self.alert):
             self.settle_expired(transport_for(channel), resumed)
@@ -178,7 +192,7 @@ class Fanout:
             _release_pooled_connection()
             with ThreadPoolExecutor(self.threads) as pool:
                 batches = [resumed[i : i + step] for i in range(0, len(resumed), step)]
-                list(pool.map(lambda batch: self._send_and_release(transport, batch), batches))
+                list(pool.map(lambda batch: self._send(transport, batch), batches))
         processes = sending_processes(channel)
         helpers = _fork(processes - 1, lambda: self._claim_and_send(channel, helper=True))
         try:
@@ -197,6 +211,9 @@ class Fanout:
         # Progress is counted over all deliveries, so one process publishing it is enough.
         self.publishes_progress = not helper
         transport = transport_for(channel)
+        if transport.concurrent:
+            self._send_concurrently(channel, transport)
+            return
         if transport.max_recipients > 1:  # one request for many: as many as it takes
             size = min(transport.max_recipients, settings.ALERTS_SEND_LINE_BATCH)
         else:  # one request each: claim a handful per thread so claims stay cheap
@@ -206,7 +223,7 @@ class Fanout:
             try:
                 while batch := self._claim_next(channel, size):
                     _release_pooled_connection()  # not held while the provider answers
-                    self._send_and_release(transport, batch)
+                    self._send(transport, batch)
             finally:
                 connections.close_all()
 
@@ -214,6 +231,50 @@ class Fanout:
         with ThreadPoolExecutor(self.threads) as pool:
             for future in [pool.submit(worker) for _ in range(self.threads)]:
                 future.result()
+
+    def _send_concurrently(self, channel: str, transport: Transport) -> None:
+        """Send a channel's claims from one event loop, with this process's share of
+        ALERTS_SMS_CONCURRENCY requests in flight. The database work (claims, outcomes,
+        progress) runs in one thread of its own: Django's ORM may not run on the loop."""
+        _release_pooled_connection()
+        share = max(1, settings.ALERTS_SMS_CONCURRENCY // sending_processes(channel))
+        with ThreadPoolExecutor(1, thread_name_prefix="fanout-db") as database:
+            try:
+                asyncio.run(self._send_all(channel, transport, share, database))
+            finally:
+                database.submit(connections.close_all).result()
+
+    async def _send_all(
+        self, channel: str, transport: Transport, share: int, database: Executor
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        size = settings.ALERTS_SEND_CLAIM
+        in_flight = asyncio.Semaphore(share)
+
+        async def send(each: Claim, text: str) -> Outcome:
+            async with in_flight:
+                return await self.deliver_async(transport, each, text)
+
+        async def worker() -> None:
+            # A claim waits for its slowest message: twice the batches it takes to fill
+            # the share keep requests in flight while others are claimed and recorded.
+            while batch := await loop.run_in_executor(database, self._claim_texts, channel, size):
+                outcomes = await asyncio.gather(*(send(each, text) for each, text in batch))
+                await loop.run_in_executor(database, self._record, outcomes)
+
+        async with transport.opened(share):
+            await asyncio.gather(*(worker() for _ in range(2 * -(-share // size))))
+
+    def _claim_texts(self, channel: str, size: int) -> list[tuple[Claim, str]]:
+        return [
+            (each, self.text(each.language, channel, each.district))
+            for each in self._claim_next(channel, size)
+        ]
+
+    def _record(self, outcomes: list[Outcome]) -> None:
+        record(outcomes)
+        self.progress()
+        _release_pooled_connection()
 
     def _send(self, transport: Transport, batch: list[Claim]) -> None:
         outcomes: list[Outcome] = []
@@ -223,12 +284,7 @@ class Fanout:
                 outcomes.extend(self.split(transport, each))
             else:
                 outcomes.append(outcome)
-        record(outcomes)
-        self.progress()
-
-    def _send_and_release(self, transport: Transport, batch: list[Claim]) -> None:
-        self._send(transport, batch)
-        _release_pooled_connection()
+        self._record(outcomes)
 
     def _claim_next(self, channel: str, size: int) -> list[Claim]:
         # Claims are cheap; taking them one thread at a time keeps each one full (threads
@@ -297,6 +353,17 @@ class Fanout:
         with transaction.atomic():
             mark_sent(self.alert)
             publish_progress(self.alert, finished=True)
+
+
+def _sent(claim: Claim, accepted: Accepted) -> Outcome:
+    return Outcome(claim.ids, Status.SENT, accepted.provider_id, accepted.attempts, "")
+
+
+def _failed(claim: Claim, error: TransportError) -> Outcome:
+    """A claim's outcome when its provider refused it for good (failed) or its retries
+    ran out (left "sending" for the job's next run)."""
+    status = Status.FAILED if error.permanent else Status.SENDING
+    return Outcome(claim.ids, status, "", 1, error.message[:500])
 
 
 def _release_pooled_connection() -> None:

@@ -20,10 +20,12 @@ accepted"), Twilio has no idempotency key, so its transport searches its message
 
 from __future__ import annotations
 
+import asyncio
 import random
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -93,6 +95,24 @@ class Transport:
         `since`, if the provider can tell us; None when it was not (or cannot say)."""
         return None
 
+    # A provider of one recipient per request (Twilio) sends `concurrently`: many requests
+    # in flight from one event loop, through the `_async` twins below, within `opened()`.
+    concurrent: bool = False
+
+    @asynccontextmanager
+    async def opened(self, concurrency: int) -> AsyncIterator[None]:
+        """Keep-alive connections for up to `concurrency` requests at once, for the
+        asynchronous sends made inside this block (on the running event loop)."""
+        yield
+
+    async def send_async(self, to: Sequence[str], text: str, *, idempotency_key: str) -> str:
+        raise NotImplementedError
+
+    async def find_accepted_async(
+        self, to: Sequence[str], text: str, since: datetime
+    ) -> str | None:
+        return None
+
 
 def sending_processes(channel: str) -> int:
     """How many processes send one channel of a fan-out at once: SMS from
@@ -144,6 +164,26 @@ def backoff(attempt: int) -> float:
     return random.uniform(base / 2, min(cap, base * 2 ** (attempt - 1)))
 
 
+class Retries:
+    """The retry policy's state for one request. `send_with_retries` and its asynchronous
+    twin step it, so both decide alike."""
+
+    def __init__(self, attempts: int | None, resumed: bool) -> None:
+        self.tries_left = attempts or settings.ALERTS_SEND_ATTEMPTS
+        self.attempt = 0
+        # An earlier run may have sent it, or the last answer was lost: look it up first.
+        self.check_first = resumed
+
+    def wait_after(self, error: TransportError) -> float:
+        """Seconds to wait before trying again after `error`; raises it when out of tries."""
+        self.tries_left = 0 if error.permanent else self.tries_left - 1
+        if self.tries_left <= 0:
+            raise error
+        self.check_first = error.ambiguous
+        wait = error.retry_after if error.retry_after is not None else backoff(self.attempt)
+        return min(wait, settings.ALERTS_RETRY_AFTER_MAX_S)
+
+
 def send_with_retries(
     transport: Transport,
     to: Sequence[str],
@@ -160,26 +200,43 @@ def send_with_retries(
 
     `resumed`: an earlier run may already have sent this (it was marked "sending" when the
     worker died), so look it up before sending, exactly as after an ambiguous error."""
-    tries_left = attempts or settings.ALERTS_SEND_ATTEMPTS
-    attempt = 0
-    check_first = resumed
+    retries = Retries(attempts, resumed)
     while True:
-        attempt += 1
+        retries.attempt += 1
         try:
-            if check_first:
-                found = transport.find_accepted(to, text, since)
-                if found:
-                    return Accepted(found, attempt - 1)
+            if retries.check_first and (found := transport.find_accepted(to, text, since)):
+                return Accepted(found, retries.attempt - 1)
             sent = transport.send(to, text, idempotency_key=idempotency_key, answers=answers)
-            return Accepted(sent, attempt)
+            return Accepted(sent, retries.attempt)
         except TransportError as error:
-            tries_left = 0 if error.permanent else tries_left - 1
-            if tries_left <= 0:
-                raise
-            check_first = error.ambiguous
-            cap = settings.ALERTS_RETRY_AFTER_MAX_S
-            wait = error.retry_after if error.retry_after is not None else backoff(attempt)
-            sleep(min(wait, cap))
+            sleep(retries.wait_after(error))
+
+
+async def send_with_retries_async(
+    transport: Transport,
+    to: Sequence[str],
+    text: str,
+    *,
+    idempotency_key: str,
+    since: datetime,
+    resumed: bool = False,
+    attempts: int | None = None,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> Accepted:
+    """`send_with_retries` for a transport that sends `concurrently`: the same policy, with
+    the waits and requests awaited, so one event loop keeps many requests in flight."""
+    retries = Retries(attempts, resumed)
+    while True:
+        retries.attempt += 1
+        try:
+            if retries.check_first and (
+                found := await transport.find_accepted_async(to, text, since)
+            ):
+                return Accepted(found, retries.attempt - 1)
+            sent = await transport.send_async(to, text, idempotency_key=idempotency_key)
+            return Accepted(sent, retries.attempt)
+        except TransportError as error:
+            await sleep(retries.wait_after(error))
 
 
 # Providers are named by dotted path, as Django names its e-mail backends: delivery never

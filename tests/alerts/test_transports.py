@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -14,6 +15,7 @@ from alerts.delivery.transports import (
     Pace,
     TransportError,
     send_with_retries,
+    send_with_retries_async,
     transport_for,
 )
 from alerts.providers.console import ConsoleTransport
@@ -25,6 +27,23 @@ NOW = datetime.now(UTC) - timedelta(minutes=1)
 
 def key() -> str:
     return str(uuid.uuid4())
+
+
+def send_on_a_loop(transport, to, text, **kwargs):
+    """send_with_retries_async as a fan-out's event loop runs it, inside `opened()`."""
+
+    async def run():
+        async with transport.opened(4):
+            return await send_with_retries_async(transport, to, text, **kwargs)
+
+    return asyncio.run(run())
+
+
+@pytest.fixture(params=["threads", "event loop"])
+def send_sms(request):
+    """Each Twilio behaviour holds for both clients: the synchronous one (one per thread)
+    and the asynchronous one (the fan-out's event loop)."""
+    return send_with_retries if request.param == "threads" else send_on_a_loop
 
 
 def test_console_is_the_transport_when_no_credentials_are_set(settings):
@@ -61,9 +80,12 @@ def test_configured_credentials_pick_the_providers(fake_twilio, fake_line):
     assert isinstance(transport_for("line"), Line)
 
 
-def test_twilio_sends_with_a_status_callback_and_returns_the_sid(fake_twilio):
+def test_twilio_sends_with_a_status_callback_and_returns_the_sid(fake_twilio, send_sms):
     sent_key = key()
-    sid = TwilioSms().send(["+819012345678"], "避難指示", idempotency_key=sent_key)
+    accepted = send_sms(
+        TwilioSms(), ["+819012345678"], "避難指示", idempotency_key=sent_key, since=NOW
+    )
+    sid = accepted.provider_id
     (message,) = fake_twilio.messages
     assert sid == message["sid"] and sid.startswith("SM")
     assert message["to"] == "+819012345678" and message["body"] == "避難指示"
@@ -71,51 +93,71 @@ def test_twilio_sends_with_a_status_callback_and_returns_the_sid(fake_twilio):
     assert message["validity_period"]
 
 
-def test_twilio_invalid_number_is_permanent_and_not_retried(fake_twilio):
+def test_twilio_invalid_number_is_permanent_and_not_retried(fake_twilio, send_sms):
     fake_twilio.invalid_numbers.add("+819000000000")
     with pytest.raises(TransportError) as raised:
-        send_with_retries(TwilioSms(), ["+819000000000"], "x", idempotency_key=key(), since=NOW)
+        send_sms(TwilioSms(), ["+819000000000"], "x", idempotency_key=key(), since=NOW)
     assert raised.value.permanent and "21211" in raised.value.message
     assert fake_twilio.requests == 1
 
 
-def test_twilio_429_waits_at_least_retry_after(fake_twilio):
+def test_twilio_429_waits_at_least_retry_after(fake_twilio, send_sms):
     fake_twilio.faults.retry_after = "1"
     fake_twilio.faults.plan("429")
     started = time.monotonic()
-    accepted = send_with_retries(
-        TwilioSms(), ["+819012345678"], "x", idempotency_key=key(), since=NOW
-    )
+    accepted = send_sms(TwilioSms(), ["+819012345678"], "x", idempotency_key=key(), since=NOW)
     assert time.monotonic() - started >= 1.0
     assert accepted.attempts == 2 and len(fake_twilio.messages) == 1
 
 
-def test_twilio_500_and_a_dropped_connection_are_retried(fake_twilio):
+def test_twilio_500_and_a_dropped_connection_are_retried(fake_twilio, send_sms):
     fake_twilio.faults.plan("500", "drop")
-    accepted = send_with_retries(
-        TwilioSms(), ["+819012345678"], "x", idempotency_key=key(), since=NOW
-    )
+    accepted = send_sms(TwilioSms(), ["+819012345678"], "x", idempotency_key=key(), since=NOW)
     assert accepted.attempts == 3
     assert fake_twilio.accepted() == {("+819012345678", "x"): 1}
 
 
-def test_twilio_answer_lost_after_acceptance_is_found_not_resent(fake_twilio):
+def test_twilio_answer_lost_after_acceptance_is_found_not_resent(fake_twilio, send_sms):
     fake_twilio.faults.plan("lost")
-    accepted = send_with_retries(
+    accepted = send_sms(
         TwilioSms(), ["+819012345678"], "安否確認", idempotency_key=key(), since=NOW
     )
     (message,) = fake_twilio.messages
     assert accepted.provider_id == message["sid"]
 
 
-def test_attempts_are_bounded(fake_twilio):
+def test_attempts_are_bounded(fake_twilio, send_sms):
     fake_twilio.faults.plan(*["500"] * 10)
     with pytest.raises(TransportError) as raised:
-        send_with_retries(
-            TwilioSms(), ["+819012345678"], "x", idempotency_key=key(), since=NOW, attempts=3
-        )
+        send_sms(TwilioSms(), ["+819012345678"], "x", idempotency_key=key(), since=NOW, attempts=3)
     assert not raised.value.permanent
     assert fake_twilio.requests == 3 and not fake_twilio.messages
+
+
+def test_on_one_loop_a_429_holds_back_only_the_refused_send(fake_twilio, settings):
+    """Eight sends in flight on one event loop: the one refused waits the Retry-After of
+    its own answer and is sent once; the other seven go through at their first try."""
+    settings.ALERTS_RETRY_BASE_S = 0.01
+    fake_twilio.faults.retry_after = "1"
+    fake_twilio.faults.plan("429")
+    transport = TwilioSms()
+
+    async def timed(number):
+        started = time.monotonic()
+        accepted = await send_with_retries_async(
+            transport, [number], "x", idempotency_key=key(), since=NOW
+        )
+        return accepted.attempts, time.monotonic() - started
+
+    async def run():
+        async with transport.opened(8):
+            return await asyncio.gather(*(timed(f"+81901234{i:04d}") for i in range(8)))
+
+    results = asyncio.run(run())
+    (refused,) = [seconds for attempts, seconds in results if attempts == 2]
+    assert refused >= 1.0
+    assert sorted(attempts for attempts, _ in results) == [1] * 7 + [2]
+    assert len(fake_twilio.messages) == 8
 
 
 def test_line_multicasts_with_the_retry_key(fake_line):

@@ -87,8 +87,12 @@ def depot_and_item(user, depot_id: int, item_id: int) -> tuple[Depot, Item]:
     depot this user may use (its point is read only if asked for) with the item joined on;
     which error to give is asked only when one of them is missing."""
     depot_fields = ["id", "name", "shelter_id"]
-    depots = Depot.objects.visible_to(user).filter(pk=depot_id).order_by().values(*depot_fields)
-    sql, params = depots.query.sql_with_params()
+    visible = Depot.objects.visible_to(user)
+    if visible.query.has_filters():
+        depots = visible.filter(pk=depot_id).order_by().values(*depot_fields)
+        sql, params = depots.query.sql_with_params()
+    else:  # every depot (staff): the table itself, without the ORM compiling a subquery
+        sql, params = f"SELECT * FROM {Depot._meta.db_table} WHERE id = %s", (depot_id,)  # noqa: S608
     item_fields = Item._meta.concrete_fields
     columns = [f"depot.{f}" for f in depot_fields] + [f"item.{f.column}" for f in item_fields]
     with connection.cursor() as cursor:

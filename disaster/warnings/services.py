@@ -145,10 +145,16 @@ def ingest(raw: bytes, *, source: str = "", entry_id: str = "") -> Ingested:
     """Keep one telegram and apply it (see the module docstring)."""
     sha256 = hashlib.sha256(raw).hexdigest()
     try:
-        return _ingest(raw, sha256, source, entry_id)
+        read = _read(raw)
+    except Refused as refused:
+        with transaction.atomic():
+            return _refuse(raw, sha256, source, entry_id, refused.reason)
+    try:
+        return _store(raw, sha256, source, entry_id, read)
     except _StoredBefore as stored:
-        # Its transaction rolled back: no savepoint around every insert (two statements
-        # a telegram) for a duplicate the poller's entry ids mostly keep away.
+        # Its transaction rolled back. Neither a look-up before the insert nor a savepoint
+        # around it: statements every telegram would pay for a duplicate that the poller's
+        # entry ids mostly keep away.
         existing = Telegram.objects.filter(sha256=sha256).first() or Telegram.objects.get(
             outcome=Telegram.Outcome.READ, **stored.same_event
         )
@@ -156,15 +162,7 @@ def ingest(raw: bytes, *, source: str = "", entry_id: str = "") -> Ingested:
 
 
 @transaction.atomic
-def _ingest(raw: bytes, sha256: str, source: str, entry_id: str) -> Ingested:
-    # order_by(): no default ordering, so the unique indexes answer (not a scan by date).
-    seen = Telegram.objects.filter(sha256=sha256).order_by().first()
-    if seen is not None:
-        return Ingested(seen, created=False)
-    try:
-        read = _read(raw)
-    except Refused as refused:
-        return _refuse(raw, sha256, source, entry_id, refused.reason)
+def _store(raw: bytes, sha256: str, source: str, entry_id: str, read: parsing.Telegram) -> Ingested:
     own = state.city()
     fields = {
         "family": read.family,

@@ -26,7 +26,13 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 from ninja.parser import Parser
 
-from disaster.core.errors import DomainError, Invalid, error_response
+from disaster.core.errors import (
+    DomainError,
+    Invalid,
+    database_unavailable,
+    error_response,
+    unavailable_response,
+)
 from disaster.core.limits import CLIENT_LIMITS, rate_limited, too_large
 
 log = logging.getLogger(__name__)
@@ -275,6 +281,11 @@ def on_not_found(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 @api.exception_handler(Exception)
 def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    if database_unavailable(exc):
+        log.warning(
+            "database unavailable in %s %s: %s", request.method, request.path, type(exc).__name__
+        )
+        return unavailable_response()
     if isinstance(exc, DatabaseError):
         # PostgreSQL's message quotes the values it refused (`Key (phone)=(+8190…)`): the
         # log gets where it happened and which rule, never the message.

@@ -1,23 +1,35 @@
+import logging
+import sys
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.defaults import bad_request as django_bad_request
+from django.views.defaults import server_error as django_server_error
 
 from alerts.delivery import need_help
 from alerts.delivery.health import health
 from alerts.models import Alert, Subscriber
 from disaster.api import api_not_found
-from disaster.core.errors import error_response
+from disaster.core.errors import (
+    UNAVAILABLE_RETRY_AFTER_S,
+    database_unavailable,
+    error_response,
+    unavailable_response,
+)
 from disaster.core.limits import too_large
 from disaster.core.roles import STAFF_ROLES, Role, role_of
 from disaster.reports.models import DamageReport
 from shelters.models import Shelter
 from stockpile.models import SupplyRequest, Transfer
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -161,6 +173,22 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if request.path.startswith("/api/"):
         return api_not_found(request, exception)
     return render(request, "404.html", {"role": role_of(request.user)}, status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """An unexpected error. One of the database being unavailable (down, restarting, its
+    pool exhausted) is a 503 with Retry-After instead, in the API's format under /api/ and
+    /hooks/ (LINE and Twilio deliver again after a 5xx) and otherwise as a page that reads
+    nothing from the database, since it cannot."""
+    if not database_unavailable(sys.exc_info()[1]):
+        return django_server_error(request)
+    log.warning("database unavailable in %s %s", request.method, request.path)
+    if request.path.startswith(("/api/", "/hooks/")):
+        return unavailable_response()
+    page = render_to_string("503.html", {"LANGUAGE_CODE": get_language()})
+    response = HttpResponse(page, status=503)
+    response["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER_S)
+    return response
 
 
 def forbidden(request: HttpRequest, exception: Exception) -> HttpResponse:

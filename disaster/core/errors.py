@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 from django.utils.translation import gettext_lazy as _
 
@@ -83,3 +84,25 @@ class RateLimited(DomainError):
 def signature_refused() -> JsonResponse:
     """The answer to a webhook whose signature does not verify: nothing was read from it."""
     return JsonResponse({"detail": "invalid signature"}, status=403)
+
+
+# Seconds a client is asked to wait before trying again when the database is unavailable.
+UNAVAILABLE_RETRY_AFTER_S = 5
+
+
+def database_unavailable(error: BaseException | None) -> bool:
+    """PostgreSQL could not be reached or gave up for now: down or restarting, every pooled
+    connection busy past DB_POOL_SIZE's timeout, a deadlock, a statement timeout. Such a
+    request did not happen and may be sent again (with the same Idempotency-Key): a 503
+    with Retry-After, not a 500."""
+    return isinstance(error, (OperationalError, InterfaceError))
+
+
+def unavailable_response() -> JsonResponse:
+    response = error_response(
+        503,
+        "unavailable",
+        str(_("一時的に処理できません。しばらくしてからもう一度お試しください。")),
+    )
+    response["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER_S)
+    return response

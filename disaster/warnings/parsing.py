@@ -178,7 +178,17 @@ def _findall(element: Any, path: str) -> list[Any]:
 
 
 def _find(element: Any, path: str) -> Any:
-    return next(_iter(element, _tags(path)), None) if element is not None else None
+    """`element.find(path, NS)`: along the first child of each step, and only when that
+    ends early, through every branch (as ElementPath does)."""
+    if element is None:
+        return None
+    tags = _tags(path)
+    found = element
+    for tag in tags:
+        found = next(found.iterchildren(tag), None)
+        if found is None:
+            return next(_iter(element, tags), None) if len(tags) > 1 else None
+    return found
 
 
 def plain(value: Any) -> Any:

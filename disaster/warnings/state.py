@@ -172,7 +172,7 @@ def lock(stream: str) -> None:
 def locked_rows(stream: str) -> list[CityWarning]:
     """The stream's CityWarning rows, read once the stream is locked (see `lock`)."""
     lock(stream)
-    return list(CityWarning.objects.filter(stream=stream))
+    return list(CityWarning.objects.filter(stream=stream).order_by())
 
 
 def current(stream: str) -> tuple[Telegram | None, dict[int, int | None]]:

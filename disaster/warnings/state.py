@@ -5,7 +5,9 @@ earthquake) is in the state its latest telegram describes, where "latest" is JMA
 (report time, serial, sending time), not the order of arrival, and a 取消 withdraws the
 telegram before it (for an earthquake, the whole event). Because the state is a function of
 the set of telegrams, a replay or a telegram that arrives late changes nothing, and a
-cancellation undoes exactly what it cancels.
+cancellation undoes exactly what it cancels. The telegram just stored decides its stream by
+itself when it comes last and cancels nothing, as JMA's telegrams mostly do: the stream is
+ordered again only for the others (tests/disaster/test_jma_state.py checks both agree).
 """
 
 from __future__ import annotations

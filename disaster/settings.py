@@ -135,11 +135,15 @@ REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # Pub/sub: each process subscribes once and hands an event to its sockets in
+            # memory. The list-based RedisChannelLayer popped each socket's copy from Redis
+            # one round trip at a time: ~0.3 ms per socket per event, most of the push
+            # latency to 200 operations screens (bench/push_latency.py).
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {
-                # channels_redis waits with a 5 s BZPOPMIN, so redis-py 8's default 5 s read
-                # timeout kills idle consumers; and any read timeout routes commands through
-                # asyncio.wait_for, which on 3.11 can swallow a closing consumer's cancel.
+                # No read timeout on the subscription: redis-py 8's default 5 s would end an
+                # idle one; and any read timeout routes commands through asyncio.wait_for,
+                # which on 3.11 can swallow a closing consumer's cancel.
                 "hosts": [
                     {
                         "address": REDIS_URL,
@@ -162,8 +166,8 @@ else:
 
 # The operations room's live channel (disaster/core/consumers.py): how often an open socket
 # checks that its token or session still belongs to staff, and how often it joins its group
-# again (0: a quarter of the channel layer's group_expiry, after which channels_redis
-# silently drops a member).
+# again (0: a quarter of the channel layer's group_expiry, after which the in-memory layer
+# silently drops a member; the Redis pub/sub layer drops none).
 LIVE_AUTH_RECHECK_S = env("LIVE_AUTH_RECHECK_S", default=30.0, cast=float)
 LIVE_GROUP_REFRESH_S = env("LIVE_GROUP_REFRESH_S", default=0.0, cast=float)
 

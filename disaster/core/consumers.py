@@ -10,11 +10,16 @@ broadcasts from different processes may overtake each other. An event whose `pre
 client has been sent goes out at once, with no database read; otherwise the events between
 are read from the log (complete below a settled id) and sent first.
 
-Staying live: channels_redis forgets a group member `group_expiry` seconds (a day) after it
-joined, and a socket kept open by pings would then hear nothing while the page still says
-it is live. The consumer joins again every LIVE_GROUP_REFRESH_S (a quarter of the expiry
-unless set). It also asks every LIVE_AUTH_RECHECK_S whether its token or session still
-belongs to staff, and closes with 4401 (revoked, logged out) or 4403 (role lost).
+Staying live: the channel layer is channels_redis's pub/sub one (a process subscribes to
+the group once and hands each event to its sockets in memory). A Redis
+restart loses what was published while it was down; the subscription comes back with the
+connection, and the next event's `prev` makes the consumer read what it missed from the
+log. A layer that forgets members after `group_expiry` (the in-memory one of a laptop
+without Redis: a day) would leave a socket kept open by pings hearing nothing while the
+page still says it is live, so the consumer joins again every LIVE_GROUP_REFRESH_S (a
+quarter of the expiry unless set). It also asks every LIVE_AUTH_RECHECK_S whether its
+token or session still belongs to staff, and closes with 4401 (revoked, logged out) or
+4403 (role lost).
 """
 
 from __future__ import annotations
@@ -120,8 +125,8 @@ class OpsConsumer(AsyncJsonWebsocketConsumer):
 
 
 def group_expiry(layer) -> float:
-    """Seconds after joining that the channel layer drops a group member (channels_redis
-    and the in-memory layer both call it `group_expiry`; a day by default)."""
+    """Seconds after joining that the channel layer drops a group member: the in-memory
+    layer's `group_expiry`; channels_redis's pub/sub layer drops none (a day is assumed)."""
     return float(getattr(layer, "group_expiry", 86400))
 
 

@@ -5,6 +5,9 @@ Pages are rendered here with what they need to start; their small scripts read t
 and, on `/ops/`, the live channel `/ws/ops/`.
 """
 
+import json
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -43,6 +46,24 @@ OPS_MODULES = [
         "ops/warnings",
     )
 ]
+# Leaflet, its set-up by django-leaflet and the plugins the operations map uses, in order.
+OPS_SCRIPTS = [
+    "leaflet/leaflet.js",
+    "leaflet/leaflet.extras.js",
+    "maps/vendor/markercluster/leaflet.markercluster.js",
+    "maps/vendor/vectorgrid/Leaflet.VectorGrid.bundled.min.js",
+]
+# The newest reports the operations map loads as markers (the tiles draw every one).
+OPS_MARKERS = 1000
+
+
+def _city_view(shelters: list[dict]) -> str:
+    """[[south, west], [north, east]] around every shelter, which the operations map opens
+    on (ops/early.js); "null" without a shelter (the map's default view then)."""
+    if not shelters:
+        return "null"
+    lats, lons = [s["lat"] for s in shelters], [s["lon"] for s in shelters]
+    return json.dumps([[min(lats), min(lons)], [max(lats), max(lons)]])
 
 
 @login_required
@@ -50,16 +71,27 @@ OPS_MODULES = [
 def ops(request: HttpRequest) -> HttpResponse:
     if not is_staff_role(request.user):
         raise PermissionDenied
+    state = ops_state.snapshot()
+    geojson_url = reverse("api:reports_geojson")
+    # The markers' first request with the filters' defaults (the open reports), exactly as
+    # ops/reports.js asks for it: preloaded from the page's head, so it is answered while
+    # the page's scripts are still arriving.
+    open_statuses = [("status", status) for status in DamageReport.OPEN_STATUSES]
+    markers_query = urlencode([*open_statuses, ("limit", OPS_MARKERS)])
     return render(
         request,
         "maps/ops.html",
         {
-            "state": ops_state.snapshot(),
+            "state": state,
+            "city_view": _city_view(state["shelters"]),
             "reports_url": reverse("api:list_reports"),
             "tiles_url": reverse("api:api-root") + "v1/map/tiles/reports/{z}/{x}/{y}.pbf",
-            "geojson_url": reverse("api:reports_geojson"),
+            "geojson_url": geojson_url,
+            "markers_limit": OPS_MARKERS,
+            "first_markers_url": f"{geojson_url}?{markers_query}",
             "figures_url": reverse("api:report_figures"),
             "city_name": city_name(get_language() or settings.LANGUAGE_CODE),
+            "scripts": OPS_SCRIPTS,
             "modules": OPS_MODULES,
             "report_categories": DamageReport.Category.choices,
             "report_statuses": DamageReport.Status.choices,

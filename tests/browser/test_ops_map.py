@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import uvicorn
-from django.contrib.gis.geos import MultiPolygon, Polygon
+from django.contrib.gis.geos import MultiPolygon, Point, Polygon
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils import timezone
@@ -407,6 +407,42 @@ def test_every_open_report_can_be_shown_as_vector_tiles_and_opened_from_them(
     page.mouse.click(*point)
     expect(page.locator(f".leaflet-popup-content [data-report='{report['id']}']")).to_be_visible()
     screenshot(page, "ops-map-report-tiles")
+
+
+MAP_REQUESTS = """() => performance.getEntriesByType("resource")
+  .filter((e) => e.name.includes("/api/v1/map/"))
+  .map((e) => [e.name.replace(location.origin, ""), e.initiatorType])"""
+
+
+@pytest.mark.parametrize("screen", [(1600, 1000), (1366, 768)])
+def test_the_first_tiles_and_markers_are_asked_for_while_the_page_loads_and_once(
+    ops_page, asgi_url, ops_user, open_shelter, screen
+):
+    # Two shelters apart: the map opens fitted to them, not on one at its closest zoom.
+    Shelter.objects.create(
+        name="栗原中学校", address="座間市栗原", point=Point(139.395, 35.478, srid=4326)
+    )
+    create_report(ops_user)
+    ops_page.set_viewport_size({"width": screen[0], "height": screen[1]})
+    open_ops(ops_page, asgi_url)
+    expect(ops_page.locator("#ops-map-panel")).to_have_attribute("data-tiles", "loaded")
+    expect(ops_page.locator("#ops-map-panel")).to_have_attribute("data-markers", "loaded")
+
+    asked = ops_page.evaluate(MAP_REQUESTS)
+    tiles = sorted(url for url, _ in asked if "/tiles/reports/" in url)
+    shown = ops_page.evaluate(
+        "() => Object.keys(window.sonaeOps.layers.reportTiles._tiles).map((key) => {"
+        " const [x, y, z] = key.split(':'); return `/${z - 1}/${x}/${y}.pbf`; })"
+    )
+    # Every map request came from the page's head or ops/early.js (a request the map's
+    # layers made again would be a "fetch" of its own), each once, and they were the
+    # tiles the map shows.
+    assert {kind for _, kind in asked} == {"link"}, asked
+    assert len(tiles) == len(set(tiles))
+    assert sorted(url.rsplit("reports", 1)[1] for url in tiles) == sorted(shown)
+    assert [url for url, _ in asked if "reports.geojson" in url] == [
+        "/api/v1/map/reports.geojson?status=new&status=verified&status=assigned&limit=1000"
+    ]
 
 
 def test_the_report_tiles_follow_the_filters_chosen_on_the_map(

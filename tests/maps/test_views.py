@@ -4,7 +4,7 @@ import datetime as dt
 import json
 
 import pytest
-from django.contrib.gis.geos import MultiPolygon, Polygon
+from django.contrib.gis.geos import MultiPolygon, Point, Polygon
 from django.test import Client
 from django.utils import timezone
 
@@ -179,3 +179,23 @@ def test_the_operations_map_starts_with_the_alerts_in_force_and_their_areas(sess
     assert by_title["区域指定"]["area"]["type"] == "MultiPolygon"
     assert by_title["区域指定"]["id"] == drawn.pk
     assert state["districts"]["features"][0]["properties"]["id"] == district.pk
+
+
+def test_the_operations_map_opens_on_its_shelters_and_preloads_its_newest_reports(
+    session_as, ops_user, shelter
+):
+    Shelter.objects.create(name="西", address="座間市", point=Point(139.39, 35.47, srid=4326))
+
+    html = session_as(ops_user).get("/ops/").content.decode()
+
+    assert 'data-city-view="[[35.47, 139.39], [35.512, 139.416]]"' in html
+    markers = "/api/v1/map/reports.geojson?status=new&amp;status=verified&amp;status=assigned"
+    preload = '<link rel="preload" as="fetch" crossorigin="anonymous"'
+    assert f'{preload} href="{markers}&amp;limit=1000">' in html
+    assert 'data-markers-limit="1000"' in html
+
+
+def test_the_operations_map_without_a_shelter_opens_on_the_default_view(session_as, ops_user):
+    html = session_as(ops_user).get("/ops/").content.decode()
+
+    assert 'data-city-view="null"' in html

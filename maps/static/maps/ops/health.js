@@ -43,5 +43,7 @@ async function poll() {
   }
 }
 
-if (snapshot.health) show(snapshot.health);
+// Shown once the map is made: the map opens at the size the page had when ops/early.js
+// asked for its tiles, then follows its container (main.js) as the banner comes and goes.
+window.addEventListener("map:init", () => snapshot.health && show(snapshot.health), { once: true });
 setInterval(poll, POLL_MS);

@@ -96,8 +96,12 @@ window.addEventListener("map:init", (e) => {
   legendControl().addTo(map);
   for (const alert of state.alerts.values()) drawAlert(alert);
   for (const shelter of state.shelters.values()) drawShelter(shelter);
-  const bounds = L.latLngBounds([...state.shelters.values()].map((s) => [s.lat, s.lon]));
-  if (bounds.isValid()) map.fitBounds(bounds.pad(0.1), { maxZoom: 15, animate: false });
+  // Every shelter in view, as early.js chose it (and asked for its report tiles).
+  const view = window.sonaeOpsView;
+  if (view) map.setView(view.center, view.zoom, { animate: false });
+  // Leaflet measures its container once: it follows the banners and the count line beside
+  // it as they come and go, around the same centre.
+  new ResizeObserver(() => map.invalidateSize()).observe(map.getContainer());
   layers.reportTiles?.addTo(map);
   document.getElementById("report-filters").addEventListener("change", refilterReports);
   for (const event of snapshot.events) addToFeed(event);

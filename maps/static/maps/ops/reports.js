@@ -15,7 +15,8 @@ import { snapshot, state, urls } from "./state.js";
 
 const SEVERITY_COLOURS = ["#1a7f37", "#7a8b00", "#b26b00", "#c4461b", "#a0001c"];
 export const UNCLUSTERED_ZOOM = 17;
-export const MARKERS_LOADED = 1000;
+// As many as the page's head asked for at once (maps/views.py), so the first load is that answer.
+export const MARKERS_LOADED = Number(document.getElementById("ops-map-panel").dataset.markersLimit);
 const OPEN = ["new", "verified", "assigned"];
 
 function reportFilters() {
@@ -29,8 +30,7 @@ function reportFilters() {
   };
 }
 
-function reportVisible(report) {
-  const f = reportFilters();
+function reportVisible(report, f = reportFilters()) {
   if (f.category && report.category !== f.category) return false;
   if (report.severity < f.severity) return false;
   if (f.status === "open" && !isUnresolved(report)) return false;
@@ -352,12 +352,18 @@ function makeMarker(report) {
     maxHeight: Math.max(240, state.map.getSize().y - 120),
   });
   marker.on("popupopen", () => loadDetails(id));
+  // Made when shown, from the report as it is then. A node, not a string: Leaflet puts a
+  // string into the page as markup.
+  marker.bindTooltip(() => {
+    const report = state.reports.get(id);
+    return el("span", {}, `#${id} ${snapshot.report_categories[report.category] ?? report.category}`);
+  });
   return marker;
 }
 
 /** Apply what the map knows of a report (an event's payload, a loaded row): the marker
  * follows, the popup's details are fetched again only if it is open. */
-export function upsertReport(report, { render = true, batch = null } = {}) {
+export function upsertReport(report, { render = true, batch = null, filters = reportFilters() } = {}) {
   const { layers, reports, reportMarkers } = state;
   const known = reports.get(report.id) ?? {};
   const merged = { ...known, ...Object.fromEntries(Object.entries(pick(report)).filter(([, v]) => v !== undefined)) };
@@ -372,18 +378,16 @@ export function upsertReport(report, { render = true, batch = null } = {}) {
     marker.setStyle(reportStyle(merged));
     marker.setRadius(reportStyle(merged).radius);
   }
-  const category = snapshot.report_categories[merged.category] ?? merged.category;
-  // A node, not a string: Leaflet puts a string into the page as markup.
-  const label = el("span", {}, `#${merged.id} ${category}`);
-  if (marker.getTooltip()) marker.setTooltipContent(label);
-  else marker.bindTooltip(label);
+  // Its label is made when shown (makeMarker): one shown now is made again.
+  if (marker.isTooltipOpen()) marker.getTooltip().update();
   const shown = layers.reports.hasLayer(marker);
-  if (reportVisible(merged) && !shown) {
+  const visible = reportVisible(merged, filters);
+  if (visible && !shown) {
     // Loading a thousand: added to the clusters at once (one by one takes seconds).
     if (batch) batch.push(marker);
     else layers.reports.addLayer(marker);
   }
-  if (!reportVisible(merged) && shown) layers.reports.removeLayer(marker);
+  if (!visible && shown) layers.reports.removeLayer(marker);
   if (render) renderPanel();
 }
 
@@ -520,6 +524,9 @@ export function refilterReports() {
   loadReports();
 }
 
+// Made once: toLocaleString() makes a formatter at every call.
+const NUMBER = new Intl.NumberFormat();
+
 /** What the map shows, in words beside it: every open report is drawn as a dot; the
  * newest of them are also markers to triage. Never a silent limit. */
 export function renderReportCount() {
@@ -529,9 +536,9 @@ export function renderReportCount() {
   const markers = state.layers.reports?.getLayers().length ?? 0;
   const tilesOn = Boolean(state.layers.reportTiles && state.map?.hasLayer(state.layers.reportTiles));
   const parts = [
-    interpolate(gettext("未解決の被害報告 %(n)s 件"), { n: total.toLocaleString() }),
+    interpolate(gettext("未解決の被害報告 %(n)s 件"), { n: NUMBER.format(total) }),
     tilesOn ? gettext("すべて点で表示") : gettext("点の表示は切っています"),
-    interpolate(gettext("うち操作できる印 %(n)s 件（新しい順）"), { n: markers.toLocaleString() }),
+    interpolate(gettext("うち操作できる印 %(n)s 件（新しい順）"), { n: NUMBER.format(markers) }),
   ];
   out.textContent = parts.join(" · ");
   out.dataset.total = String(total);
@@ -551,12 +558,12 @@ export async function loadReports() {
     const found = await api("GET", `${urls.geojson}?${query}`);
     if (request !== loading.request) return;
     const batch = [];
+    const filters = reportFilters();
     for (const f of found.features) {
       const [longitude, latitude] = f.geometry.coordinates;
-      upsertReport({ id: f.id, latitude, longitude, ...f.properties }, { render: false, batch });
+      upsertReport({ id: f.id, latitude, longitude, ...f.properties }, { render: false, batch, filters });
     }
     state.layers.reports.addLayers(batch);
-    renderPanel();
     renderReportCount();
     const panel = document.getElementById("ops-map-panel");
     panel.dataset.markers = "loaded";

@@ -238,9 +238,15 @@ class Fanout:
         progress) runs in one thread of its own: Django's ORM may not run on the loop."""
         _release_pooled_connection()
         share = max(1, settings.ALERTS_SMS_CONCURRENCY // sending_processes(channel))
-        with ThreadPoolExecutor(1, thread_name_prefix="fanout-db") as database:
+        # The loop gets a thread of its own: the caller's may already run one (a worker
+        # that runs jobs from an event loop, a test driving a browser).
+        with (
+            ThreadPoolExecutor(1, thread_name_prefix="fanout-db") as database,
+            ThreadPoolExecutor(1, thread_name_prefix="fanout-loop") as sender,
+        ):
             try:
-                asyncio.run(self._send_all(channel, transport, share, database))
+                sending = self._send_all(channel, transport, share, database)
+                sender.submit(asyncio.run, sending).result()
             finally:
                 database.submit(connections.close_all).result()
 

@@ -346,7 +346,10 @@ class Delivery(models.Model):
             )
         ]
         indexes = [
-            models.Index(fields=["alert", "channel", "status"]),
+            # The fan-out's queue: a claim takes the next queued ones of a channel in id
+            # order straight from this index. Without the id, PostgreSQL walked the primary
+            # key past every delivery already sent (~80 ms a claim late in 100,000).
+            models.Index(fields=["alert", "channel", "status", "id"], name="delivery_queue"),
             models.Index(fields=["provider_id"]),
         ]
 

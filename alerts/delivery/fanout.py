@@ -102,6 +102,7 @@ class Fanout:
         self.timings: dict[str, float] = {}  # seconds per step, for the benchmark
         # LINE deliveries still queued, by the text they get: (language, district, ids).
         self._groups: list[tuple[str, int | None, list[int]]] | None = None
+        self._after = 0  # the last delivery id this process claimed one at a time (SMS)
 
     def text(self, language: str, channel: str, district: int | None = None) -> str:
         from alerts.delivery.messages import message_text
@@ -239,19 +240,27 @@ class Fanout:
         _release_pooled_connection()
         share = max(1, settings.ALERTS_SMS_CONCURRENCY // sending_processes(channel))
         # The loop gets a thread of its own: the caller's may already run one (a worker
-        # that runs jobs from an event loop, a test driving a browser).
+        # that runs jobs from an event loop, a test driving a browser). Progress is counted
+        # in another (it reads every delivery of the alert) so claims never wait for it.
         with (
             ThreadPoolExecutor(1, thread_name_prefix="fanout-db") as database,
+            ThreadPoolExecutor(1, thread_name_prefix="fanout-progress") as counting,
             ThreadPoolExecutor(1, thread_name_prefix="fanout-loop") as sender,
         ):
             try:
-                sending = self._send_all(channel, transport, share, database)
+                sending = self._send_all(channel, transport, share, database, counting)
                 sender.submit(asyncio.run, sending).result()
             finally:
-                database.submit(connections.close_all).result()
+                for each in (database, counting):
+                    each.submit(connections.close_all).result()
 
     async def _send_all(
-        self, channel: str, transport: Transport, share: int, database: Executor
+        self,
+        channel: str,
+        transport: Transport,
+        share: int,
+        database: Executor,
+        counting: Executor,
     ) -> None:
         loop = asyncio.get_running_loop()
         size = settings.ALERTS_SEND_CLAIM
@@ -266,7 +275,8 @@ class Fanout:
             # the share keep requests in flight while others are claimed and recorded.
             while batch := await loop.run_in_executor(database, self._claim_texts, channel, size):
                 outcomes = await asyncio.gather(*(send(each, text) for each, text in batch))
-                await loop.run_in_executor(database, self._record, outcomes)
+                await loop.run_in_executor(database, record, outcomes)
+                counting.submit(self.progress)  # at most every ALERTS_PROGRESS_INTERVAL_S
 
         async with transport.opened(share):
             await asyncio.gather(*(worker() for _ in range(2 * -(-share // size))))
@@ -300,7 +310,18 @@ class Fanout:
 
     def _claim(self, channel: str, size: int) -> list[Claim]:
         if channel != "line":
-            return claim(self.alert, channel, size)
+            # From where this process's last claim ended: the queue's index still lists
+            # every delivery already claimed under "queued" (until a vacuum), and a scan
+            # from the start walked past all of them, costing more with each claim. Rows
+            # below the cursor were claimed (by us, or by whoever held them when we
+            # skipped them); one claim from the start makes sure before the end.
+            claims = claim(self.alert, channel, size, after=self._after)
+            if not claims and self._after:
+                self._after = 0
+                claims = claim(self.alert, channel, size)
+            if claims:
+                self._after = max(each.ids[-1] for each in claims)
+            return claims
         # One multicast carries one text, so a LINE claim takes one language (and, when
         # the texts name a shelter, one district) at a time. The groups still queued are
         # read once (they only shrink) and claimed a batch of ids at a time.

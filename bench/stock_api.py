@@ -12,8 +12,9 @@ are captured in-process (a real request through the same middleware and view, ev
 statement psycopg executes), turned into a pgbench script (fresh idempotency and movement
 keys, a random depot/item/lot, the claimed row's id read back with \\gset) inside one
 BEGIN … COMMIT, and run by pgbench with the same 50 clients against the same database while
-the server is stopped. That is the cost of the database work alone; the target is ≥ 40 % of
-it.
+the server is stopped. That is the cost of the database work alone; the target is ≥ 30 % of
+it (issue 19: with 50 closed-loop clients a p99 of 100 ms would need more than 500
+requests/s, which this 2-core machine cannot give, so latency is judged in the open loop).
 
 Then, on the same server, an open-loop run: OPEN_RATE requests a second on a fixed schedule
 (not waiting for answers), `open_p99_ms` counted from each request's scheduled time.
@@ -54,8 +55,8 @@ LOTS_PER_PAIR = 2  # demo-like: an older and a newer lot of each item in each de
 LOT_SIZE = 1_000_000  # enough that no issue is ever short
 MAX_ISSUE = 5
 HTTP_NOTE = "bench-http"
-TARGET_RATIO = 0.4
-TARGET_P99_MS = 100.0
+TARGET_RATIO = 0.3
+TARGET_ROUND_TRIPS = 8
 # The open-loop run: requests sent on a fixed schedule whatever the answers (≈ 50 tablets
 # writing every second), latency counted from the scheduled send, so a slow answer cannot
 # hold back the next request and hide its own queueing (no coordinated omission).
@@ -585,8 +586,10 @@ def run() -> dict:
         "reference_statements": len(statements),
         "ratio_to_reference": round(ratio, 3),
         "target_ratio": TARGET_RATIO,
-        "target_p99_ms": TARGET_P99_MS,
-        "meets_target": ratio >= TARGET_RATIO and p99 <= TARGET_P99_MS,
+        "target_round_trips": TARGET_ROUND_TRIPS,
+        "meets_target": ratio >= TARGET_RATIO
+        and round_trips <= TARGET_ROUND_TRIPS
+        and percentile(open_load.latencies_ms, 99) <= TARGET_OPEN_P99_MS,
         "requests": load.total,
         "p90_ms": round(percentile(load.latencies_ms, 90), 1),
         "max_ms": round(max(load.latencies_ms), 1),

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.utils import translation
 
 BASE_DIR = settings.BASE_DIR
-REDIS_LAYER = "channels_redis.core.RedisChannelLayer"
+REDIS_LAYER = "channels_redis.pubsub.RedisPubSubChannelLayer"
 IN_MEMORY_LAYER = "channels.layers.InMemoryChannelLayer"
 
 
@@ -147,7 +147,7 @@ def test_with_redis_configured_the_channel_layer_is_shared_through_redis():
     layer = settings.CHANNEL_LAYERS["default"]
     assert layer["BACKEND"] == REDIS_LAYER
     assert [host["address"] for host in layer["CONFIG"]["hosts"]] == [os.environ["REDIS_URL"]]
-    # None, or longer than channels_redis's 5 s blocking read, or idle consumers die.
+    # None, or longer than redis-py's 5 s default, or an idle subscription dies.
     socket_timeout = layer["CONFIG"]["hosts"][0].get("socket_timeout", 5)
     assert socket_timeout is None or socket_timeout > 5
     assert f"{type(get_channel_layer()).__module__}.{type(get_channel_layer()).__name__}" == (

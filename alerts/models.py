@@ -334,6 +334,18 @@ class Delivery(models.Model):
     provider_id = models.CharField(max_length=64, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    # The recipient's district when the alert went out (their home's, else the first they
+    # chose), fixed with the row: progress is counted by it without a point-in-polygon per
+    # delivery, and a resident who moves later does not change an old alert's figures.
+    district = models.ForeignKey(
+        "maps.District",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+        verbose_name=_("地区"),
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 

@@ -60,13 +60,14 @@ ANALYZE_AFTER = 1000
 
 def create_deliveries(alert: Alert) -> int:
     """One Delivery per (alert, subscriber, channel) among the alert's recipients, in one
-    INSERT … SELECT … ON CONFLICT DO NOTHING (100,000 rows never pass through Python)."""
+    INSERT … SELECT … ON CONFLICT DO NOTHING (100,000 rows never pass through Python),
+    each with the recipient's district as it is now."""
     channels = [c for c in ("line", "sms") if c in set(alert.channels)]
     if not channels:
         return 0
     chosen, chosen_params = (
         recipients(alert)
-        .values("id", "line_user_id", "phone", "phone_confirmed_at")
+        .values("id", "line_user_id", "phone", "phone_confirmed_at", "home")
         .query.sql_with_params()
     )
     columns, values, params = [], [], []
@@ -81,6 +82,8 @@ def create_deliveries(alert: Alert) -> int:
             values.append("r.id")
         elif field.name == "channel":
             values.append("c.channel")
+        elif field.name == "district":
+            values.append(district_sql("r"))
         elif getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
             values.append("now()")
         else:  # every other column takes its model default (queued, 0 attempts, …)
@@ -98,7 +101,7 @@ def create_deliveries(alert: Alert) -> int:
             f"""
             INSERT INTO {_t()} ({", ".join(columns)})
             SELECT {", ".join(values)}
-            FROM ({chosen}) AS r(id, line_user_id, phone, phone_confirmed_at)
+            FROM ({chosen}) AS r(id, line_user_id, phone, phone_confirmed_at, home)
             CROSS JOIN (VALUES {", ".join(f"('{c}')" for c in channels)}) AS c(channel)
             WHERE {wanted}
             ON CONFLICT DO NOTHING
@@ -122,8 +125,8 @@ def fallback_to_sms(alert: Alert) -> int:
         alert=alert, channel="line", status__in=[Status.FAILED, Status.UNDELIVERABLE]
     ).filter(subscriber__phone__isnull=False, subscriber__phone_confirmed_at__isnull=False)
     rows = [
-        Delivery(alert=alert, subscriber_id=subscriber_id, channel="sms")
-        for subscriber_id in failed.values_list("subscriber_id", flat=True)
+        Delivery(alert=alert, subscriber_id=subscriber_id, channel="sms", district_id=district)
+        for subscriber_id, district in failed.values_list("subscriber_id", "district_id")
     ]
     Delivery.objects.bulk_create(rows, ignore_conflicts=True)
     return len(rows)
@@ -175,21 +178,12 @@ def choose_shelters(alert: Alert) -> None:
 
 
 def _district_column(by_district: bool) -> str:
-    """SQL for the district of the subscriber row `s` (NULL when texts do not depend on it)."""
-    return district_sql("s") if by_district else "NULL::bigint"
+    """SQL for the district of the delivery row `d` (NULL when texts do not depend on it)."""
+    return f"d.{_col('district')}" if by_district else "NULL::bigint"
 
 
 def _districts_of(delivery_ids: list[int]) -> dict[int, int | None]:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            SELECT d.id, {_district_column(True)} FROM {_t()} d
-            JOIN {Subscriber._meta.db_table} s ON s.id = d.{_col("subscriber")}
-            WHERE d.id = ANY(%s)
-            """,  # noqa: S608 (names are ours)
-            [delivery_ids],
-        )
-        return dict(cursor.fetchall())
+    return dict(Delivery.objects.filter(pk__in=delivery_ids).values_list("id", "district_id"))
 
 
 def _address_column(channel: str) -> str:

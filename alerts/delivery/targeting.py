@@ -18,7 +18,7 @@ Each subscriber is selected once however many ways they match; channels are deci
 subscriber by the fan-out (alerts/fanout.py).
 
 A subscriber's district, for counting progress and answers, is the district their home
-lies in, else the first district they chose.
+lies in, else the first district they chose; each delivery keeps the one it was made with.
 """
 
 from __future__ import annotations
@@ -88,18 +88,26 @@ def district_sql(subscriber: str) -> str:
 
 
 def _counts_by_district(
-    table: str, columns: list[str], alert: Alert, params: tuple = ()
+    table: str,
+    district: str,
+    columns: list[str],
+    alert: Alert,
+    params: tuple = (),
+    with_subscriber: bool = False,
 ) -> list[tuple]:
-    """(district id, *columns, rows) for the alert's rows of `table` (aliased `t`)."""
+    """(district id, *columns, rows) for the alert's rows of `table` (aliased `t`, joined to
+    their subscriber `s` when `with_subscriber`), `district` being a row's district in SQL."""
+    source = f"{table} t"
+    if with_subscriber:
+        source += f" JOIN {Subscriber._meta.db_table} s ON s.id = t.subscriber_id"
     keys = ", ".join(columns)
     groups = ", ".join(str(n) for n in range(1, len(columns) + 2))
     order = ", ".join(["1 NULLS LAST", *(str(n) for n in range(2, len(columns) + 2))])
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            SELECT {district_sql("s")} AS district_id, {keys}, count(*)
-            FROM {table} t JOIN {Subscriber._meta.db_table} s ON s.id = t.subscriber_id
-            WHERE t.alert_id = %s
+            SELECT {district} AS district_id, {keys}, count(*)
+            FROM {source} WHERE t.alert_id = %s
             GROUP BY {groups} ORDER BY {order}
             """,  # noqa: S608 (names are ours)
             [*params, alert.pk],
@@ -109,13 +117,16 @@ def _counts_by_district(
 
 def district_of_subscribers(alert: Alert) -> list[tuple[int | None, str, int]]:
     """(district id, delivery status, deliveries) for the alert's deliveries."""
-    return _counts_by_district(Delivery._meta.db_table, ["t.status"], alert)
+    return _counts_by_district(Delivery._meta.db_table, "t.district_id", ["t.status"], alert)
 
 
 def deliveries_by_district(alert: Alert) -> list[tuple[int | None, str, str, bool, int]]:
-    """(district id, channel, status, went to the console, deliveries) for the alert."""
+    """(district id, channel, status, went to the console, deliveries) for the alert, by
+    the district each delivery was made with (no point-in-polygon per delivery: ~0.25 s
+    for 100,000 once, counted on every progress event and every opening of /ops/)."""
     return _counts_by_district(
         Delivery._meta.db_table,
+        "t.district_id",
         ["t.channel", "t.status", "starts_with(t.provider_id, %s)"],
         alert,
         (CONSOLE_ID_PREFIX,),
@@ -123,8 +134,18 @@ def deliveries_by_district(alert: Alert) -> list[tuple[int | None, str, str, boo
 
 
 def safety_answers_by_district(alert: Alert) -> list[tuple[int | None, str, int]]:
-    """(district id, answer, answers) for the alert's safety check."""
-    return _counts_by_district(SafetyAnswer._meta.db_table, ["t.answer"], alert)
+    """(district id, answer, answers) for the alert's safety check: the district the
+    answerer's delivery was made with (as progress counts them), else where they are now."""
+    delivered = f"""(SELECT d.district_id FROM {Delivery._meta.db_table} d
+        WHERE d.alert_id = t.alert_id AND d.subscriber_id = t.subscriber_id
+        ORDER BY d.id LIMIT 1)"""  # noqa: S608 (names are ours)
+    return _counts_by_district(
+        SafetyAnswer._meta.db_table,
+        f"coalesce({delivered}, {district_sql('s')})",
+        ["t.answer"],
+        alert,
+        with_subscriber=True,
+    )
 
 
 # How the people an alert concerns (対象人数・対象世帯数) are counted, said wherever the

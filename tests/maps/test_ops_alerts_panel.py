@@ -54,7 +54,9 @@ def deliver(alert: Alert, district: District, *statuses: str) -> list[Subscriber
     people = []
     for phone, status in zip(PHONES, statuses, strict=False):
         person = resident(phone, district)
-        Delivery.objects.create(alert=alert, subscriber=person, channel="sms", status=status)
+        Delivery.objects.create(
+            alert=alert, subscriber=person, channel="sms", status=status, district=district
+        )
         people.append(person)
     return people
 
@@ -124,7 +126,12 @@ def test_a_line_message_accepted_by_line_is_reached_an_sms_only_once_delivered(
     for n, (channel, status, provider_id) in enumerate(rows):
         person = resident(PHONES[n], district)
         Delivery.objects.create(
-            alert=alert, subscriber=person, channel=channel, status=status, provider_id=provider_id
+            alert=alert,
+            subscriber=person,
+            channel=channel,
+            status=status,
+            provider_id=provider_id,
+            district=district,
         )
 
     summary = session_as(ops_user).get(f"/api/v1/alerts/{alert.pk}/delivery").json()

@@ -50,7 +50,12 @@ def deliveries(alert: Alert, people, *rows: tuple[str, str, str]) -> None:
     """One delivery per (channel, status, provider id) row, each to the next person."""
     for person, (channel, status, provider_id) in zip(people, rows, strict=False):
         Delivery.objects.create(
-            alert=alert, subscriber=person, channel=channel, status=status, provider_id=provider_id
+            alert=alert,
+            subscriber=person,
+            channel=channel,
+            status=status,
+            provider_id=provider_id,
+            district=person.districts.first(),
         )
 
 

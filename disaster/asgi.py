@@ -1,15 +1,26 @@
-"""ASGI entry point: HTTP through Django, WebSockets through Channels (`/ws/ops/`)."""
+"""ASGI entry point: HTTP through Django's WSGI handler on a pool of threads, WebSockets
+through Channels (`/ws/ops/`).
+
+Django's own ASGI handler runs a request's synchronous middleware and view with three
+hops between the event loop and threads, in a new thread for every request: about a third
+of the CPU a stock movement cost (bench/stock_api.py, py-spy). Every view here is
+synchronous, so HTTP goes to Django's WSGI handler instead, run by a2wsgi on a fixed pool
+of HTTP_THREADS threads per process: one hop each way, threads reused. `EntryGate` has
+received the whole body before a thread is taken, so a slow upload holds none.
+"""
 
 import gc
 import os
 
-from django.core.asgi import get_asgi_application
+from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "disaster.settings")
-django_asgi_app = get_asgi_application()
+django_wsgi_app = get_wsgi_application()
 
+from a2wsgi import WSGIMiddleware  # noqa: E402
 from channels.auth import AuthMiddlewareStack  # noqa: E402 (needs Django set up first)
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.conf import settings  # noqa: E402
 from django.urls import get_resolver, path  # noqa: E402
 
 from disaster.core.consumers import OpsConsumer  # noqa: E402
@@ -18,8 +29,8 @@ from disaster.core.ws_auth import SameOriginMiddleware, TokenAuthMiddleware  # n
 
 application = ProtocolTypeRouter(
     {
-        # Body caps and public routes' client limits, before Django reads any body.
-        "http": EntryGate(django_asgi_app),
+        # Body caps and public routes' client limits, before a thread takes the request.
+        "http": EntryGate(WSGIMiddleware(django_wsgi_app, workers=settings.HTTP_THREADS)),
         "websocket": SameOriginMiddleware(
             AuthMiddlewareStack(
                 TokenAuthMiddleware(URLRouter([path("ws/ops/", OpsConsumer.as_asgi())]))

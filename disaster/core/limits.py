@@ -1,12 +1,12 @@
 """Limits applied at the door, before a request's body is read: its size per route, and
 per-client rate limits of the public routes that anyone can call.
 
-Django's ASGI handler reads a whole body (into memory, then a temporary file) before any
-middleware runs, so these checks sit in front of it as ASGI middleware (`EntryGate`, in
-`disaster/asgi.py`): a body declared too large is refused unread, a streamed one as soon
-as it passes its route's cap, and a client already over its limit gets its 429 without
-its photo being received. `BodyLimitMiddleware` is the same cap for WSGI (and the test
-client). Both answer in the API's error format.
+The server receives a whole body before Django sees the request, so these checks sit in
+front of it as ASGI middleware (`EntryGate`, in `disaster/asgi.py`): a body declared too
+large is refused unread, a streamed one as soon as it passes its route's cap, and a client
+already over its limit gets its 429 without its photo being received.
+`BodyLimitMiddleware` is the same cap inside Django (the test client). Both answer in the
+API's error format.
 """
 
 from __future__ import annotations
@@ -119,10 +119,6 @@ def _asked_in_thread(wait_for: WaitFor, key: str) -> int | None:
         close_old_connections()  # this thread's connection goes back (to the pool)
 
 
-class _BodyTooLarge(Exception):
-    pass
-
-
 async def _answer(send, response: HttpResponse) -> None:
     headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response.items()]
     headers.append((b"connection", b"close"))  # the rest of the body is never read
@@ -136,8 +132,8 @@ class EntryGate:
     def __init__(self, app):
         self.app = app
         # Clients this process refused, until when: a flood from one client is answered
-        # from here, in the event loop, without a query and without a turn of the thread
-        # Django's views take turns on (the operations room's requests wait there).
+        # from here, in the event loop, without a query and without taking one of the
+        # threads Django's views run on (the operations room's requests wait for those).
         self._refused: dict[tuple[str, str, str], float] = {}
 
     async def _client_wait(self, scope, wait_for: WaitFor) -> int | None:
@@ -172,25 +168,31 @@ class EntryGate:
             if wait is not None:
                 return await _answer(send, rate_limited(wait))
 
+        # The whole body is received here, in the event loop, before a thread is taken:
+        # a resident's photo arriving slowly over a crowded network holds none of the few
+        # threads the views run on (disaster/asgi.py).
+        chunks: list[bytes] = []
         received = 0
-        started = False
-
-        async def counted_receive():
-            nonlocal received
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > cap:
-                    raise _BodyTooLarge
-            return message
+            if message["type"] != "http.request":
+                return  # the client went away before sending all of it
+            chunk = message.get("body", b"")
+            received += len(chunk)
+            if received > cap:
+                return await _answer(send, too_large(cap))
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        del chunks
+        delivered = False
 
-        async def watched_send(message):
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
+        async def received_body():
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()  # only a disconnect can follow
 
-        try:
-            await self.app(scope, counted_receive, watched_send)
-        except _BodyTooLarge:
-            if not started:
-                await _answer(send, too_large(cap))
+        await self.app(scope, received_body, send)

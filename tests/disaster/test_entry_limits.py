@@ -198,13 +198,12 @@ class Exchange:
         return json.loads(b"".join(m.get("body", b"") for m in self.messages[1:]))
 
 
-def call(path: str, chunks: list[bytes], headers: dict[str, str], client="198.51.100.4"):
-    exchange = Exchange(chunks)
-    scope = {
+def scope_of(method: str, path: str, headers: dict[str, str], client="198.51.100.4") -> dict:
+    return {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
-        "method": "POST",
+        "method": method,
         "scheme": "http",
         "path": path,
         "raw_path": path.encode(),
@@ -215,6 +214,11 @@ def call(path: str, chunks: list[bytes], headers: dict[str, str], client="198.51
         "client": (client, 50000),
         "server": ("127.0.0.1", 8000),
     }
+
+
+def call(path: str, chunks: list[bytes], headers: dict[str, str], client="198.51.100.4"):
+    exchange = Exchange(chunks)
+    scope = scope_of("POST", path, headers, client)
     asyncio.run(asyncio.wait_for(application(scope, exchange.receive, exchange.send), 30))
     return exchange
 
@@ -257,3 +261,47 @@ def test_a_limited_sender_is_answered_before_its_body_is_read(transactional_db, 
     assert exchange.status == 429 and exchange.body["code"] == "rate_limited"
     assert int(dict(exchange.messages[0]["headers"])[b"retry-after"]) > 0
     assert exchange.read == 0
+
+
+class SlowUpload(Exchange):
+    """A client that sends the first part of its photo and then nothing more for now."""
+
+    async def receive(self) -> dict:
+        if self.read == 0:
+            self.read = 1
+            return {"type": "http.request", "body": self.chunks[0], "more_body": True}
+        await asyncio.Event().wait()
+        return {"type": "http.disconnect"}
+
+
+def test_slow_uploads_hold_none_of_the_threads_the_views_run_on(transactional_db, settings):
+    # More unfinished uploads than the process has threads for its views: were a thread
+    # taken before the body arrived, the page asked for after them would never be answered.
+    uploads = [SlowUpload([b"x" * 10_000]) for _ in range(settings.HTTP_THREADS + 2)]
+    page = Exchange([b""])
+    upload_headers = {"content-type": "multipart/form-data; boundary=b", "content-length": "99999"}
+
+    async def scenario() -> None:
+        waiting = [
+            asyncio.create_task(
+                application(
+                    # A staff route: no client limit to check before the body is received.
+                    scope_of("POST", "/api/v1/reports/1/photos", upload_headers),
+                    upload.receive,
+                    upload.send,
+                )
+            )
+            for upload in uploads
+        ]
+        await asyncio.sleep(0)  # every upload has begun
+        await asyncio.wait_for(
+            application(scope_of("GET", "/no-such-page/", {}), page.receive, page.send), 20
+        )
+        for task in waiting:
+            task.cancel()
+        await asyncio.gather(*waiting, return_exceptions=True)
+
+    asyncio.run(scenario())
+
+    assert page.status == 404
+    assert all(upload.read == 1 and not upload.messages for upload in uploads)

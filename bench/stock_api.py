@@ -43,13 +43,13 @@ from bench._stack import Server, cpu_snapshot, others_busy_pct, percentile, proc
 CLIENTS = 50
 WARMUP_S = 3.0
 DURATION_S = 15.0
-# uvicorn processes. Django runs each request's sync code in a thread of its own, so one
-# process serves many requests at once but only one at a time holds the GIL. On this 2-core
-# machine 2, 3 and 4 measured the same with the default DB_CONN_MAX_AGE=0 (PostgreSQL's
-# per-connection start-up is the limit) and 4 clearly best with a connection pool.
+# uvicorn processes. Each serves requests on a pool of threads (disaster/asgi.py), only one
+# of which holds the GIL at a time: on this 2-core machine 4 processes measured best with a
+# connection pool (2 processes × 4 threads: 186 requests/s; 4 × 8: 253–258).
 WORKERS = int(os.environ.get("BENCH_WORKERS", "4"))
-# Connections per uvicorn process, as the README recommends for serving (DB_POOL_SIZE).
-POOL_SIZE = 4
+# Connections (and HTTP threads) per uvicorn process, as the README recommends for serving
+# several processes (DB_POOL_SIZE).
+POOL_SIZE = 8
 DEPOTS = 20
 LOTS_PER_PAIR = 2  # demo-like: an older and a newer lot of each item in each depot
 LOT_SIZE = 1_000_000  # enough that no issue is ever short

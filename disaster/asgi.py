@@ -11,6 +11,7 @@ received the whole body before a thread is taken, so a slow upload holds none.
 
 import gc
 import os
+from typing import cast
 
 from django.core.wsgi import get_wsgi_application
 
@@ -18,6 +19,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "disaster.settings")
 django_wsgi_app = get_wsgi_application()
 
 from a2wsgi import WSGIMiddleware  # noqa: E402
+from a2wsgi.wsgi_typing import WSGIApp  # noqa: E402
 from channels.auth import AuthMiddlewareStack  # noqa: E402 (needs Django set up first)
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
@@ -30,7 +32,11 @@ from disaster.core.ws_auth import SameOriginMiddleware, TokenAuthMiddleware  # n
 application = ProtocolTypeRouter(
     {
         # Body caps and public routes' client limits, before a thread takes the request.
-        "http": EntryGate(WSGIMiddleware(django_wsgi_app, workers=settings.HTTP_THREADS)),
+        # (Django's stubs give the handler's answer as a response object: it is one, and an
+        # iterable of bytes, as WSGI asks.)
+        "http": EntryGate(
+            WSGIMiddleware(cast(WSGIApp, django_wsgi_app), workers=settings.HTTP_THREADS)
+        ),
         "websocket": SameOriginMiddleware(
             AuthMiddlewareStack(
                 TokenAuthMiddleware(URLRouter([path("ws/ops/", OpsConsumer.as_asgi())]))

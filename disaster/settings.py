@@ -122,12 +122,16 @@ DATABASES = {
 }
 # A pool of connections per process (psycopg_pool), for serving: a new PostgreSQL connection
 # costs a process fork and a cold catalogue cache, several times the work of a stock
-# movement. Django pools only with CONN_MAX_AGE = 0.
+# movement. Django pools only with CONN_MAX_AGE = 0. A web process has a thread per pooled
+# connection, so a request that waits for one finds the database away: after
+# DB_POOL_TIMEOUT_S it is answered 503 (disaster/core/errors.py) and frees its thread for the
+# next, rather than every thread waiting out a restart together.
 DB_POOL_SIZE = env("DB_POOL_SIZE", default=0, cast=int)
+DB_POOL_TIMEOUT_S = env("DB_POOL_TIMEOUT_S", default=3.0, cast=float)
 if DB_POOL_SIZE:
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {
-        "pool": {"min_size": 1, "max_size": DB_POOL_SIZE, "timeout": 10}
+        "pool": {"min_size": 1, "max_size": DB_POOL_SIZE, "timeout": DB_POOL_TIMEOUT_S}
     }
 # Threads serving HTTP in each web process (disaster/asgi.py). With a pool, one per pooled
 # connection: more only queue for a connection, and the queue cost a stock movement's

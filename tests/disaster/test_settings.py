@@ -166,14 +166,15 @@ def test_a_connection_pool_is_used_when_a_size_is_given_and_serves_queries():
     code = (
         "from django.db import connection; "
         "print(connection.settings_dict['OPTIONS']['pool']['max_size'], "
+        "connection.settings_dict['OPTIONS']['pool']['timeout'], "
         "connection.settings_dict['CONN_MAX_AGE']); "
         "connection.ensure_connection(); print(connection.pool is not None); "
         "print(connection.cursor().execute('SELECT 41 + 1').fetchone()[0])"
     )
-    result = start_django(code, DB_POOL_SIZE="3", DB_CONN_MAX_AGE="60")
+    result = start_django(code, DB_POOL_SIZE="3", DB_POOL_TIMEOUT_S="1.5", DB_CONN_MAX_AGE="60")
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["3", "0", "True", "42"]
+    assert result.stdout.split() == ["3", "1.5", "0", "True", "42"]
 
 
 def test_without_a_pool_size_each_connection_is_its_own():

@@ -55,6 +55,11 @@ OPS_SCRIPTS = [
 ]
 # The newest reports the operations map loads as markers (the tiles draw every one).
 OPS_MARKERS = 1000
+# The operations map's zoom range (ops/early.js and ops/main.js read it from the page). A
+# city's operations room never needs less than 10 (a prefecture and its neighbours on one
+# screen), and each level below would be one more level of clusters computed for the
+# markers; it opens on every shelter at 15 at most.
+OPS_MIN_ZOOM, OPS_OPENING_MAX_ZOOM = 10, 15
 
 
 def _city_view(shelters: list[dict]) -> str:
@@ -84,6 +89,8 @@ def ops(request: HttpRequest) -> HttpResponse:
         {
             "state": state,
             "city_view": _city_view(state["shelters"]),
+            "min_zoom": OPS_MIN_ZOOM,
+            "opening_max_zoom": OPS_OPENING_MAX_ZOOM,
             "reports_url": reverse("api:list_reports"),
             "tiles_url": reverse("api:api-root") + "v1/map/tiles/reports/{z}/{x}/{y}.pbf",
             "geojson_url": geojson_url,

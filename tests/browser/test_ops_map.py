@@ -445,6 +445,24 @@ def test_the_first_tiles_and_markers_are_asked_for_while_the_page_loads_and_once
     ]
 
 
+def test_shelters_too_far_apart_open_the_map_at_its_least_zoom_with_those_tiles_preloaded(
+    ops_page, asgi_url, ops_user, open_shelter
+):
+    # Zama and Osaka on one screen would need zoom 7; the map goes no further out than the
+    # page says, and early.js preloads the tiles of the view the map then shows.
+    Shelter.objects.create(name="遠方", address="大阪市", point=Point(135.5, 34.69, srid=4326))
+    open_ops(ops_page, asgi_url)
+    expect(ops_page.locator("#ops-map-panel")).to_have_attribute("data-tiles", "loaded")
+
+    least = int(ops_page.locator("#ops-map-panel").get_attribute("data-min-zoom"))
+    assert ops_page.evaluate("window.sonaeOps.map.getZoom()") == least == 10
+    assert ops_page.evaluate("window.sonaeOps.map.getMinZoom()") == least
+    asked = ops_page.evaluate(MAP_REQUESTS)
+    tiles = [url for url, kind in asked if "/tiles/reports/" in url]
+    assert tiles and {kind for url, kind in asked if url in tiles} == {"link"}, asked
+    assert all(f"/tiles/reports/{least - 1}/" in url for url in tiles)
+
+
 def test_the_report_tiles_follow_the_filters_chosen_on_the_map(
     ops_page, asgi_url, ops_user, open_shelter
 ):

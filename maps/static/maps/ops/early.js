@@ -15,7 +15,6 @@
   // As reports.js asks for them: tiles of 512 px, each the 256 px tile of the zoom above.
   const TILE_SIZE = 512;
   const AROUND_SHELTERS = 0.1;
-  const MAX_ZOOM = 15;
   // Leaflet's EPSG:3857 (Spherical Mercator), in pixels at a zoom.
   const R = 6378137;
   const MAX_LATITUDE = 85.0511287798;
@@ -25,6 +24,9 @@
   const container = document.getElementById("opsmap");
   const shelters = JSON.parse(panel?.dataset.cityView || "null");
   if (!container || !shelters) return;
+  // The map's zoom range, as the page gives it to main.js too (maps/views.py).
+  const MIN_ZOOM = Number(panel.dataset.minZoom);
+  const MAX_ZOOM = Number(panel.dataset.openingMaxZoom);
 
   function project([lat, lng], zoom) {
     const d = Math.PI / 180;
@@ -41,7 +43,8 @@
     return [(2 * Math.atan(Math.exp(my / R)) - Math.PI / 2) * d, (mx * d) / R];
   }
 
-  // Leaflet's fitBounds(bounds.pad(0.1), {maxZoom: 15}) at whole zoom levels.
+  // Leaflet's fitBounds(bounds.pad(0.1), {maxZoom}) at whole zoom levels, on a map that
+  // zooms out no further than MIN_ZOOM.
   const [[south, west], [north, east]] = shelters;
   const [dLat, dLng] = [(north - south) * AROUND_SHELTERS, (east - west) * AROUND_SHELTERS];
   const [sw, ne] = [
@@ -54,7 +57,7 @@
   const [x1, y1] = project([sw[0], ne[1]], 0);
   const scale = Math.min(size[0] / Math.abs(x1 - x0), size[1] / Math.abs(y1 - y0));
   const fitted = Math.floor(Math.round(Math.log2(scale) * 100) / 100);
-  const zoom = Math.max(0, Math.min(MAX_ZOOM, fitted));
+  const zoom = Math.max(MIN_ZOOM, Math.min(MAX_ZOOM, fitted));
   const [a, b] = [project(sw, zoom), project(ne, zoom)];
   const center = unproject([(a[0] + b[0]) / 2, (a[1] + b[1]) / 2], zoom);
   window.sonaeOpsView = { center, zoom };

@@ -32,7 +32,8 @@ import { drawShelter } from "./shelters.js";
 import { snapshot, state, urls } from "./state.js";
 import { renderWarnings } from "./warnings.js";
 
-const MIN_ZOOM = 10;
+// The zoom range, as the page gives it to early.js too (maps/views.py).
+const MIN_ZOOM = Number(document.getElementById("ops-map-panel").dataset.minZoom);
 
 // The chart's hours move on even when no report arrives.
 setInterval(refreshFigures, 10 * 60 * 1000);
@@ -48,9 +49,7 @@ window.addEventListener("map:init", (e) => {
   const map = e.detail.map;
   const { layers } = state;
   state.map = map;
-  // Clustering needs a maximum zoom; the GSI standard tiles go to 18. A city's operations
-  // room never needs less than zoom 10 (a prefecture and its neighbours on one screen), and
-  // each zoom level below it would be one more level of clusters computed for the markers.
+  // Clustering needs a maximum zoom; the GSI standard tiles go to 18.
   if (map.getMaxZoom() === Infinity) map.setMaxZoom(18);
   map.setMinZoom(MIN_ZOOM);
   // Shelter pins above the report markers and clusters (never hidden under them); every

@@ -16,7 +16,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 
 import pytest
@@ -77,7 +77,8 @@ def test_requests_during_an_outage_are_503s_and_do_not_hold_every_thread():
             needing = [
                 clients.submit(status_and_seconds, f"{base}/healthz") for _ in range(WAITING)
             ]
-            time.sleep(0.2)  # they are in before the page
+            # The page goes in once the server is working through them (one has been answered).
+            wait(needing, return_when=FIRST_COMPLETED)
             page = clients.submit(status_and_seconds, f"{base}/no-such-page/").result()
             answers = [each.result() for each in needing]
 

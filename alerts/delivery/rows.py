@@ -182,10 +182,6 @@ def _district_column(by_district: bool) -> str:
     return f"d.{_col('district')}" if by_district else "NULL::bigint"
 
 
-def _districts_of(delivery_ids: list[int]) -> dict[int, int | None]:
-    return dict(Delivery.objects.filter(pk__in=delivery_ids).values_list("id", "district_id"))
-
-
 def _address_column(channel: str) -> str:
     return _col("line_user_id" if channel == "line" else "phone", Subscriber)
 
@@ -198,16 +194,17 @@ def left_sending(alert: Alert, channel: str) -> list[Claim]:
         "retry_key",
         "subscriber__line_user_id" if channel == "line" else "subscriber__phone",
         "subscriber__language",
+        "district_id",
     )
+    by_district = names_shelters(alert)
     claims: dict[str, Claim] = {}
-    for delivery_id, key, address, language in rows:
-        claim = claims.setdefault(str(key), Claim([], [], language, str(key), resumed=True))
+    for delivery_id, key, address, language, district in rows:
+        named = district if by_district else None
+        claim = claims.setdefault(
+            str(key), Claim([], [], language, str(key), resumed=True, district=named)
+        )
         claim.ids.append(delivery_id)
         claim.addresses.append(address)
-    if names_shelters(alert) and claims:
-        districts = _districts_of([i for c in claims.values() for i in c.ids])
-        for each in claims.values():
-            each.district = districts.get(each.ids[0])
     return list(claims.values())
 
 
